@@ -1,0 +1,186 @@
+//! Topology and component configuration, with Storm's key names.
+//!
+//! Values are JSON values so that a configuration travels unchanged from `squall submit --conf`
+//! through Nimbus to every worker. Precedence (lowest first), as in Storm: runtime defaults,
+//! the topology's config, a component's own [`component_config`](crate::Spout::component_config),
+//! then what the builder sets on the component.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+pub use serde_json::Value as ConfigValue;
+
+/// `topology.workers`: worker processes for the topology (default 1).
+pub const TOPOLOGY_WORKERS: &str = "topology.workers";
+/// `topology.acker.executors`: acker tasks; 0 turns tuple tracking off (default: one per worker).
+pub const TOPOLOGY_ACKER_EXECUTORS: &str = "topology.acker.executors";
+/// `topology.message.timeout.secs`: a tuple tree not completed in this time fails (default 30).
+pub const TOPOLOGY_MESSAGE_TIMEOUT_SECS: &str = "topology.message.timeout.secs";
+/// `topology.max.spout.pending`: most trees in flight per spout task (default unbounded).
+pub const TOPOLOGY_MAX_SPOUT_PENDING: &str = "topology.max.spout.pending";
+/// `topology.enable.message.timeouts`: whether trees time out at all (default true).
+pub const TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS: &str = "topology.enable.message.timeouts";
+/// `topology.tick.tuple.freq.secs`: send a tick tuple to each task this often (default none).
+pub const TOPOLOGY_TICK_TUPLE_FREQ_SECS: &str = "topology.tick.tuple.freq.secs";
+/// `topology.max.task.parallelism`: cap on each component's task count.
+pub const TOPOLOGY_MAX_TASK_PARALLELISM: &str = "topology.max.task.parallelism";
+/// `topology.debug`: log every emitted tuple.
+pub const TOPOLOGY_DEBUG: &str = "topology.debug";
+/// `topology.producer.batch.size`: tuples buffered per destination before a hand-over.
+pub const TOPOLOGY_PRODUCER_BATCH_SIZE: &str = "topology.producer.batch.size";
+/// `topology.flush.tuple.freq.millis`: longest a partly filled batch waits under load.
+pub const TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS: &str = "topology.flush.tuple.freq.millis";
+/// `topology.executor.receive.buffer.size`: batches an executor's input queue holds.
+pub const TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE: &str = "topology.executor.receive.buffer.size";
+
+/// Keys a component may override for itself; Storm drops other `topology.*` keys found in a
+/// component's configuration, and so do we.
+pub const COMPONENT_OVERRIDABLE_KEYS: &[&str] = &[
+    TOPOLOGY_DEBUG,
+    TOPOLOGY_MAX_SPOUT_PENDING,
+    TOPOLOGY_MAX_TASK_PARALLELISM,
+    TOPOLOGY_TICK_TUPLE_FREQ_SECS,
+];
+
+/// A configuration map.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, Config};
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_MAX_SPOUT_PENDING, 1000);
+/// assert_eq!(conf.get_u64(config::TOPOLOGY_MAX_SPOUT_PENDING), Some(1000));
+/// assert_eq!(conf.get_u64(config::TOPOLOGY_WORKERS), None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Config(BTreeMap<String, ConfigValue>);
+
+impl Config {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a key, replacing any earlier value.
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<ConfigValue>) -> &mut Self {
+        self.0.insert(key.into(), value.into());
+        self
+    }
+
+    /// The raw value of a key.
+    pub fn get(&self, key: &str) -> Option<&ConfigValue> {
+        self.0.get(key)
+    }
+
+    /// A non-negative integer value; `null` and values of other types read as absent.
+    pub fn get_u64(&self, key: &str) -> Option<u64> {
+        self.0.get(key).and_then(ConfigValue::as_u64)
+    }
+
+    /// A number value.
+    pub fn get_f64(&self, key: &str) -> Option<f64> {
+        self.0.get(key).and_then(ConfigValue::as_f64)
+    }
+
+    /// A boolean value.
+    pub fn get_bool(&self, key: &str) -> Option<bool> {
+        self.0.get(key).and_then(ConfigValue::as_bool)
+    }
+
+    /// A string value.
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(ConfigValue::as_str)
+    }
+
+    /// Every key and value, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ConfigValue)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Whether no key is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// This configuration with `other`'s keys laid over it.
+    pub fn merged(&self, other: &Config) -> Config {
+        let mut out = self.clone();
+        for (k, v) in &other.0 {
+            out.0.insert(k.clone(), v.clone());
+        }
+        out
+    }
+
+    /// The keys of `self` that a component may set for itself: its own keys and the overridable
+    /// `topology.*` keys.
+    pub fn component_overrides(&self) -> Config {
+        Config(
+            self.0
+                .iter()
+                .filter(|(k, _)| {
+                    !k.starts_with("topology.") || COMPONENT_OVERRIDABLE_KEYS.contains(&k.as_str())
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    }
+
+    /// Sets `topology.workers`.
+    pub fn set_num_workers(&mut self, n: u32) -> &mut Self {
+        self.set(TOPOLOGY_WORKERS, n)
+    }
+
+    /// Sets `topology.acker.executors` (0 turns tracking off).
+    pub fn set_num_ackers(&mut self, n: u32) -> &mut Self {
+        self.set(TOPOLOGY_ACKER_EXECUTORS, n)
+    }
+
+    /// Sets `topology.message.timeout.secs`.
+    pub fn set_message_timeout_secs(&mut self, secs: u64) -> &mut Self {
+        self.set(TOPOLOGY_MESSAGE_TIMEOUT_SECS, secs)
+    }
+
+    /// Sets `topology.max.spout.pending`.
+    pub fn set_max_spout_pending(&mut self, n: u64) -> &mut Self {
+        self.set(TOPOLOGY_MAX_SPOUT_PENDING, n)
+    }
+
+    /// Sets `topology.debug`.
+    pub fn set_debug(&mut self, on: bool) -> &mut Self {
+        self.set(TOPOLOGY_DEBUG, on)
+    }
+}
+
+impl<K: Into<String>, V: Into<ConfigValue>> FromIterator<(K, V)> for Config {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Config(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_layers_win_and_components_keep_only_overridable_keys() {
+        let topo: Config = [(TOPOLOGY_WORKERS, 2), (TOPOLOGY_MAX_SPOUT_PENDING, 10)]
+            .into_iter()
+            .collect();
+        let comp: Config = [
+            (TOPOLOGY_WORKERS, ConfigValue::from(9)),
+            (TOPOLOGY_MAX_SPOUT_PENDING, ConfigValue::from(5)),
+            ("my.key", ConfigValue::from("x")),
+        ]
+        .into_iter()
+        .collect();
+        let merged = topo.merged(&comp.component_overrides());
+        assert_eq!(merged.get_u64(TOPOLOGY_WORKERS), Some(2));
+        assert_eq!(merged.get_u64(TOPOLOGY_MAX_SPOUT_PENDING), Some(5));
+        assert_eq!(merged.get_str("my.key"), Some("x"));
+    }
+}

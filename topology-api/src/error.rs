@@ -1,0 +1,49 @@
+//! The error a component returns from its callbacks.
+
+use std::fmt;
+
+/// An error from a spout's or bolt's code. The runtime counts it, keeps it as the component's
+/// last error, and, from a bolt's `execute`, fails the input tuple so its tree is replayed.
+///
+/// Any `std::error::Error` converts into it, so `?` works inside components.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::ComponentError;
+/// fn parse(s: &str) -> Result<i64, ComponentError> {
+///     Ok(s.parse::<i64>()?)
+/// }
+/// assert!(parse("x").is_err());
+/// assert_eq!(ComponentError::msg("bad input").to_string(), "bad input");
+/// ```
+pub struct ComponentError(Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl ComponentError {
+    /// An error with just a message.
+    pub fn msg(message: impl fmt::Display) -> Self {
+        ComponentError(message.to_string().into())
+    }
+
+    /// The underlying error.
+    pub fn inner(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for ComponentError {
+    fn from(e: E) -> Self {
+        ComponentError(Box::new(e))
+    }
+}
+
+impl fmt::Display for ComponentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for ComponentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}

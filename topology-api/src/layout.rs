@@ -1,0 +1,132 @@
+//! Task ids and executors: Storm's deterministic numbering.
+//!
+//! Components (system ones such as `__acker` included) are sorted by id and given consecutive
+//! task ids from 1, as many as each has tasks. A component's executors each run a contiguous
+//! range of its tasks, larger ranges first (10 tasks on 3 executors: 4, 3, 3). Every process
+//! that computes the layout of the same topology gets the same numbers, so task ids can cross
+//! the network.
+
+use crate::TaskId;
+
+/// The component id of the acker bolt that tracks tuple trees.
+pub const ACKER_COMPONENT_ID: &str = "__acker";
+
+/// Which tasks each component has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskLayout {
+    /// (component id, its task ids) sorted by component id.
+    components: Vec<(String, Vec<TaskId>)>,
+    /// Component index by task id; task 0 is the system task and has none.
+    task_component: Vec<u32>,
+}
+
+impl TaskLayout {
+    /// Numbers the tasks of components given as (id, task count).
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::TaskLayout;
+    /// let l = TaskLayout::new([("spout", 2), ("count", 3), ("__acker", 1), ("split", 2)]);
+    /// assert_eq!(l.tasks_of("__acker"), &[1]);
+    /// assert_eq!(l.tasks_of("count"), &[2, 3, 4]);
+    /// assert_eq!(l.tasks_of("split"), &[5, 6]);
+    /// assert_eq!(l.component_of(8), Some("spout"));
+    /// ```
+    pub fn new<I, S>(counts: I) -> Self
+    where
+        I: IntoIterator<Item = (S, u32)>,
+        S: Into<String>,
+    {
+        let mut counts: Vec<(String, u32)> =
+            counts.into_iter().map(|(c, n)| (c.into(), n)).collect();
+        counts.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut next: TaskId = 1;
+        let mut task_component = vec![u32::MAX];
+        let components = counts
+            .into_iter()
+            .enumerate()
+            .map(|(index, (id, n))| {
+                let tasks: Vec<TaskId> = (next..next + n).collect();
+                next += n;
+                task_component.extend(std::iter::repeat_n(index as u32, n as usize));
+                (id, tasks)
+            })
+            .collect();
+        TaskLayout {
+            components,
+            task_component,
+        }
+    }
+
+    /// The task ids of a component, ascending; empty for an unknown component.
+    pub fn tasks_of(&self, component: &str) -> &[TaskId] {
+        self.components
+            .binary_search_by(|(id, _)| id.as_str().cmp(component))
+            .map(|i| self.components[i].1.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The component a task belongs to.
+    pub fn component_of(&self, task: TaskId) -> Option<&str> {
+        let index = *self.task_component.get(task as usize)?;
+        self.components
+            .get(index as usize)
+            .map(|(id, _)| id.as_str())
+    }
+
+    /// Every component id, sorted.
+    pub fn component_ids(&self) -> impl Iterator<Item = &str> {
+        self.components.iter().map(|(id, _)| id.as_str())
+    }
+
+    /// The highest task id (the number of tasks).
+    pub fn max_task(&self) -> TaskId {
+        (self.task_component.len() - 1) as TaskId
+    }
+}
+
+/// Splits a component's tasks among `executors` executors: contiguous ranges, larger first.
+/// With more executors than tasks, each task gets its own executor.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::split_tasks;
+/// let tasks: Vec<u32> = (1..=10).collect();
+/// let sizes: Vec<usize> = split_tasks(&tasks, 3).iter().map(|e| e.len()).collect();
+/// assert_eq!(sizes, [4, 3, 3]);
+/// ```
+pub fn split_tasks(tasks: &[TaskId], executors: u32) -> Vec<&[TaskId]> {
+    let n = (executors as usize).clamp(1, tasks.len().max(1));
+    let (base, extra) = (tasks.len() / n, tasks.len() % n);
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0;
+    for i in 0..n {
+        let len = base + usize::from(i < extra);
+        out.push(&tasks[start..start + len]);
+        start += len;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_matches_storm_examples() {
+        let nine: Vec<TaskId> = (1..=9).collect();
+        let sizes: Vec<usize> = split_tasks(&nine, 5).iter().map(|e| e.len()).collect();
+        assert_eq!(sizes, [2, 2, 2, 2, 1]);
+        let two: Vec<TaskId> = vec![7, 8];
+        assert_eq!(split_tasks(&two, 5), vec![&[7][..], &[8][..]]);
+    }
+
+    #[test]
+    fn unknown_tasks_and_components_have_no_answer() {
+        let l = TaskLayout::new([("a", 1)]);
+        assert_eq!(l.component_of(0), None);
+        assert_eq!(l.component_of(2), None);
+        assert!(l.tasks_of("b").is_empty());
+        assert_eq!(l.max_task(), 1);
+    }
+}
