@@ -301,7 +301,11 @@ impl BoltDeclarer<'_> {
     }
 
     /// A user grouping; `factory` creates one instance per emitting executor.
-    pub fn custom_grouping<G, F>(&mut self, source: impl Into<StreamSource>, factory: F) -> &mut Self
+    pub fn custom_grouping<G, F>(
+        &mut self,
+        source: impl Into<StreamSource>,
+        factory: F,
+    ) -> &mut Self
     where
         G: CustomGrouping,
         F: Fn() -> G + Send + Sync + 'static,

@@ -120,8 +120,11 @@ pub trait Bolt: Send + 'static {
     /// # Errors
     /// An error (or a panic) is counted, kept as the component's last error, and fails the input
     /// so that its tree is replayed; return it only if the input was not acked yet.
-    fn execute(&mut self, input: Tuple, collector: &mut BoltCollector<'_>)
-    -> Result<(), ComponentError>;
+    fn execute(
+        &mut self,
+        input: Tuple,
+        collector: &mut BoltCollector<'_>,
+    ) -> Result<(), ComponentError>;
 
     /// The topology is shutting down (best effort outside local mode).
     fn cleanup(&mut self) {}
@@ -205,7 +208,9 @@ impl<B: BasicBolt> Bolt for BasicBoltAdapter<B> {
         input: Tuple,
         collector: &mut BoltCollector<'_>,
     ) -> Result<(), ComponentError> {
-        let result = self.0.execute(&input, &mut BasicCollector::new(collector, &input));
+        let result = self
+            .0
+            .execute(&input, &mut BasicCollector::new(collector, &input));
         match result {
             Ok(()) => collector.ack(&input),
             Err(e) => {

@@ -31,9 +31,7 @@ pub use collector::{
     BasicCollector, BoltCollector, BoltOutput, EmitError, SpoutCollector, SpoutOutput,
     stream_or_default,
 };
-pub use component::{
-    BasicBolt, BasicBoltAdapter, Bolt, OutputDeclarer, Spout, StreamDeclaration,
-};
+pub use component::{BasicBolt, BasicBoltAdapter, Bolt, OutputDeclarer, Spout, StreamDeclaration};
 pub use config::{Config, ConfigValue};
 pub use context::{SharedContext, TopologyContext};
 pub use error::ComponentError;
@@ -62,8 +60,8 @@ pub type MessageId = u64;
 /// Everything a topology file usually needs.
 pub mod prelude {
     pub use crate::{
-        BasicBolt, BasicCollector, Bolt, BoltCollector, ComponentError, Config, Fields,
-        MessageId, OutputDeclarer, Spout, SpoutCollector, TaskId, Topology, TopologyBuilder,
-        TopologyContext, Tuple, Value, Values, values,
+        BasicBolt, BasicCollector, Bolt, BoltCollector, ComponentError, Config, Fields, MessageId,
+        OutputDeclarer, Spout, SpoutCollector, TaskId, Topology, TopologyBuilder, TopologyContext,
+        Tuple, Value, Values, values,
     };
 }

@@ -53,7 +53,11 @@ impl StreamSchema {
     pub fn tick() -> &'static StreamSchema {
         static TICK: OnceLock<&'static StreamSchema> = OnceLock::new();
         TICK.get_or_init(|| {
-            StreamSchema::intern(SYSTEM_COMPONENT_ID, TICK_STREAM_ID, Fields::new(["rate_secs"]))
+            StreamSchema::intern(
+                SYSTEM_COMPONENT_ID,
+                TICK_STREAM_ID,
+                Fields::new(["rate_secs"]),
+            )
         })
     }
 

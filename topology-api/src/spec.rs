@@ -171,6 +171,8 @@ impl Topology {
 
 impl fmt::Debug for Topology {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Topology").field("spec", &self.spec).finish()
+        f.debug_struct("Topology")
+            .field("spec", &self.spec)
+            .finish()
     }
 }

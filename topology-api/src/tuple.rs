@@ -286,7 +286,10 @@ mod tests {
         let err = t.get_i64("a").unwrap_err();
         assert_eq!(err.to_string(), "field a is string, not i64");
         let err = t.get(&5).unwrap_err();
-        assert_eq!(err.to_string(), "no value at index 5: the tuple has 2 values");
+        assert_eq!(
+            err.to_string(),
+            "no value at index 5: the tuple has 2 values"
+        );
     }
 
     #[test]

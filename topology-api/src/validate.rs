@@ -35,7 +35,9 @@ pub enum TopologyProblem {
         stream: String,
     },
     /// A stream id is empty or reserved for the system.
-    #[error("invalid stream id {stream:?} on component {component:?}: ids must be non-empty and not start with \"__\"")]
+    #[error(
+        "invalid stream id {stream:?} on component {component:?}: ids must be non-empty and not start with \"__\""
+    )]
     InvalidStreamId {
         /// The component.
         component: String,
@@ -54,7 +56,9 @@ pub enum TopologyProblem {
         upstream: String,
     },
     /// A subscription names a stream its source does not declare.
-    #[error("component {component:?} subscribes to unknown stream {stream:?} of component {upstream:?}")]
+    #[error(
+        "component {component:?} subscribes to unknown stream {stream:?} of component {upstream:?}"
+    )]
     UnknownStream {
         /// The subscriber.
         component: String,
@@ -64,7 +68,9 @@ pub enum TopologyProblem {
         stream: String,
     },
     /// A fields or partial-key grouping names a field the stream does not declare.
-    #[error("{grouping} grouping of component {component:?} on stream {stream:?} of {upstream:?} names undeclared field {field:?}")]
+    #[error(
+        "{grouping} grouping of component {component:?} on stream {stream:?} of {upstream:?} names undeclared field {field:?}"
+    )]
     UndeclaredField {
         /// The subscriber.
         component: String,
@@ -78,7 +84,9 @@ pub enum TopologyProblem {
         field: String,
     },
     /// A direct grouping on a stream not declared direct.
-    #[error("direct grouping of component {component:?} on stream {stream:?} of {upstream:?}, which is not a direct stream")]
+    #[error(
+        "direct grouping of component {component:?} on stream {stream:?} of {upstream:?}, which is not a direct stream"
+    )]
     DirectGroupingOnPlainStream {
         /// The subscriber.
         component: String,
@@ -88,7 +96,9 @@ pub enum TopologyProblem {
         stream: String,
     },
     /// Another grouping on a direct stream.
-    #[error("{grouping} grouping of component {component:?} on direct stream {stream:?} of {upstream:?}: direct streams take a direct grouping")]
+    #[error(
+        "{grouping} grouping of component {component:?} on direct stream {stream:?} of {upstream:?}: direct streams take a direct grouping"
+    )]
     PlainGroupingOnDirectStream {
         /// The subscriber.
         component: String,
@@ -148,7 +158,11 @@ fn invalid_id(id: &str) -> bool {
 
 pub(crate) fn validate(spec: &TopologySpec) -> Result<(), InvalidTopology> {
     let mut problems = Vec::new();
-    if !spec.components.iter().any(|c| c.kind == ComponentKind::Spout) {
+    if !spec
+        .components
+        .iter()
+        .any(|c| c.kind == ComponentKind::Spout)
+    {
         problems.push(TopologyProblem::NoSpout);
     }
     let mut seen = HashSet::new();
@@ -234,7 +248,12 @@ fn check_input(
             grouping: input.grouping.name().to_owned(),
         });
     }
-    for field in input.grouping.key_fields().into_iter().flat_map(|f| f.names()) {
+    for field in input
+        .grouping
+        .key_fields()
+        .into_iter()
+        .flat_map(|f| f.names())
+    {
         if !stream.fields.contains(field) {
             problems.push(TopologyProblem::UndeclaredField {
                 component: component.to_owned(),

@@ -1,7 +1,5 @@
 use super::*;
-use crate::{
-    BoltCollector, ComponentError, SpoutCollector, TopologyProblem, Tuple, Value, values,
-};
+use crate::{BoltCollector, ComponentError, SpoutCollector, TopologyProblem, Tuple, Value, values};
 
 struct Src(Vec<(&'static str, &'static [&'static str], bool)>);
 impl Spout for Src {
@@ -39,7 +37,10 @@ fn words() -> Src {
 }
 
 fn problems(b: TopologyBuilder) -> Vec<TopologyProblem> {
-    b.build().expect_err("topology should be invalid").problems().to_vec()
+    b.build()
+        .expect_err("topology should be invalid")
+        .problems()
+        .to_vec()
 }
 
 #[test]
@@ -57,7 +58,10 @@ fn a_valid_topology_keeps_its_wiring() {
     assert_eq!(a.inputs.len(), 2);
     assert_eq!(a.inputs[1].stream, "direct");
     let s = t.spec().component("s").expect("s");
-    assert_eq!(s.config.get_u64(config::TOPOLOGY_MAX_SPOUT_PENDING), Some(5));
+    assert_eq!(
+        s.config.get_u64(config::TOPOLOGY_MAX_SPOUT_PENDING),
+        Some(5)
+    );
     assert_eq!(s.tasks, 2);
 }
 
@@ -112,12 +116,18 @@ fn every_problem_is_named_in_one_error() {
 fn cycles_are_rejected_with_their_path() {
     let mut b = TopologyBuilder::new();
     b.set_spout("s", words, 1);
-    b.set_bolt("a", || Pass, 1).shuffle_grouping("s").shuffle_grouping("b");
+    b.set_bolt("a", || Pass, 1)
+        .shuffle_grouping("s")
+        .shuffle_grouping("b");
     b.set_bolt("b", || Pass, 1).shuffle_grouping("a");
     let err = b.build().expect_err("cycle");
     assert_eq!(
         err.problems(),
-        &[TopologyProblem::Cycle(vec!["a".into(), "b".into(), "a".into()])]
+        &[TopologyProblem::Cycle(vec![
+            "a".into(),
+            "b".into(),
+            "a".into()
+        ])]
     );
     assert_eq!(err.to_string(), "invalid topology: cycle: a -> b -> a");
 }
@@ -132,7 +142,11 @@ fn reserved_ids_zero_tasks_and_no_spout_are_rejected() {
     assert!(found.contains(&TopologyProblem::ZeroTasks("__acker".into())));
 
     let mut b = TopologyBuilder::new();
-    b.set_spout("s", || Src(vec![("__x", &["a"], false), ("", &["a"], false)]), 1);
+    b.set_spout(
+        "s",
+        || Src(vec![("__x", &["a"], false), ("", &["a"], false)]),
+        1,
+    );
     let found = problems(b);
     assert_eq!(found.len(), 2, "{found:?}");
 }

@@ -1,0 +1,58 @@
+//! How tuples join tuple trees: edge ids on emit, XORs on ack (Storm's anchoring).
+//!
+//! A spout's tracked emit starts a tree with a random root id and gives each copy it sends a
+//! random edge id. A bolt's anchored emit gives each copy a fresh edge per anchor, XORs that
+//! edge into the anchor's `ack_val`, and into the copy's id for every tree the anchor belongs
+//! to. Acking a tuple sends, per tree, its own edge XOR its `ack_val`: one message that removes
+//! the tuple and adds all its children, so a tree can never look complete too early.
+
+use rand::Rng;
+use rand::rngs::SmallRng;
+use squall_topology_api::{AnchorIds, Tuple};
+
+use crate::message::{AckKind, AckMsg};
+
+/// A random non-zero edge or root id (zero is the XOR's "complete" value).
+pub(crate) fn random_id(rng: &mut SmallRng) -> u64 {
+    loop {
+        let id = rng.next_u64();
+        if id != 0 {
+            return id;
+        }
+    }
+}
+
+/// The tree ids of one copy of a tuple anchored to `anchors`; updates each anchor's `ack_val`.
+pub(crate) fn anchor_copy(anchors: &[&Tuple], rng: &mut SmallRng) -> AnchorIds {
+    let mut ids = AnchorIds::new();
+    for anchor in anchors {
+        let roots = anchor.anchor_ids();
+        if roots.is_empty() {
+            continue;
+        }
+        let edge = random_id(rng);
+        anchor.xor_ack_val(edge);
+        for &(root, _) in roots {
+            match ids.iter_mut().find(|(r, _)| *r == root) {
+                Some((_, v)) => *v ^= edge,
+                None => ids.push((root, edge)),
+            }
+        }
+    }
+    ids
+}
+
+/// The acker messages for one acker-protocol action on a received tuple, one per tree.
+pub(crate) fn messages_for(tuple: &Tuple, kind: AckKind) -> impl Iterator<Item = AckMsg> + '_ {
+    let ack_val = tuple.ack_val();
+    tuple.anchor_ids().iter().map(move |&(root, edge)| AckMsg {
+        root,
+        value: if kind == AckKind::Ack {
+            edge ^ ack_val
+        } else {
+            0
+        },
+        task: 0,
+        kind,
+    })
+}

@@ -1,0 +1,95 @@
+//! The acker executor: applies acker messages to its [`AckerState`] and answers the spout
+//! task of every tree that completed, failed or had its timeout reset.
+
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{TryRecvError, select};
+
+use super::{Report, Setup};
+use crate::acker::AckerState;
+use crate::collector::Emitter;
+use crate::message::{Batch, Control};
+
+/// Without message timeouts the acker still wakes now and then to publish its counters.
+const IDLE_WAKE: Duration = Duration::from_secs(1);
+
+pub(crate) fn run(setup: Setup) -> Report {
+    let mut emitter = setup.emitter;
+    let inbox = setup.inbox;
+    let mut state = AckerState::default();
+    let rotate_every = setup.settings.message_timeout;
+    let flush_interval = setup.settings.flush_interval;
+    let mut next_rotation = rotate_every.map(|t| Instant::now() + t);
+    let mut last_flush = Instant::now();
+    'run: loop {
+        loop {
+            match inbox.control.try_recv() {
+                Ok(Control::Shutdown) => break 'run,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        if let (Some(at), Some(every)) = (next_rotation, rotate_every)
+            && Instant::now() >= at
+        {
+            let dropped = state.rotate();
+            if dropped > 0 {
+                tracing::debug!(dropped, "acker dropped trees untouched for two timeouts");
+            }
+            next_rotation = Some(at + every);
+        }
+        match inbox.data.try_recv() {
+            Ok(batch) => {
+                apply(&mut state, &mut emitter, batch);
+                if last_flush.elapsed() >= flush_interval {
+                    emitter.outbox.flush();
+                    publish(&mut emitter, &state);
+                    last_flush = Instant::now();
+                }
+            }
+            Err(empty_or_closed) => {
+                emitter.outbox.flush();
+                publish(&mut emitter, &state);
+                last_flush = Instant::now();
+                let wake = next_rotation
+                    .map(|at| at.saturating_duration_since(Instant::now()))
+                    .unwrap_or(IDLE_WAKE);
+                if empty_or_closed == TryRecvError::Disconnected {
+                    if let Ok(Control::Shutdown) = inbox.control.recv_timeout(wake) {
+                        break 'run;
+                    }
+                    continue;
+                }
+                select! {
+                    recv(inbox.data) -> batch => if let Ok(batch) = batch {
+                        apply(&mut state, &mut emitter, batch);
+                    },
+                    recv(inbox.control) -> c => if let Ok(Control::Shutdown) = c {
+                        break 'run;
+                    },
+                    default(wake) => {}
+                }
+            }
+        }
+    }
+    emitter.outbox.flush();
+    publish(&mut emitter, &state);
+    Report { captured: None }
+}
+
+fn apply(state: &mut AckerState, emitter: &mut Emitter, batch: Batch) {
+    if let Batch::Acks(msgs) = batch {
+        emitter.counters.executed += msgs.len() as u64;
+        for msg in &msgs {
+            if let Some(answer) = state.apply(msg) {
+                emitter.outbox.push_ack(answer.task, answer);
+            }
+        }
+    }
+    emitter.outbox.batches_done += 1;
+}
+
+fn publish(emitter: &mut Emitter, state: &AckerState) {
+    emitter.counters.pending = state.len() as u64;
+    emitter.stats.publish(&emitter.counters);
+}

@@ -1,0 +1,224 @@
+//! The bolt executor: runs `execute` for each input tuple a batch at a time, delivers tick
+//! tuples, and fails the input of an `execute` that returns an error or panics so that its
+//! tree is replayed.
+
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{TryRecvError, select};
+use squall_topology_api::{
+    AnchorIds, Bolt, BoltCollector, ComponentFactory, SYSTEM_TASK_ID, StreamSchema, TaskId,
+    TopologyContext, Tuple, values,
+};
+
+use super::{Inbox, Report, Settings, Setup, guarded, panic_message};
+use crate::collector::{BoltOut, Emitter};
+use crate::message::{AckKind, AckMsg, Batch, Control, Delivery};
+
+struct BoltTask {
+    id: TaskId,
+    bolt: Box<dyn Bolt>,
+}
+
+struct BoltExecutor {
+    tasks: Vec<BoltTask>,
+    first_task: TaskId,
+    emitter: Emitter,
+    inbox: Inbox,
+    settings: Settings,
+    /// The trees of the input being executed, to fail them if `execute` panics.
+    current_roots: AnchorIds,
+    current_task: TaskId,
+}
+
+/// How long an idle executor sleeps when it has no timer to wake for.
+const IDLE_WAKE: Duration = Duration::from_secs(1);
+
+pub(crate) fn run(setup: Setup) -> Report {
+    let Some(ComponentFactory::Bolt(factory)) = setup.topology.factory(&setup.component).cloned()
+    else {
+        tracing::error!("no bolt factory for this component");
+        return Report { captured: None };
+    };
+    let contexts: Vec<TopologyContext> = setup
+        .tasks
+        .iter()
+        .map(|&id| setup.task_context(id))
+        .collect();
+    let mut emitter = setup.emitter;
+    let mut tasks = Vec::with_capacity(setup.tasks.len());
+    for (&id, context) in setup.tasks.iter().zip(contexts) {
+        let Some(mut bolt) = guarded(&mut emitter, id, "creating the bolt", |_| factory()) else {
+            continue;
+        };
+        if let Some(Err(e)) = guarded(&mut emitter, id, "prepare", |_| bolt.prepare(&context)) {
+            emitter.report_error(id, &e);
+        }
+        tasks.push(BoltTask { id, bolt });
+    }
+    let mut ex = BoltExecutor {
+        first_task: setup.tasks.first().copied().unwrap_or(0),
+        tasks,
+        emitter,
+        inbox: setup.inbox,
+        settings: setup.settings,
+        current_roots: AnchorIds::new(),
+        current_task: 0,
+    };
+    ex.run_loop();
+    for task in &mut ex.tasks {
+        let bolt = &mut task.bolt;
+        guarded(&mut ex.emitter, task.id, "cleanup", |_| bolt.cleanup());
+    }
+    ex.emitter.outbox.flush();
+    ex.publish();
+    Report {
+        captured: ex.emitter.capture.take(),
+    }
+}
+
+impl BoltExecutor {
+    fn run_loop(&mut self) {
+        let mut next_tick = self.settings.tick.map(|t| Instant::now() + t);
+        let mut last_flush = Instant::now();
+        loop {
+            loop {
+                match self.inbox.control.try_recv() {
+                    Ok(Control::Shutdown) => return,
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            if let (Some(at), Some(every)) = (next_tick, self.settings.tick)
+                && Instant::now() >= at
+            {
+                self.deliver_ticks(every);
+                next_tick = Some(at + every);
+            }
+            match self.inbox.data.try_recv() {
+                Ok(batch) => {
+                    self.process(batch);
+                    if last_flush.elapsed() >= self.settings.flush_interval {
+                        self.emitter.outbox.flush();
+                        self.publish();
+                        last_flush = Instant::now();
+                    }
+                }
+                Err(empty_or_closed) => {
+                    self.emitter.outbox.flush();
+                    self.publish();
+                    last_flush = Instant::now();
+                    let wake = next_tick
+                        .map(|at| at.saturating_duration_since(Instant::now()))
+                        .unwrap_or(IDLE_WAKE);
+                    if empty_or_closed == TryRecvError::Disconnected {
+                        if let Ok(Control::Shutdown) = self.inbox.control.recv_timeout(wake) {
+                            return;
+                        }
+                        continue;
+                    }
+                    select! {
+                        recv(self.inbox.data) -> batch => if let Ok(batch) = batch {
+                            self.process(batch);
+                        },
+                        recv(self.inbox.control) -> c => if let Ok(Control::Shutdown) = c {
+                            return;
+                        },
+                        default(wake) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn process(&mut self, batch: Batch) {
+        match batch {
+            Batch::Tuples(deliveries) => self.execute_all(deliveries),
+            // Acker messages are addressed to ackers only.
+            Batch::Acks(_) => {}
+        }
+        self.emitter.outbox.batches_done += 1;
+    }
+
+    /// Executes a batch, catching a panic once for the whole batch rather than per tuple; after
+    /// a panic the failed tuple's trees are failed and the rest of the batch goes on.
+    fn execute_all(&mut self, deliveries: Vec<Delivery>) {
+        let mut rest = deliveries.into_iter();
+        loop {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                for d in rest.by_ref() {
+                    self.execute_one(d.task, d.tuple);
+                }
+            }));
+            match outcome {
+                Ok(()) => return,
+                Err(payload) => {
+                    let msg = format!("execute {}", panic_message(&*payload));
+                    let task = self.current_task;
+                    self.emitter.report_error(task, &msg);
+                    self.fail_current();
+                }
+            }
+        }
+    }
+
+    fn execute_one(&mut self, task: TaskId, tuple: Tuple) {
+        let Some(index) = task
+            .checked_sub(self.first_task)
+            .map(|i| i as usize)
+            .filter(|&i| i < self.tasks.len() && self.tasks[i].id == task)
+        else {
+            return;
+        };
+        self.current_roots.clone_from(tuple.anchor_ids());
+        self.current_task = task;
+        self.emitter.counters.executed += 1;
+        let mut out = BoltOut {
+            emitter: &mut self.emitter,
+            task,
+        };
+        let result = self.tasks[index]
+            .bolt
+            .execute(tuple, &mut BoltCollector::new(&mut out));
+        if let Err(e) = result {
+            self.emitter.report_error(task, &e);
+            self.fail_current();
+        }
+        self.current_roots.clear();
+    }
+
+    fn fail_current(&mut self) {
+        self.emitter.counters.failed += 1;
+        if !self.emitter.acking() {
+            return;
+        }
+        for &(root, _) in &std::mem::take(&mut self.current_roots) {
+            self.emitter.send_to_acker(AckMsg {
+                root,
+                value: 0,
+                task: 0,
+                kind: AckKind::Fail,
+            });
+        }
+    }
+
+    fn deliver_ticks(&mut self, every: Duration) {
+        let deliveries = self
+            .tasks
+            .iter()
+            .map(|t| Delivery {
+                task: t.id,
+                tuple: Tuple::from_parts(
+                    StreamSchema::tick(),
+                    SYSTEM_TASK_ID,
+                    values![every.as_secs() as i64],
+                    AnchorIds::new(),
+                ),
+            })
+            .collect();
+        self.execute_all(deliveries);
+    }
+
+    fn publish(&mut self) {
+        self.emitter.stats.publish(&self.emitter.counters);
+    }
+}

@@ -1,0 +1,291 @@
+//! The spout executor: calls `next_tuple` while the topology is active and fewer than
+//! `topology.max.spout.pending` trees are in flight, turns the acker's answers into `ack` and
+//! `fail` calls, and fails trees that time out.
+
+use hdrhistogram::Histogram;
+use squall_topology_api::{
+    ComponentFactory, MessageId, Spout, SpoutCollector, TaskId, TopologyContext,
+};
+
+use super::{Clock, Inbox, Report, Settings, Setup, guarded, idle_wait};
+use crate::collector::{Emitter, SpoutOut};
+use crate::message::{AckKind, AckMsg, Control};
+use crate::pending::PendingMap;
+use crate::stats::new_latency_histogram;
+
+struct SpoutTask {
+    id: TaskId,
+    spout: Box<dyn Spout>,
+    pending: PendingMap,
+    context: TopologyContext,
+}
+
+struct SpoutExecutor {
+    tasks: Vec<SpoutTask>,
+    first_task: TaskId,
+    emitter: Emitter,
+    inbox: Inbox,
+    settings: Settings,
+    clock: Clock,
+    active: bool,
+    opened: bool,
+    immediate_acks: Vec<(TaskId, MessageId)>,
+    expired: Vec<MessageId>,
+    latency: Histogram<u64>,
+    last_latency_merge_ns: u64,
+}
+
+/// Latencies are merged into the shared stats at most this often.
+const LATENCY_MERGE_NS: u64 = 1_000_000_000;
+
+pub(crate) fn run(setup: Setup) -> Report {
+    let Some(ComponentFactory::Spout(factory)) = setup.topology.factory(&setup.component).cloned()
+    else {
+        tracing::error!("no spout factory for this component");
+        return Report { captured: None };
+    };
+    let contexts: Vec<TopologyContext> = setup
+        .tasks
+        .iter()
+        .map(|&id| setup.task_context(id))
+        .collect();
+    let mut emitter = setup.emitter;
+    let mut tasks = Vec::with_capacity(setup.tasks.len());
+    for (&id, context) in setup.tasks.iter().zip(contexts) {
+        if let Some(spout) = guarded(&mut emitter, id, "creating the spout", |_| factory()) {
+            tasks.push(SpoutTask {
+                id,
+                spout,
+                pending: PendingMap::default(),
+                context,
+            });
+        }
+    }
+    let mut ex = SpoutExecutor {
+        first_task: setup.tasks.first().copied().unwrap_or(0),
+        tasks,
+        emitter,
+        inbox: setup.inbox,
+        settings: setup.settings,
+        clock: Clock::new(),
+        active: false,
+        opened: false,
+        immediate_acks: Vec::new(),
+        expired: Vec::new(),
+        latency: new_latency_histogram(),
+        last_latency_merge_ns: 0,
+    };
+    ex.run_loop();
+    ex.shut_down();
+    Report {
+        captured: ex.emitter.capture.take(),
+    }
+}
+
+impl SpoutExecutor {
+    fn run_loop(&mut self) {
+        if self.settings.start_active {
+            self.activate();
+        }
+        let timeout_ns = self.settings.message_timeout.map(|t| t.as_nanos() as u64);
+        // Sweep a few times per timeout period: trees fail at most 1/8 of T late.
+        let sweep_ns = timeout_ns.map(|t| (t / 8).clamp(10_000_000, 1_000_000_000));
+        let flush_ns = self.settings.flush_interval.as_nanos() as u64;
+        let mut next_sweep = sweep_ns.unwrap_or(u64::MAX);
+        let mut last_flush = 0u64;
+        let mut idle_rounds = 0u32;
+        let mut stash: Option<Control> = None;
+        loop {
+            while let Some(c) = stash.take().or_else(|| self.inbox.control.try_recv().ok()) {
+                match c {
+                    Control::Acks(batch) => {
+                        self.handle_acks(&batch);
+                        self.emitter.outbox.batches_done += 1;
+                    }
+                    Control::Activate => self.activate(),
+                    Control::Deactivate => self.deactivate(),
+                    Control::Shutdown => return,
+                }
+            }
+            let now = self.clock.now_ns();
+            if let (Some(timeout), Some(sweep)) = (timeout_ns, sweep_ns)
+                && now >= next_sweep
+            {
+                self.expire(now, timeout);
+                next_sweep = now + sweep;
+            }
+            let emitted_before = self.emitter.counters.emitted;
+            if self.active {
+                self.call_next_tuple(now);
+            }
+            self.run_immediate_acks();
+            if self.emitter.counters.emitted != emitted_before {
+                idle_rounds = 0;
+                if now.saturating_sub(last_flush) >= flush_ns {
+                    self.emitter.outbox.flush();
+                    self.publish(now, false);
+                    last_flush = now;
+                }
+            } else {
+                self.emitter.outbox.flush();
+                self.publish(now, true);
+                last_flush = now;
+                stash = idle_wait(&self.inbox.control, idle_rounds);
+                idle_rounds = idle_rounds.saturating_add(1);
+            }
+        }
+    }
+
+    fn call_next_tuple(&mut self, now_ns: u64) {
+        let max_pending = self.settings.max_spout_pending;
+        for task in &mut self.tasks {
+            if max_pending.is_some_and(|max| task.pending.len() >= max) {
+                continue;
+            }
+            let id = task.id;
+            let immediate = &mut self.immediate_acks;
+            let result = guarded(&mut self.emitter, id, "next_tuple", |emitter| {
+                let mut out = SpoutOut {
+                    emitter,
+                    task: id,
+                    pending: &mut task.pending,
+                    now_ns,
+                    immediate_acks: immediate,
+                };
+                task.spout.next_tuple(&mut SpoutCollector::new(&mut out))
+            });
+            if let Some(Err(e)) = result {
+                self.emitter.report_error(id, &e);
+            }
+        }
+    }
+
+    fn task_index(&self, task: TaskId) -> Option<usize> {
+        let i = task.checked_sub(self.first_task)? as usize;
+        (i < self.tasks.len() && self.tasks[i].id == task).then_some(i)
+    }
+
+    fn handle_acks(&mut self, batch: &[AckMsg]) {
+        let now = self.clock.now_ns();
+        for msg in batch {
+            let Some(i) = self.task_index(msg.task) else {
+                continue;
+            };
+            let task = &mut self.tasks[i];
+            match msg.kind {
+                AckKind::Completed => {
+                    if let Some(done) = task.pending.remove(msg.root, now) {
+                        self.emitter.counters.acked += 1;
+                        let _ = self.latency.record((done.age_ns / 1000).max(1));
+                        let spout = &mut task.spout;
+                        guarded(&mut self.emitter, task.id, "ack", |_| {
+                            spout.ack(done.msg_id)
+                        });
+                    }
+                }
+                AckKind::Failed => {
+                    if let Some(done) = task.pending.remove(msg.root, now) {
+                        self.emitter.counters.failed += 1;
+                        let spout = &mut task.spout;
+                        guarded(&mut self.emitter, task.id, "fail", |_| {
+                            spout.fail(done.msg_id)
+                        });
+                    }
+                }
+                AckKind::TimeoutReset => task.pending.touch(msg.root, now),
+                AckKind::Init | AckKind::Ack | AckKind::Fail | AckKind::Reset => {}
+            }
+        }
+    }
+
+    fn run_immediate_acks(&mut self) {
+        if self.immediate_acks.is_empty() {
+            return;
+        }
+        let acks = std::mem::take(&mut self.immediate_acks);
+        for &(task, msg_id) in &acks {
+            let Some(i) = self.task_index(task) else {
+                continue;
+            };
+            self.emitter.counters.acked += 1;
+            let spout = &mut self.tasks[i].spout;
+            guarded(&mut self.emitter, task, "ack", |_| spout.ack(msg_id));
+        }
+        self.immediate_acks = acks;
+        self.immediate_acks.clear();
+    }
+
+    fn expire(&mut self, now_ns: u64, timeout_ns: u64) {
+        for task in &mut self.tasks {
+            task.pending.expire(now_ns, timeout_ns, &mut self.expired);
+            for msg_id in self.expired.drain(..) {
+                self.emitter.counters.failed += 1;
+                let spout = &mut task.spout;
+                guarded(&mut self.emitter, task.id, "fail", |_| spout.fail(msg_id));
+            }
+        }
+    }
+
+    fn activate(&mut self) {
+        if self.active {
+            return;
+        }
+        if !self.opened {
+            self.opened = true;
+            for task in &mut self.tasks {
+                let (spout, context) = (&mut task.spout, &task.context);
+                if let Some(Err(e)) =
+                    guarded(&mut self.emitter, task.id, "open", |_| spout.open(context))
+                {
+                    self.emitter.report_error(task.id, &e);
+                }
+            }
+        }
+        for task in &mut self.tasks {
+            let spout = &mut task.spout;
+            guarded(&mut self.emitter, task.id, "activate", |_| spout.activate());
+        }
+        self.active = true;
+    }
+
+    fn deactivate(&mut self) {
+        if !self.active {
+            return;
+        }
+        for task in &mut self.tasks {
+            let spout = &mut task.spout;
+            guarded(&mut self.emitter, task.id, "deactivate", |_| {
+                spout.deactivate()
+            });
+        }
+        self.active = false;
+    }
+
+    fn publish(&mut self, now_ns: u64, idle: bool) {
+        let c = &mut self.emitter.counters;
+        c.pending = self.tasks.iter().map(|t| t.pending.len() as u64).sum();
+        if idle {
+            let exhausted = self.tasks.iter().all(|t| t.spout.is_exhausted());
+            self.emitter.stats.set_exhausted(exhausted);
+        }
+        self.emitter.stats.publish(&self.emitter.counters);
+        if !self.latency.is_empty()
+            && (idle || now_ns - self.last_latency_merge_ns >= LATENCY_MERGE_NS)
+        {
+            self.emitter.stats.merge_latency(&self.latency);
+            self.latency.reset();
+            self.last_latency_merge_ns = now_ns;
+        }
+    }
+
+    fn shut_down(&mut self) {
+        for task in &mut self.tasks {
+            let spout = &mut task.spout;
+            guarded(&mut self.emitter, task.id, "close", |_| spout.close());
+        }
+        self.emitter.outbox.flush();
+        let now = self.clock.now_ns();
+        self.publish(now, true);
+        self.emitter.stats.merge_latency(&self.latency);
+    }
+}

@@ -1,0 +1,58 @@
+//! What travels between executors: batches of tuples and of acker messages.
+//!
+//! Nothing travels alone: a producer appends to a per-destination buffer and hands over the
+//! whole buffer (see `outbox`), so the cost of a queue operation is shared by hundreds of
+//! messages.
+
+use squall_topology_api::{TaskId, Tuple};
+
+/// One tuple addressed to one task of the receiving executor.
+pub(crate) struct Delivery {
+    pub task: TaskId,
+    pub tuple: Tuple,
+}
+
+/// The acker protocol (Storm's `__ack_*` system streams), as plain messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AckKind {
+    /// Spout → acker: a tree starts; `value` is the XOR of the spout's edges, `task` the spout task.
+    Init,
+    /// Bolt → acker: an input is done; `value` is its edge XOR its children's edges.
+    Ack,
+    /// Bolt → acker: an input failed; fail the tree.
+    Fail,
+    /// Bolt → acker: restart the tree's timeout.
+    Reset,
+    /// Acker → spout task `task`: the tree completed.
+    Completed,
+    /// Acker → spout task `task`: the tree failed.
+    Failed,
+    /// Acker → spout task `task`: restart the tree's timeout.
+    TimeoutReset,
+}
+
+/// One acker-protocol message; `root` is the tree's root id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AckMsg {
+    pub root: u64,
+    pub value: u64,
+    pub task: TaskId,
+    pub kind: AckKind,
+}
+
+/// What an executor's bounded input queue carries.
+pub(crate) enum Batch {
+    Tuples(Vec<Delivery>),
+    Acks(Vec<AckMsg>),
+}
+
+/// What an executor's unbounded control queue carries: lifecycle commands, and the acker's
+/// answers to spouts. Those answers must never block the acker, or a spout blocked on a full
+/// bolt queue, that bolt blocked on a full acker queue, and the acker blocked on the spout's
+/// queue would wait on each other forever; they stay bounded by the spout's pending trees.
+pub(crate) enum Control {
+    Acks(Vec<AckMsg>),
+    Activate,
+    Deactivate,
+    Shutdown,
+}

@@ -1,0 +1,136 @@
+//! Per-destination buffers: where an executor's emits and acks wait to be handed over.
+//!
+//! Each destination executor has one buffer of tuples and one of acker messages. A buffer is
+//! handed over whole when it reaches the batch size, and every buffer is flushed when the
+//! executor is about to wait or has held them for `topology.flush.tuple.freq.millis`. Handing
+//! over a tuple batch blocks while the destination's bounded queue is full: that is the
+//! backpressure that slows a spout down to the pace of its slowest bolt.
+
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+use squall_topology_api::TaskId;
+
+use crate::message::{AckMsg, Batch, Control, Delivery};
+use crate::stats::Flow;
+
+/// The queues of one destination executor.
+#[derive(Clone)]
+pub(crate) struct Peer {
+    pub data: Sender<Batch>,
+    pub control: Sender<Control>,
+    /// Acker answers go to spouts on their unbounded control queue (see `message::Control`).
+    pub acks_on_control: bool,
+}
+
+/// An executor's outgoing buffers.
+pub(crate) struct Outbox {
+    peers: Arc<[Peer]>,
+    /// Destination (peer index) of each task id.
+    task_peer: Arc<[u32]>,
+    tuples: Vec<Vec<Delivery>>,
+    acks: Vec<Vec<AckMsg>>,
+    /// Peers with something buffered, so a flush does not scan every peer.
+    dirty: Vec<u32>,
+    is_dirty: Vec<bool>,
+    batch_size: usize,
+    flow: Arc<Flow>,
+    /// Batches this executor took in and processed, reported to the flow after the next flush
+    /// (see [`Flow`]).
+    pub batches_done: u64,
+}
+
+impl Outbox {
+    pub fn new(
+        peers: Arc<[Peer]>,
+        task_peer: Arc<[u32]>,
+        batch_size: usize,
+        flow: Arc<Flow>,
+    ) -> Self {
+        let n = peers.len();
+        Outbox {
+            peers,
+            task_peer,
+            tuples: (0..n).map(|_| Vec::new()).collect(),
+            acks: (0..n).map(|_| Vec::new()).collect(),
+            dirty: Vec::with_capacity(n),
+            is_dirty: vec![false; n],
+            batch_size: batch_size.max(1),
+            flow,
+            batches_done: 0,
+        }
+    }
+
+    fn peer_of(&self, task: TaskId) -> usize {
+        self.task_peer[task as usize] as usize
+    }
+
+    fn mark(&mut self, peer: usize) {
+        if !self.is_dirty[peer] {
+            self.is_dirty[peer] = true;
+            self.dirty.push(peer as u32);
+        }
+    }
+
+    /// Buffers a tuple for `task`, handing the buffer over if it is full.
+    pub fn push_tuple(&mut self, delivery: Delivery) {
+        let peer = self.peer_of(delivery.task);
+        self.tuples[peer].push(delivery);
+        self.mark(peer);
+        if self.tuples[peer].len() >= self.batch_size {
+            self.send_tuples(peer);
+        }
+    }
+
+    /// Buffers an acker message for `task` (an acker task, or a spout task for answers).
+    pub fn push_ack(&mut self, task: TaskId, msg: AckMsg) {
+        let peer = self.peer_of(task);
+        self.acks[peer].push(msg);
+        self.mark(peer);
+        if self.acks[peer].len() >= self.batch_size {
+            self.send_acks(peer);
+        }
+    }
+
+    fn take<T>(buf: &mut Vec<T>) -> Vec<T> {
+        // The next buffer starts at the size this one reached: big under load, small when quiet.
+        let cap = buf.len().max(16);
+        std::mem::replace(buf, Vec::with_capacity(cap))
+    }
+
+    fn send_tuples(&mut self, peer: usize) {
+        if self.tuples[peer].is_empty() {
+            return;
+        }
+        let batch = Self::take(&mut self.tuples[peer]);
+        self.flow.sent_one();
+        // A closed queue means the destination has shut down; its tuples are lost the way
+        // Storm loses a dead worker's queue, and their trees time out.
+        let _ = self.peers[peer].data.send(Batch::Tuples(batch));
+    }
+
+    fn send_acks(&mut self, peer: usize) {
+        if self.acks[peer].is_empty() {
+            return;
+        }
+        let batch = Self::take(&mut self.acks[peer]);
+        self.flow.sent_one();
+        let p = &self.peers[peer];
+        let _ = if p.acks_on_control {
+            p.control.send(Control::Acks(batch)).map_err(drop)
+        } else {
+            p.data.send(Batch::Acks(batch)).map_err(drop)
+        };
+    }
+
+    /// Hands over everything buffered, then reports the batches processed so far as done.
+    pub fn flush(&mut self) {
+        while let Some(peer) = self.dirty.pop() {
+            let peer = peer as usize;
+            self.is_dirty[peer] = false;
+            self.send_tuples(peer);
+            self.send_acks(peer);
+        }
+        self.flow.done(std::mem::take(&mut self.batches_done));
+    }
+}

@@ -1,0 +1,206 @@
+//! Routing: from one emit to the tasks that receive it.
+//!
+//! Built once per executor from the topology: for each stream the component declares, its
+//! interned schema and every subscription (the subscriber's sorted task ids and a grouping
+//! [`Chooser`]). An emit resolves its stream by position (a scan of a handful of names, or none
+//! for the default stream) and asks each subscription for its tasks; no map look-ups by string
+//! and no locks.
+
+use rand::RngExt;
+use rand::rngs::SmallRng;
+use squall_topology_api::{
+    DEFAULT_STREAM_ID, EmitError, Grouping, StreamSchema, TaskId, TaskLayout, Topology, Value,
+};
+
+use crate::grouping::Chooser;
+
+struct Subscription {
+    targets: Vec<TaskId>,
+    chooser: Chooser,
+}
+
+struct StreamRoute {
+    id: String,
+    schema: &'static StreamSchema,
+    direct: bool,
+    subscriptions: Vec<Subscription>,
+}
+
+/// The routes of one component's streams, owned by one executor.
+pub(crate) struct Router {
+    component: String,
+    streams: Vec<StreamRoute>,
+    default_stream: Option<usize>,
+}
+
+impl Router {
+    /// Routes for `component`; `worker_tasks` are the tasks in this process, for
+    /// local-or-shuffle.
+    pub fn new(
+        topology: &Topology,
+        layout: &TaskLayout,
+        component: &str,
+        worker_tasks: &[TaskId],
+        rng: &mut SmallRng,
+    ) -> Self {
+        let spec = topology.spec();
+        let outputs = spec
+            .component(component)
+            .map(|c| c.outputs.as_slice())
+            .unwrap_or_default();
+        let streams: Vec<StreamRoute> = outputs
+            .iter()
+            .map(|out| {
+                let subscriptions = spec
+                    .components
+                    .iter()
+                    .flat_map(|sub| sub.inputs.iter().map(move |input| (sub, input)))
+                    .filter(|(_, input)| input.component == component && input.stream == out.id)
+                    .map(|(sub, input)| {
+                        let targets = layout.tasks_of(&sub.id).to_vec();
+                        let key = (sub.id.clone(), component.to_owned(), out.id.clone());
+                        let chooser = chooser_for(
+                            topology,
+                            &input.grouping,
+                            &key,
+                            &out.fields,
+                            &targets,
+                            worker_tasks,
+                            rng,
+                        );
+                        Subscription { targets, chooser }
+                    })
+                    .filter(|s| !s.targets.is_empty())
+                    .collect();
+                StreamRoute {
+                    id: out.id.clone(),
+                    schema: StreamSchema::intern(component, &out.id, out.fields.clone()),
+                    direct: out.direct,
+                    subscriptions,
+                }
+            })
+            .collect();
+        let default_stream = streams.iter().position(|s| s.id == DEFAULT_STREAM_ID);
+        Router {
+            component: component.to_owned(),
+            streams,
+            default_stream,
+        }
+    }
+
+    /// The index of a stream; `None` means the default stream.
+    pub fn resolve(&self, stream: Option<&str>) -> Result<usize, EmitError> {
+        let found = match stream {
+            None => self.default_stream,
+            Some(name) => self.streams.iter().position(|s| s.id == name),
+        };
+        found.ok_or_else(|| EmitError::UnknownStream {
+            stream: stream.unwrap_or(DEFAULT_STREAM_ID).to_owned(),
+            component: self.component.clone(),
+        })
+    }
+
+    /// The schema tuples on a stream carry.
+    pub fn schema(&self, stream: usize) -> &'static StreamSchema {
+        self.streams[stream].schema
+    }
+
+    /// Pushes the tasks that receive a tuple onto `out`.
+    pub fn choose(
+        &mut self,
+        stream: usize,
+        source_task: TaskId,
+        values: &[Value],
+        direct_task: Option<TaskId>,
+        rng: &mut SmallRng,
+        out: &mut Vec<TaskId>,
+    ) -> Result<(), EmitError> {
+        let route = &mut self.streams[stream];
+        match (route.direct, direct_task) {
+            (true, None) => Err(EmitError::DirectStream {
+                stream: route.id.clone(),
+                component: self.component.clone(),
+            }),
+            (false, Some(_)) => Err(EmitError::NotDirect {
+                stream: route.id.clone(),
+                component: self.component.clone(),
+            }),
+            (true, Some(task)) => {
+                // Validation guarantees every subscriber of a direct stream groups directly;
+                // a task that does not subscribe gets nothing, as in Storm.
+                if route
+                    .subscriptions
+                    .iter()
+                    .any(|s| s.targets.binary_search(&task).is_ok())
+                {
+                    out.push(task);
+                }
+                Ok(())
+            }
+            (false, None) => {
+                for s in &mut route.subscriptions {
+                    s.chooser.choose(source_task, values, &s.targets, rng, out);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn chooser_for(
+    topology: &Topology,
+    grouping: &Grouping,
+    key: &squall_topology_api::SubscriptionKey,
+    fields: &squall_topology_api::Fields,
+    targets: &[TaskId],
+    worker_tasks: &[TaskId],
+    rng: &mut SmallRng,
+) -> Chooser {
+    let indices = |f: &squall_topology_api::Fields| -> Vec<usize> {
+        // Validation checked that every key field exists on the stream.
+        f.names()
+            .iter()
+            .filter_map(|n| fields.index_of(n))
+            .collect()
+    };
+    match grouping {
+        Grouping::Shuffle => Chooser::shuffle(rng, targets.len()),
+        Grouping::Fields(f) => Chooser::Fields {
+            indices: indices(f),
+        },
+        Grouping::All => Chooser::All,
+        Grouping::Global => Chooser::Global,
+        Grouping::None => Chooser::Random,
+        Grouping::Direct => Chooser::Direct,
+        Grouping::LocalOrShuffle => {
+            let local: Vec<TaskId> = targets
+                .iter()
+                .copied()
+                .filter(|t| worker_tasks.contains(t))
+                .collect();
+            let pool = if local.is_empty() {
+                targets.len()
+            } else {
+                local.len()
+            };
+            Chooser::LocalOrShuffle {
+                next: rng.random_range(0..pool.max(1)),
+                local,
+            }
+        }
+        Grouping::PartialKey(f) => Chooser::PartialKey {
+            indices: indices(f),
+            sent: vec![0; targets.len()],
+        },
+        Grouping::Custom(_) => match topology.grouping_factory(key) {
+            Some(factory) => {
+                let mut custom = factory();
+                custom.prepare(targets);
+                Chooser::Custom(custom)
+            }
+            // A spec that came without code for its custom grouping: deliver nowhere rather
+            // than guess; its trees fail and the missing factory is visible in the spec.
+            None => Chooser::Direct,
+        },
+    }
+}

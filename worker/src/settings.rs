@@ -1,0 +1,104 @@
+//! Storm's configuration keys resolved into what the runtime uses, with Storm's defaults
+//! where Storm has one and ours where batching needs one.
+
+use std::time::Duration;
+
+use squall_topology_api::{Config, config};
+
+use crate::executor::Settings;
+
+/// `topology.message.timeout.secs` default.
+pub const DEFAULT_MESSAGE_TIMEOUT_SECS: f64 = 30.0;
+/// Tuples per batch handed between executors (`topology.producer.batch.size`).
+pub const DEFAULT_BATCH_SIZE: usize = 512;
+/// Batches an executor's input queue holds (`topology.executor.receive.buffer.size`):
+/// 64 × 512 = 32,768 tuples, Storm's default receive queue size.
+pub const DEFAULT_RECEIVE_BATCHES: usize = 64;
+/// `topology.flush.tuple.freq.millis` default, as in Storm 2.
+pub const DEFAULT_FLUSH_MILLIS: u64 = 1;
+
+/// The topology-wide settings.
+#[derive(Debug, Clone)]
+pub(crate) struct TopologySettings {
+    pub ackers: u32,
+    pub max_task_parallelism: Option<u32>,
+    pub batch_size: usize,
+    pub receive_batches: usize,
+}
+
+impl TopologySettings {
+    pub fn from_config(conf: &Config) -> Self {
+        let workers = conf
+            .get_u64(config::TOPOLOGY_WORKERS)
+            .map_or(1, |n| n.clamp(1, u32::MAX as u64) as u32);
+        TopologySettings {
+            // Storm: unset means one acker per worker; 0 turns tracking off.
+            ackers: conf
+                .get_u64(config::TOPOLOGY_ACKER_EXECUTORS)
+                .map_or(workers, |n| n.min(u32::MAX as u64) as u32),
+            max_task_parallelism: conf
+                .get_u64(config::TOPOLOGY_MAX_TASK_PARALLELISM)
+                .map(|n| n.clamp(1, u32::MAX as u64) as u32),
+            batch_size: conf
+                .get_u64(config::TOPOLOGY_PRODUCER_BATCH_SIZE)
+                .map_or(DEFAULT_BATCH_SIZE, |n| n.clamp(1, 1 << 16) as usize),
+            receive_batches: conf
+                .get_u64(config::TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE)
+                .map_or(DEFAULT_RECEIVE_BATCHES, |n| n.clamp(1, 1 << 20) as usize),
+        }
+    }
+}
+
+/// One executor's settings from its component's effective configuration.
+pub(crate) fn executor_settings(conf: &Config, start_active: bool) -> Settings {
+    let timeouts_on = conf
+        .get_bool(config::TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS)
+        .unwrap_or(true);
+    // Whole seconds in Storm; fractions are accepted here, which tests use to stay quick.
+    let timeout_secs = conf
+        .get_f64(config::TOPOLOGY_MESSAGE_TIMEOUT_SECS)
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(DEFAULT_MESSAGE_TIMEOUT_SECS);
+    Settings {
+        message_timeout: timeouts_on.then(|| Duration::from_secs_f64(timeout_secs)),
+        max_spout_pending: conf
+            .get_u64(config::TOPOLOGY_MAX_SPOUT_PENDING)
+            .filter(|&n| n > 0)
+            .map(|n| n as usize),
+        tick: conf
+            .get_f64(config::TOPOLOGY_TICK_TUPLE_FREQ_SECS)
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(Duration::from_secs_f64),
+        flush_interval: Duration::from_millis(
+            conf.get_u64(config::TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS)
+                .unwrap_or(DEFAULT_FLUSH_MILLIS),
+        ),
+        start_active,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storm_defaults_apply_when_keys_are_unset() {
+        let t = TopologySettings::from_config(&Config::new());
+        assert_eq!(t.ackers, 1);
+        let s = executor_settings(&Config::new(), true);
+        assert_eq!(s.message_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(s.max_spout_pending, None);
+        assert_eq!(s.tick, None);
+    }
+
+    #[test]
+    fn ackers_follow_workers_and_zero_turns_tracking_off() {
+        let mut c = Config::new();
+        c.set_num_workers(3);
+        assert_eq!(TopologySettings::from_config(&c).ackers, 3);
+        c.set_num_ackers(0);
+        assert_eq!(TopologySettings::from_config(&c).ackers, 0);
+        c.set(config::TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS, false);
+        assert_eq!(executor_settings(&c, true).message_timeout, None);
+    }
+}
