@@ -1,0 +1,358 @@
+//! The benchmark topologies of `shared/BENCHMARKS.md`, instrumented for the driver.
+//!
+//! - wordcount: sentences → split (shuffle) → count (fields on the word). With acking on the
+//!   spout emits with message ids, split anchors every word, count acks.
+//! - chain: 100-byte records → flip (shuffle) re-emits with a byte flipped → sink (shuffle).
+//!
+//! Latency: with acking on, complete latency (emit, or its scheduled time under `--rate`, to
+//! the spout's `ack`); with acking off, arrival at the last bolt. Recorded only while the
+//! driver's [`Probe`] is measuring.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use hdrhistogram::Histogram;
+use rustc_hash::FxHashMap;
+use squall_worker::prelude::*;
+use squall_worker::stats::new_latency_histogram;
+use squall_worker::{CompactString, InvalidTopology};
+
+use crate::data;
+use crate::word_count::SentenceSpout;
+
+/// Which workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// Word count.
+    WordCount,
+    /// The 100-byte linear chain.
+    Chain,
+}
+
+impl Workload {
+    /// The component whose executed tuples are the benchmark's records.
+    pub fn sink(self) -> &'static str {
+        match self {
+            Workload::WordCount => "count",
+            Workload::Chain => "sink",
+        }
+    }
+}
+
+/// One benchmark run's shape.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// The workload.
+    pub workload: Workload,
+    /// Spout emits with message ids and bolts anchor and ack.
+    pub acking: bool,
+    /// Executors per component.
+    pub parallelism: u32,
+    /// Offered load (sentences or records per second, over all spout tasks); `None` = as fast
+    /// as backpressure allows.
+    pub rate: Option<f64>,
+}
+
+/// Shared between the driver and the instrumented components.
+pub struct Probe {
+    epoch: Instant,
+    measuring: AtomicBool,
+    latency_us: Mutex<Histogram<u64>>,
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Probe {
+            epoch: Instant::now(),
+            measuring: AtomicBool::new(false),
+            latency_us: Mutex::new(new_latency_histogram()),
+        }
+    }
+}
+
+impl Probe {
+    fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    /// Starts or stops recording latencies.
+    pub fn set_measuring(&self, on: bool) {
+        self.measuring.store(on, Ordering::Relaxed);
+    }
+
+    fn measuring(&self) -> bool {
+        self.measuring.load(Ordering::Relaxed)
+    }
+
+    fn merge(&self, local: &Histogram<u64>) {
+        let mut h = self.latency_us.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = h.add(local);
+    }
+
+    /// The latencies recorded (merged when components close).
+    pub fn latency_us(&self) -> Histogram<u64> {
+        self.latency_us
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// A task-local latency recorder merged into the probe on close.
+struct Recorder {
+    probe: Arc<Probe>,
+    hist: Histogram<u64>,
+}
+
+impl Recorder {
+    fn new(probe: Arc<Probe>) -> Self {
+        Recorder {
+            probe,
+            hist: new_latency_histogram(),
+        }
+    }
+
+    fn record_since(&mut self, start_ns: u64) {
+        if self.probe.measuring() {
+            let us = self.probe.now_ns().saturating_sub(start_ns) / 1000;
+            let _ = self.hist.record(us.max(1));
+        }
+    }
+
+    fn flush(&mut self) {
+        self.probe.merge(&self.hist);
+        self.hist.reset();
+    }
+}
+
+/// Start times of tracked tuples, by message id; large enough for every tree in flight.
+const RING: usize = 1 << 20;
+
+/// The benchmark spout: sentences or records, closed loop or at a fixed rate.
+struct BenchSpout {
+    sentences: Option<Arc<[Value]>>,
+    acking: bool,
+    /// Tuples per second for this task, open loop.
+    rate: Option<f64>,
+    next: u64,
+    start_ns: Vec<u64>,
+    first_ns: Option<u64>,
+    recorder: Recorder,
+}
+
+impl Spout for BenchSpout {
+    fn declare_outputs(&self, out: &mut OutputDeclarer) {
+        // Records carry their time in their first bytes; sentences need a field for it.
+        out.declare(if self.sentences.is_some() {
+            stamped_fields("sentence", self.acking)
+        } else {
+            Fields::new(["record"])
+        });
+    }
+
+    fn next_tuple(&mut self, out: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+        let now = self.recorder.probe.now_ns();
+        let stamp = match self.rate {
+            Some(rate) => {
+                let first = *self.first_ns.get_or_insert(now);
+                let scheduled = first + (self.next as f64 * 1e9 / rate) as u64;
+                if now < scheduled {
+                    return Ok(());
+                }
+                scheduled
+            }
+            None => now,
+        };
+        let k = self.next;
+        self.next += 1;
+        let mut values = Values::with_capacity(2);
+        match &self.sentences {
+            Some(s) => values.push(s[(k % s.len() as u64) as usize].clone()),
+            None => values.push(data::record(stamp, k)),
+        }
+        if self.acking {
+            self.start_ns[k as usize % RING] = stamp;
+            out.emit_with_id(values, k)?;
+        } else {
+            if self.sentences.is_some() {
+                values.push(stamp as i64);
+            }
+            out.emit(values)?;
+        }
+        Ok(())
+    }
+
+    fn ack(&mut self, msg_id: MessageId) {
+        let start = self.start_ns[msg_id as usize % RING];
+        self.recorder.record_since(start);
+    }
+
+    fn close(&mut self) {
+        self.recorder.flush();
+    }
+}
+
+/// With acking off, tuples carry their emit (or scheduled) time to the sink.
+fn stamped_fields(name: &str, acking: bool) -> Fields {
+    if acking {
+        Fields::new([name])
+    } else {
+        Fields::new([name, "ts"])
+    }
+}
+
+struct Split {
+    acking: bool,
+}
+
+impl Bolt for Split {
+    fn declare_outputs(&self, out: &mut OutputDeclarer) {
+        out.declare(stamped_fields("word", self.acking));
+    }
+
+    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        let ts = input.get(&1).ok().cloned();
+        for word in input.get_str(0)?.split(' ') {
+            let mut v = Values::with_capacity(2);
+            v.push(word);
+            if let Some(ts) = &ts {
+                v.push(ts.clone());
+            }
+            out.emit(&[&input], v)?;
+        }
+        out.ack(&input);
+        Ok(())
+    }
+}
+
+struct Count {
+    counts: FxHashMap<CompactString, u64>,
+    recorder: Recorder,
+}
+
+impl Bolt for Count {
+    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        let word = input.get_str(0)?;
+        match self.counts.get_mut(word) {
+            Some(n) => *n += 1,
+            None => {
+                self.counts.insert(CompactString::new(word), 1);
+            }
+        }
+        if let Ok(ts) = input.get_i64(1) {
+            self.recorder.record_since(ts as u64);
+        }
+        out.ack(&input);
+        Ok(())
+    }
+
+    fn cleanup(&mut self) {
+        self.recorder.flush();
+    }
+}
+
+struct Flip;
+
+impl Bolt for Flip {
+    fn declare_outputs(&self, out: &mut OutputDeclarer) {
+        out.declare(Fields::new(["record"]));
+    }
+
+    fn execute(
+        &mut self,
+        mut input: Tuple,
+        out: &mut BoltCollector<'_>,
+    ) -> Result<(), ComponentError> {
+        let mut values = input.take_values();
+        if let Some(Value::Bytes(b)) = values.first_mut()
+            && let Some(byte) = b.get_mut(data::RECORD_BYTES - 1)
+        {
+            *byte ^= 0x20;
+        }
+        out.emit(&[&input], values)?;
+        out.ack(&input);
+        Ok(())
+    }
+}
+
+struct Sink {
+    acking: bool,
+    recorder: Recorder,
+    bytes: u64,
+}
+
+impl Bolt for Sink {
+    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        let record = input.get_bytes(0)?;
+        self.bytes += record.len() as u64;
+        if !self.acking
+            && let Some(ts) = data::record_timestamp(record)
+        {
+            self.recorder.record_since(ts);
+        }
+        out.ack(&input);
+        Ok(())
+    }
+
+    fn cleanup(&mut self) {
+        self.recorder.flush();
+    }
+}
+
+/// Builds the benchmark topology for `config`, reporting latencies to `probe`.
+///
+/// # Errors
+/// Only for a parallelism of 0.
+pub fn topology(config: &BenchConfig, probe: &Arc<Probe>) -> Result<Topology, InvalidTopology> {
+    let p = config.parallelism;
+    let acking = config.acking;
+    let rate = config.rate.map(|r| r / f64::from(p.max(1)));
+    let sentences = (config.workload == Workload::WordCount)
+        .then(|| SentenceSpout::static_sentences(data::sentences()));
+    let spout_probe = Arc::clone(probe);
+    let mut b = TopologyBuilder::new();
+    b.set_spout(
+        "spout",
+        move || BenchSpout {
+            sentences: sentences.clone(),
+            acking,
+            rate,
+            next: 0,
+            start_ns: if acking { vec![0; RING] } else { Vec::new() },
+            first_ns: None,
+            recorder: Recorder::new(Arc::clone(&spout_probe)),
+        },
+        p,
+    );
+    let sink_probe = Arc::clone(probe);
+    match config.workload {
+        Workload::WordCount => {
+            b.set_bolt("split", move || Split { acking }, p)
+                .shuffle_grouping("spout");
+            b.set_bolt(
+                "count",
+                move || Count {
+                    counts: FxHashMap::default(),
+                    recorder: Recorder::new(Arc::clone(&sink_probe)),
+                },
+                p,
+            )
+            .fields_grouping("split", ["word"]);
+        }
+        Workload::Chain => {
+            b.set_bolt("flip", || Flip, p).shuffle_grouping("spout");
+            b.set_bolt(
+                "sink",
+                move || Sink {
+                    acking,
+                    recorder: Recorder::new(Arc::clone(&sink_probe)),
+                    bytes: 0,
+                },
+                p,
+            )
+            .shuffle_grouping("flip");
+        }
+    }
+    b.build()
+}
