@@ -231,7 +231,7 @@ pub(crate) struct BoltOut<'a> {
 }
 
 impl BoltOut<'_> {
-    fn to_acker(&mut self, input: &Tuple, kind: AckKind) {
+    fn tell_acker(&mut self, input: &Tuple, kind: AckKind) {
         if self.emitter.acking() {
             for msg in messages_for(input, kind) {
                 self.emitter.send_to_acker(msg);
@@ -260,16 +260,16 @@ impl BoltOutput for BoltOut<'_> {
 
     fn ack(&mut self, input: &Tuple) {
         self.emitter.counters.acked += 1;
-        self.to_acker(input, AckKind::Ack);
+        self.tell_acker(input, AckKind::Ack);
     }
 
     fn fail(&mut self, input: &Tuple) {
         self.emitter.counters.failed += 1;
-        self.to_acker(input, AckKind::Fail);
+        self.tell_acker(input, AckKind::Fail);
     }
 
     fn reset_timeout(&mut self, input: &Tuple) {
-        self.to_acker(input, AckKind::Reset);
+        self.tell_acker(input, AckKind::Reset);
     }
 
     fn report_error(&mut self, error: &dyn fmt::Display) {

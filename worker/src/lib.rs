@@ -73,3 +73,8 @@ pub mod prelude {
 
     pub use crate::{LocalCluster, LocalTopology};
 }
+
+/// The README's example topology, compiled and run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExample;
