@@ -82,6 +82,7 @@ impl AckerState {
             root: msg.root,
             value: 0,
             task: spout_task,
+            dest: 0,
             kind,
         })
     }

@@ -53,6 +53,7 @@ pub(crate) fn messages_for(tuple: &Tuple, kind: AckKind) -> impl Iterator<Item =
             0
         },
         task: 0,
+        dest: 0,
         kind,
     })
 }

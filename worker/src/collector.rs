@@ -203,6 +203,7 @@ impl SpoutOutput for SpoutOut<'_> {
                     root,
                     value: init,
                     task: self.task,
+                    dest: 0,
                     kind: AckKind::Init,
                 });
             }

@@ -57,6 +57,7 @@ pub(crate) mod router;
 mod settings;
 pub mod stats;
 pub mod testing;
+pub(crate) mod transport;
 
 pub use assembly::ExecutorKind;
 pub use local::{

@@ -14,6 +14,7 @@ pub(crate) struct Delivery {
 
 /// The acker protocol (Storm's `__ack_*` system streams), as plain messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum AckKind {
     /// Spout → acker: a tree starts; `value` is the XOR of the spout's edges, `task` the spout task.
     Init,
@@ -31,12 +32,14 @@ pub(crate) enum AckKind {
     TimeoutReset,
 }
 
-/// One acker-protocol message; `root` is the tree's root id.
+/// One acker-protocol message; `root` is the tree's root id, `dest` the task it is for (set
+/// when it is queued, so it can cross the network).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct AckMsg {
     pub root: u64,
     pub value: u64,
     pub task: TaskId,
+    pub dest: TaskId,
     pub kind: AckKind,
 }
 

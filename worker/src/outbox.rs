@@ -83,7 +83,8 @@ impl Outbox {
     }
 
     /// Buffers an acker message for `task` (an acker task, or a spout task for answers).
-    pub fn push_ack(&mut self, task: TaskId, msg: AckMsg) {
+    pub fn push_ack(&mut self, task: TaskId, mut msg: AckMsg) {
+        msg.dest = task;
         let peer = self.peer_of(task);
         self.acks[peer].push(msg);
         self.mark(peer);

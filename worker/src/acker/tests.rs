@@ -33,6 +33,7 @@ fn play_tree(seed: u64, max_tuples: usize) -> (u64, Vec<AckMsg>) {
         root,
         value: init,
         task: SPOUT_TASK,
+        dest: 0,
         kind: AckKind::Init,
     }];
     let mut emitted = fan_out;
@@ -77,7 +78,7 @@ proptest! {
         prop_assert_eq!(answers.len(), 1);
         let (at, out) = answers[0];
         prop_assert_eq!(at, msgs.len() - 1);
-        prop_assert_eq!(out, AckMsg { root, value: 0, task: SPOUT_TASK, kind: AckKind::Completed });
+        prop_assert_eq!(out, AckMsg { root, value: 0, task: SPOUT_TASK, dest: 0, kind: AckKind::Completed });
         prop_assert_eq!(acker.len(), 0);
     }
 
@@ -109,6 +110,7 @@ fn a_fail_fails_the_tree_even_before_its_init() {
         root: 9,
         value: 0,
         task: 0,
+        dest: 0,
         kind: AckKind::Fail,
     };
     assert_eq!(acker.apply(&fail), None);
@@ -116,6 +118,7 @@ fn a_fail_fails_the_tree_even_before_its_init() {
         root: 9,
         value: 5,
         task: 2,
+        dest: 0,
         kind: AckKind::Init,
     };
     let out = acker.apply(&init).expect("answer");
@@ -130,6 +133,7 @@ fn a_reset_is_passed_to_the_spout_and_keeps_the_tree() {
         root: 9,
         value: 5,
         task: 2,
+        dest: 0,
         kind: AckKind::Init,
     });
     acker.rotate();
@@ -138,6 +142,7 @@ fn a_reset_is_passed_to_the_spout_and_keeps_the_tree() {
         root: 9,
         value: 0,
         task: 0,
+        dest: 0,
         kind: AckKind::Reset,
     });
     assert_eq!(out.map(|o| o.kind), Some(AckKind::TimeoutReset));

@@ -196,6 +196,7 @@ impl BoltExecutor {
                 root,
                 value: 0,
                 task: 0,
+                dest: 0,
                 kind: AckKind::Fail,
             });
         }
