@@ -24,3 +24,29 @@ pub use pb::worker_server::{Worker, WorkerServer};
 
 /// Largest gRPC message we accept or send: batches and binary chunks stay well below it.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How a supervisor tells a topology binary to run as a worker, and `squall submit` asks it
+/// to describe itself: environment variables, so the topology's own arguments stay its own.
+pub mod env {
+    /// Set (to anything) to make the binary print its topology as JSON and exit.
+    pub const DESCRIBE: &str = "SQUALL_DESCRIBE";
+    /// The topology id; its presence selects worker mode.
+    pub const WORKER_TOPOLOGY_ID: &str = "SQUALL_WORKER_TOPOLOGY_ID";
+    /// The host address the worker serves its transport on.
+    pub const WORKER_HOST: &str = "SQUALL_WORKER_HOST";
+    /// The worker's slot port.
+    pub const WORKER_PORT: &str = "SQUALL_WORKER_PORT";
+    /// The supervisor's URL, for heartbeats.
+    pub const SUPERVISOR_URL: &str = "SQUALL_SUPERVISOR_URL";
+    /// Seconds without reaching the supervisor after which a worker exits.
+    pub const WORKER_TIMEOUT_SECS: &str = "SQUALL_WORKER_TIMEOUT_SECS";
+}
+
+/// What a topology binary prints when asked to describe itself.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Description {
+    /// The topology.
+    pub spec: squall_topology_api::TopologySpec,
+    /// The configuration the binary's `main` chose (the submitter's `--conf` goes on top).
+    pub conf: squall_topology_api::Config,
+}

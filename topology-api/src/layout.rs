@@ -6,7 +6,7 @@
 //! that computes the layout of the same topology gets the same numbers, so task ids can cross
 //! the network.
 
-use crate::TaskId;
+use crate::{Config, TaskId, TopologySpec, config};
 
 /// The component id of the acker bolt that tracks tuple trees.
 pub const ACKER_COMPONENT_ID: &str = "__acker";
@@ -82,6 +82,36 @@ impl TaskLayout {
     /// The highest task id (the number of tasks).
     pub fn max_task(&self) -> TaskId {
         (self.task_component.len() - 1) as TaskId
+    }
+}
+
+/// The number of acker tasks under a configuration: `topology.acker.executors`, or one per
+/// worker (`topology.workers`, default 1) when unset; 0 turns tracking off.
+pub fn acker_count(conf: &Config) -> u32 {
+    let workers = conf
+        .get_u64(config::TOPOLOGY_WORKERS)
+        .map_or(1, |n| n.clamp(1, u64::from(u32::MAX)) as u32);
+    conf.get_u64(config::TOPOLOGY_ACKER_EXECUTORS)
+        .map_or(workers, |n| n.min(u64::from(u32::MAX)) as u32)
+}
+
+/// `topology.max.task.parallelism` applied to a task or executor count.
+pub fn cap_parallelism(conf: &Config, n: u32) -> u32 {
+    conf.get_u64(config::TOPOLOGY_MAX_TASK_PARALLELISM)
+        .map_or(n, |cap| n.min(cap.clamp(1, u64::from(u32::MAX)) as u32))
+}
+
+impl TopologySpec {
+    /// The task numbering of this topology under `conf`, the acker included. Nimbus and
+    /// every worker compute it the same way.
+    pub fn layout(&self, conf: &Config) -> TaskLayout {
+        let mut counts: Vec<(String, u32)> = self
+            .components
+            .iter()
+            .map(|c| (c.id.clone(), cap_parallelism(conf, c.tasks)))
+            .collect();
+        counts.push((ACKER_COMPONENT_ID.to_owned(), acker_count(conf)));
+        TaskLayout::new(counts)
     }
 }
 

@@ -37,7 +37,7 @@ pub use context::{SharedContext, TopologyContext};
 pub use error::ComponentError;
 pub use fields::Fields;
 pub use grouping::{CustomGrouping, Grouping};
-pub use layout::{ACKER_COMPONENT_ID, TaskLayout, split_tasks};
+pub use layout::{ACKER_COMPONENT_ID, TaskLayout, acker_count, cap_parallelism, split_tasks};
 pub use schema::{DEFAULT_STREAM_ID, SYSTEM_COMPONENT_ID, StreamSchema, TICK_STREAM_ID};
 pub use spec::{
     BoltFactory, ComponentFactory, ComponentKind, ComponentSpec, GroupingFactory, InputSpec,

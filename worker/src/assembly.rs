@@ -13,13 +13,13 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use squall_topology_api::{
     ACKER_COMPONENT_ID, ComponentKind, Config, SharedContext, TaskId, TaskLayout, Topology,
-    split_tasks,
+    cap_parallelism, split_tasks,
 };
 
 use crate::collector::Emitter;
 use crate::executor::{self, Inbox, Report, Setup};
-use crate::message::Control;
-use crate::outbox::{Outbox, Peer};
+use crate::message::{Batch, Control};
+use crate::outbox::{NO_PEER, Outbox, Peer};
 use crate::router::Router;
 use crate::settings::{TopologySettings, executor_settings};
 use crate::stats::{ExecutorStats, Flow};
@@ -47,32 +47,20 @@ pub(crate) struct ExecutorPlan {
 pub(crate) struct Plan {
     pub layout: TaskLayout,
     pub executors: Vec<ExecutorPlan>,
-    pub settings: TopologySettings,
 }
 
 impl Plan {
+    /// Every executor of the topology, each component split by its parallelism.
     pub fn new(topology: &Topology, conf: &Config) -> Self {
-        let settings = TopologySettings::from_config(conf);
         let spec = topology.spec();
-        let cap = |n: u32| settings.max_task_parallelism.map_or(n, |c| n.min(c));
-        let mut counts: Vec<(String, u32)> = spec
-            .components
-            .iter()
-            .map(|c| (c.id.clone(), cap(c.tasks)))
-            .collect();
-        counts.push((ACKER_COMPONENT_ID.to_owned(), settings.ackers));
-        let layout = TaskLayout::new(counts);
+        let layout = spec.layout(conf);
         let mut executors = Vec::new();
         for c in &spec.components {
-            let kind = match c.kind {
-                ComponentKind::Spout => ExecutorKind::Spout,
-                ComponentKind::Bolt => ExecutorKind::Bolt,
-            };
             let tasks = layout.tasks_of(&c.id);
-            for range in split_tasks(tasks, cap(c.parallelism)) {
+            for range in split_tasks(tasks, cap_parallelism(conf, c.parallelism)) {
                 executors.push(ExecutorPlan {
                     component: c.id.clone(),
-                    kind,
+                    kind: kind_of(topology, &c.id),
                     tasks: range.to_vec(),
                 });
             }
@@ -84,11 +72,16 @@ impl Plan {
                 tasks: vec![task],
             });
         }
-        Plan {
-            layout,
-            executors,
-            settings,
-        }
+        Plan { layout, executors }
+    }
+}
+
+/// What runs a component's tasks.
+pub(crate) fn kind_of(topology: &Topology, component: &str) -> ExecutorKind {
+    match topology.spec().component(component).map(|c| c.kind) {
+        Some(ComponentKind::Spout) => ExecutorKind::Spout,
+        Some(ComponentKind::Bolt) => ExecutorKind::Bolt,
+        None => ExecutorKind::Acker,
     }
 }
 
@@ -105,26 +98,52 @@ pub(crate) struct StartOptions {
     pub topology_id: String,
     pub start_active: bool,
     pub capture: bool,
+    pub worker_port: Option<u16>,
 }
 
-/// Starts every executor of the plan in this process.
-pub(crate) fn start_all(
+/// How this process reaches every task: its own executors' queues, and the network
+/// transport for the tasks of other workers.
+pub(crate) struct Wiring {
+    pub peers: Arc<[Peer]>,
+    /// Peer index of each task id.
+    pub task_peer: Arc<[u32]>,
+    /// The same, with the tasks of other workers unreachable: for batches that came from the
+    /// network, which must never be sent back out.
+    pub local_task_peer: Arc<[u32]>,
+}
+
+/// Started executors and how to reach them.
+pub(crate) struct Started {
+    pub executors: Vec<RunningExecutor>,
+    pub flow: Arc<Flow>,
+    pub wiring: Wiring,
+}
+
+/// Starts `executors` in this process. Tasks that none of them runs are reached through
+/// `remote` (the transport) when given.
+pub(crate) fn start_executors(
     topology: &Topology,
     conf: &Config,
-    plan: Plan,
+    layout: &TaskLayout,
+    executors: Vec<ExecutorPlan>,
+    remote: Option<Sender<Batch>>,
     options: &StartOptions,
-) -> std::io::Result<(Vec<RunningExecutor>, Arc<Flow>)> {
-    let n = plan.executors.len();
-    let mut task_peer = vec![u32::MAX; plan.layout.max_task() as usize + 1];
-    let mut peers = Vec::with_capacity(n);
+) -> std::io::Result<Started> {
+    let n = executors.len();
+    let receive_batches = TopologySettings::from_config(conf).receive_batches;
+    let batch_size = TopologySettings::from_config(conf).batch_size;
+    let mut local_task_peer = vec![NO_PEER; layout.max_task() as usize + 1];
+    let mut peers = Vec::with_capacity(n + 1);
     let mut inboxes = Vec::with_capacity(n);
-    for (index, e) in plan.executors.iter().enumerate() {
+    for (index, e) in executors.iter().enumerate() {
         for &t in &e.tasks {
-            task_peer[t as usize] = index as u32;
+            if let Some(slot) = local_task_peer.get_mut(t as usize) {
+                *slot = index as u32;
+            }
         }
-        let (data_tx, data_rx) = bounded(plan.settings.receive_batches);
+        let (data_tx, data_rx) = bounded(receive_batches);
         let (control_tx, control_rx) = unbounded();
-        peers.push(Peer {
+        peers.push(Peer::Local {
             data: data_tx,
             control: control_tx,
             acks_on_control: e.kind == ExecutorKind::Spout,
@@ -134,24 +153,40 @@ pub(crate) fn start_all(
             control: control_rx,
         });
     }
-    let peers: Arc<[Peer]> = peers.into();
-    let task_peer: Arc<[u32]> = task_peer.into();
-    let all_tasks: Vec<TaskId> = (1..=plan.layout.max_task()).collect();
-    let ackers = plan.layout.tasks_of(ACKER_COMPONENT_ID).to_vec();
+    let mut task_peer = local_task_peer.clone();
+    if let Some(remote) = remote {
+        let remote_index = peers.len() as u32;
+        peers.push(Peer::Remote(remote));
+        for p in task_peer.iter_mut().skip(1) {
+            if *p == NO_PEER {
+                *p = remote_index;
+            }
+        }
+    }
+    let worker_tasks: Vec<TaskId> = executors
+        .iter()
+        .flat_map(|e| e.tasks.iter().copied())
+        .collect();
+    let wiring = Wiring {
+        peers: peers.into(),
+        task_peer: task_peer.into(),
+        local_task_peer: local_task_peer.into(),
+    };
+    let ackers = layout.tasks_of(ACKER_COMPONENT_ID).to_vec();
     let context = Arc::new(SharedContext {
         topology_id: options.topology_id.clone(),
         spec: Arc::clone(topology.spec()),
-        layout: Arc::new(plan.layout.clone()),
-        worker_tasks: all_tasks.clone(),
-        worker_port: None,
+        layout: Arc::new(layout.clone()),
+        worker_tasks: worker_tasks.clone(),
+        worker_port: options.worker_port,
     });
     let flow = Arc::new(Flow::default());
     let seed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
         ^ u64::from(std::process::id()).rotate_left(32);
-    let mut running = Vec::with_capacity(n);
-    for (index, (e, inbox)) in plan.executors.into_iter().zip(inboxes).enumerate() {
+    let mut running: Vec<RunningExecutor> = Vec::with_capacity(n);
+    for (index, (e, inbox)) in executors.into_iter().zip(inboxes).enumerate() {
         let component_conf = topology
             .spec()
             .component(&e.component)
@@ -163,16 +198,16 @@ pub(crate) fn start_all(
             topology,
             &context.layout,
             &e.component,
-            &all_tasks,
+            &worker_tasks,
             &mut rng,
         );
         let stats = Arc::new(ExecutorStats::default());
         let emitter = Emitter::new(
             router,
             Outbox::new(
-                Arc::clone(&peers),
-                Arc::clone(&task_peer),
-                plan.settings.batch_size,
+                Arc::clone(&wiring.peers),
+                Arc::clone(&wiring.task_peer),
+                batch_size,
                 Arc::clone(&flow),
             ),
             rng,
@@ -216,19 +251,26 @@ pub(crate) fn start_all(
             });
         let thread = match spawned {
             Ok(thread) => thread,
-            Err(e) => {
+            Err(err) => {
                 stop_all(&mut running);
-                return Err(e);
+                return Err(err);
             }
         };
+        let Peer::Local { control, .. } = &wiring.peers[index] else {
+            unreachable!("the first peers are the local executors, in order");
+        };
         running.push(RunningExecutor {
-            control: peers[index].control.clone(),
+            control: control.clone(),
             plan: e,
             stats,
             thread: Some(thread),
         });
     }
-    Ok((running, flow))
+    Ok(Started {
+        executors: running,
+        flow,
+        wiring,
+    })
 }
 
 /// Tells every executor to stop and waits for them; returns their reports.

@@ -46,6 +46,7 @@
 pub(crate) mod acker;
 pub(crate) mod anchoring;
 mod assembly;
+mod cluster;
 pub(crate) mod collector;
 pub(crate) mod executor;
 pub(crate) mod grouping;
@@ -60,6 +61,7 @@ pub mod testing;
 pub(crate) mod transport;
 
 pub use assembly::ExecutorKind;
+pub use cluster::{ClusterError, serve_cluster_role};
 pub use local::{
     ComponentStats, Emitted, LocalCluster, LocalTopology, RuntimeError, TopologyStats,
     valid_topology_name,

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use squall_topology_api::{Config, Topology, Values};
 
-use crate::assembly::{ExecutorKind, Plan, RunningExecutor, StartOptions, start_all, stop_all};
+use crate::assembly::{
+    ExecutorKind, Plan, RunningExecutor, StartOptions, start_executors, stop_all,
+};
 use crate::message::Control;
 use crate::stats::{Counters, Flow, ReportedError, new_latency_histogram};
 
@@ -122,8 +124,11 @@ impl LocalTopology {
             topology_id: format!("{name}-local"),
             start_active,
             capture,
+            worker_port: None,
         };
-        let (executors, flow) = start_all(topology, conf, plan, &options)?;
+        let started =
+            start_executors(topology, conf, &plan.layout, plan.executors, None, &options)?;
+        let (executors, flow) = (started.executors, started.flow);
         tracing::info!(
             topology = name,
             executors = executors.len(),

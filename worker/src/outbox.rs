@@ -14,14 +14,24 @@ use squall_topology_api::TaskId;
 use crate::message::{AckMsg, Batch, Control, Delivery};
 use crate::stats::Flow;
 
-/// The queues of one destination executor.
+/// Where a destination's batches go.
 #[derive(Clone)]
-pub(crate) struct Peer {
-    pub data: Sender<Batch>,
-    pub control: Sender<Control>,
-    /// Acker answers go to spouts on their unbounded control queue (see `message::Control`).
-    pub acks_on_control: bool,
+pub(crate) enum Peer {
+    /// An executor in this process.
+    Local {
+        data: Sender<Batch>,
+        control: Sender<Control>,
+        /// Acker answers go to spouts on their unbounded control queue (see `message::Control`).
+        acks_on_control: bool,
+    },
+    /// The network transport, for every task in other worker processes; batches carry their
+    /// destination task in each entry.
+    Remote(Sender<Batch>),
 }
+
+/// The peer index of tasks that have no destination here (dropped, as Storm drops tuples
+/// for a task whose worker is gone).
+pub(crate) const NO_PEER: u32 = u32::MAX;
 
 /// An executor's outgoing buffers.
 pub(crate) struct Outbox {
@@ -61,8 +71,11 @@ impl Outbox {
         }
     }
 
-    fn peer_of(&self, task: TaskId) -> usize {
-        self.task_peer[task as usize] as usize
+    fn peer_of(&self, task: TaskId) -> Option<usize> {
+        match self.task_peer.get(task as usize) {
+            Some(&p) if p != NO_PEER => Some(p as usize),
+            _ => None,
+        }
     }
 
     fn mark(&mut self, peer: usize) {
@@ -74,7 +87,9 @@ impl Outbox {
 
     /// Buffers a tuple for `task`, handing the buffer over if it is full.
     pub fn push_tuple(&mut self, delivery: Delivery) {
-        let peer = self.peer_of(delivery.task);
+        let Some(peer) = self.peer_of(delivery.task) else {
+            return;
+        };
         self.tuples[peer].push(delivery);
         self.mark(peer);
         if self.tuples[peer].len() >= self.batch_size {
@@ -85,7 +100,9 @@ impl Outbox {
     /// Buffers an acker message for `task` (an acker task, or a spout task for answers).
     pub fn push_ack(&mut self, task: TaskId, mut msg: AckMsg) {
         msg.dest = task;
-        let peer = self.peer_of(task);
+        let Some(peer) = self.peer_of(task) else {
+            return;
+        };
         self.acks[peer].push(msg);
         self.mark(peer);
         if self.acks[peer].len() >= self.batch_size {
@@ -107,7 +124,9 @@ impl Outbox {
         self.flow.sent_one();
         // A closed queue means the destination has shut down; its tuples are lost the way
         // Storm loses a dead worker's queue, and their trees time out.
-        let _ = self.peers[peer].data.send(Batch::Tuples(batch));
+        let _ = match &self.peers[peer] {
+            Peer::Local { data, .. } | Peer::Remote(data) => data.send(Batch::Tuples(batch)),
+        };
     }
 
     fn send_acks(&mut self, peer: usize) {
@@ -116,11 +135,15 @@ impl Outbox {
         }
         let batch = Self::take(&mut self.acks[peer]);
         self.flow.sent_one();
-        let p = &self.peers[peer];
-        let _ = if p.acks_on_control {
-            p.control.send(Control::Acks(batch)).map_err(drop)
-        } else {
-            p.data.send(Batch::Acks(batch)).map_err(drop)
+        let _ = match &self.peers[peer] {
+            Peer::Local {
+                control,
+                acks_on_control: true,
+                ..
+            } => control.send(Control::Acks(batch)).map_err(drop),
+            Peer::Local { data, .. } | Peer::Remote(data) => {
+                data.send(Batch::Acks(batch)).map_err(drop)
+            }
         };
     }
 

@@ -20,25 +20,13 @@ pub const DEFAULT_FLUSH_MILLIS: u64 = 1;
 /// The topology-wide settings.
 #[derive(Debug, Clone)]
 pub(crate) struct TopologySettings {
-    pub ackers: u32,
-    pub max_task_parallelism: Option<u32>,
     pub batch_size: usize,
     pub receive_batches: usize,
 }
 
 impl TopologySettings {
     pub fn from_config(conf: &Config) -> Self {
-        let workers = conf
-            .get_u64(config::TOPOLOGY_WORKERS)
-            .map_or(1, |n| n.clamp(1, u32::MAX as u64) as u32);
         TopologySettings {
-            // Storm: unset means one acker per worker; 0 turns tracking off.
-            ackers: conf
-                .get_u64(config::TOPOLOGY_ACKER_EXECUTORS)
-                .map_or(workers, |n| n.min(u32::MAX as u64) as u32),
-            max_task_parallelism: conf
-                .get_u64(config::TOPOLOGY_MAX_TASK_PARALLELISM)
-                .map(|n| n.clamp(1, u32::MAX as u64) as u32),
             batch_size: conf
                 .get_u64(config::TOPOLOGY_PRODUCER_BATCH_SIZE)
                 .map_or(DEFAULT_BATCH_SIZE, |n| n.clamp(1, 1 << 16) as usize),
@@ -83,8 +71,7 @@ mod tests {
 
     #[test]
     fn storm_defaults_apply_when_keys_are_unset() {
-        let t = TopologySettings::from_config(&Config::new());
-        assert_eq!(t.ackers, 1);
+        assert_eq!(squall_topology_api::acker_count(&Config::new()), 1);
         let s = executor_settings(&Config::new(), true);
         assert_eq!(s.message_timeout, Some(Duration::from_secs(30)));
         assert_eq!(s.max_spout_pending, None);
@@ -95,9 +82,9 @@ mod tests {
     fn ackers_follow_workers_and_zero_turns_tracking_off() {
         let mut c = Config::new();
         c.set_num_workers(3);
-        assert_eq!(TopologySettings::from_config(&c).ackers, 3);
+        assert_eq!(squall_topology_api::acker_count(&c), 3);
         c.set_num_ackers(0);
-        assert_eq!(TopologySettings::from_config(&c).ackers, 0);
+        assert_eq!(squall_topology_api::acker_count(&c), 0);
         c.set(config::TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS, false);
         assert_eq!(executor_settings(&c, true).message_timeout, None);
     }

@@ -1,0 +1,215 @@
+//! A worker process: runs the executors its assignment places on its slot, serves the tuple
+//! transport on the slot's port, and follows the assignment as it changes.
+//!
+//! Every second it heartbeats its supervisor with its executors' counters and gets back its
+//! topology's current assignment. When the executors placed on its slot change, it stops its
+//! executors and starts the new set (trees caught in the move fail and are replayed); when
+//! only other workers moved, it just re-points the transport. An empty answer means the
+//! worker is no longer assigned, and it exits; so does a worker that cannot reach its
+//! supervisor for twice the worker timeout, so none is left orphaned.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::unbounded;
+use squall_proto::pb::WorkerHeartbeatRequest;
+use squall_proto::{Assignment, MAX_MESSAGE_BYTES, Slot, SupervisorClient, WorkerServer, env};
+use squall_topology_api::Topology;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Endpoint, Server};
+
+use super::ClusterError;
+use super::stats::wire_stats;
+use crate::assembly::{
+    ExecutorKind, ExecutorPlan, StartOptions, Started, kind_of, start_executors, stop_all,
+};
+use crate::message::Control;
+use crate::outbox::Outbox;
+use crate::settings::TopologySettings;
+use crate::stats::Flow;
+use crate::transport::codec::StreamTable;
+use crate::transport::receiver;
+use crate::transport::sender::{RemoteSender, Routes};
+
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+const DEFAULT_TIMEOUT_SECS: u64 = 30;
+
+fn var(name: &str) -> Result<String, ClusterError> {
+    std::env::var(name).map_err(|_| ClusterError::Env(format!("{name} is not set")))
+}
+
+pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
+    let topology_id = var(env::WORKER_TOPOLOGY_ID)?;
+    let host = var(env::WORKER_HOST)?;
+    let port: u16 = var(env::WORKER_PORT)?
+        .parse()
+        .map_err(|_| ClusterError::Env(format!("{} is not a port", env::WORKER_PORT)))?;
+    let supervisor_url = var(env::SUPERVISOR_URL)?;
+    let timeout = Duration::from_secs(
+        std::env::var(env::WORKER_TIMEOUT_SECS)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(DEFAULT_TIMEOUT_SECS),
+    );
+    let span = tracing::info_span!("worker", topology = %topology_id, port);
+    let _entered = span.enter();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("worker-io")
+        .enable_all()
+        .build()?;
+    let table = Arc::new(StreamTable::new(topology));
+    let (outbox_tx, outbox_rx) = unbounded();
+    let service = receiver::start(Arc::clone(&table), outbox_rx)?;
+    let listener = runtime.block_on(tokio::net::TcpListener::bind((host.as_str(), port)))?;
+    runtime.spawn(async move {
+        let served = Server::builder()
+            .add_service(
+                WorkerServer::new(service)
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            )
+            .serve_with_incoming(TcpListenerStream::new(listener))
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "transport server stopped");
+        }
+    });
+    let sender = RemoteSender::start(table, runtime.handle().clone())?;
+    let channel = Endpoint::from_shared(supervisor_url.clone())
+        .map_err(|e| ClusterError::Env(format!("bad supervisor url {supervisor_url:?}: {e}")))?
+        .connect_timeout(Duration::from_secs(1))
+        .timeout(Duration::from_secs(5))
+        .connect_lazy();
+    let mut supervisor = SupervisorClient::new(channel);
+    tracing::info!("worker started");
+
+    let me = Slot {
+        host: host.clone(),
+        port,
+    };
+    let mut current: Option<(Assignment, Started)> = None;
+    let mut last_contact = Instant::now();
+    loop {
+        let request = WorkerHeartbeatRequest {
+            topology_id: topology_id.clone(),
+            port: u32::from(port),
+            pid: std::process::id(),
+            executors: current
+                .as_ref()
+                .map(|(_, s)| wire_stats(&s.executors))
+                .unwrap_or_default(),
+        };
+        match runtime.block_on(supervisor.worker_heartbeat(request)) {
+            Ok(reply) => {
+                last_contact = Instant::now();
+                let json = reply.into_inner().assignment_json;
+                if json.is_empty() {
+                    tracing::info!("no longer assigned; exiting");
+                    break;
+                }
+                match serde_json::from_str::<Assignment>(&json) {
+                    Ok(assignment) => {
+                        current = follow(topology, &me, assignment, current, &sender, &outbox_tx)?;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "unreadable assignment; keeping the last one")
+                    }
+                }
+            }
+            Err(status) => {
+                if last_contact.elapsed() > timeout * 2 {
+                    tracing::error!(%status, "supervisor unreachable for too long; exiting");
+                    break;
+                }
+                tracing::warn!(%status, "heartbeat failed");
+            }
+        }
+        std::thread::sleep(HEARTBEAT_EVERY);
+    }
+    if let Some((_, mut started)) = current {
+        stop_all(&mut started.executors);
+    }
+    Ok(())
+}
+
+/// Applies a (possibly unchanged) assignment; returns the new current state.
+fn follow(
+    topology: &Topology,
+    me: &Slot,
+    assignment: Assignment,
+    current: Option<(Assignment, Started)>,
+    sender: &RemoteSender,
+    outboxes: &crossbeam_channel::Sender<Outbox>,
+) -> Result<Option<(Assignment, Started)>, ClusterError> {
+    let mine = |a: &Assignment| -> Vec<ExecutorPlan> {
+        a.executors_on(me)
+            .map(|e| ExecutorPlan {
+                component: e.component.clone(),
+                kind: kind_of(topology, &e.component),
+                tasks: e.tasks.clone(),
+            })
+            .collect()
+    };
+    sender.set_routes(Routes::new(
+        assignment
+            .executors
+            .iter()
+            .flat_map(|e| e.tasks.iter().map(|&t| (t, e.slot.clone()))),
+    ));
+    if let Some((old, started)) = &current {
+        let same_executors = mine(old)
+            .iter()
+            .map(|e| &e.tasks)
+            .eq(mine(&assignment).iter().map(|e| &e.tasks));
+        if same_executors && old.conf == assignment.conf {
+            if old.status.spouts_active() != assignment.status.spouts_active() {
+                let command = || {
+                    if assignment.status.spouts_active() {
+                        Control::Activate
+                    } else {
+                        Control::Deactivate
+                    }
+                };
+                for e in started
+                    .executors
+                    .iter()
+                    .filter(|e| e.plan.kind == ExecutorKind::Spout)
+                {
+                    let _ = e.control.send(command());
+                }
+            }
+            let started = current.map(|(_, s)| s);
+            return Ok(started.map(|s| (assignment, s)));
+        }
+    }
+    if let Some((_, mut old)) = current {
+        tracing::info!("assignment changed; restarting this worker's executors");
+        stop_all(&mut old.executors);
+    }
+    let conf = assignment.conf.clone();
+    let layout = topology.spec().layout(&conf);
+    let options = StartOptions {
+        topology_id: assignment.topology_id.clone(),
+        start_active: assignment.status.spouts_active(),
+        capture: false,
+        worker_port: Some(me.port),
+    };
+    let started = start_executors(
+        topology,
+        &conf,
+        &layout,
+        mine(&assignment),
+        Some(sender.queue()),
+        &options,
+    )?;
+    let _ = outboxes.send(Outbox::new(
+        Arc::clone(&started.wiring.peers),
+        Arc::clone(&started.wiring.local_task_peer),
+        TopologySettings::from_config(&conf).batch_size,
+        Arc::new(Flow::default()),
+    ));
+    tracing::info!(executors = started.executors.len(), "executors started");
+    Ok(Some((assignment, started)))
+}
