@@ -44,7 +44,7 @@ pub use spec::{
     SpoutFactory, SubscriptionKey, Topology, TopologySpec,
 };
 pub use tuple::{AnchorIds, FieldRef, Tuple, TupleError};
-pub use validate::{InvalidTopology, TopologyProblem};
+pub use validate::{InvalidTopology, TopologyProblem, valid_topology_name};
 pub use value::{CompactString, Value, Values};
 
 /// A task's id: unique within a topology, numbered from 1.

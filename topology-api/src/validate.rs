@@ -152,6 +152,12 @@ impl fmt::Display for InvalidTopology {
 
 impl std::error::Error for InvalidTopology {}
 
+/// Whether `name` is a valid topology name: non-empty, without `/ . : \\` (Storm's rule, as
+/// names become file and URL parts).
+pub fn valid_topology_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['/', '.', ':', '\\'])
+}
+
 fn invalid_id(id: &str) -> bool {
     id.is_empty() || id.starts_with("__")
 }

@@ -64,7 +64,6 @@ pub use assembly::ExecutorKind;
 pub use cluster::{ClusterError, serve_cluster_role};
 pub use local::{
     ComponentStats, Emitted, LocalCluster, LocalTopology, RuntimeError, TopologyStats,
-    valid_topology_name,
 };
 pub use squall_topology_api as api;
 pub use squall_topology_api::*;

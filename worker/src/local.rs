@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use squall_topology_api::{Config, Topology, Values};
+use squall_topology_api::{Config, Topology, Values, valid_topology_name};
 
 use crate::assembly::{
     ExecutorKind, Plan, RunningExecutor, StartOptions, start_executors, stop_all,
@@ -29,11 +29,6 @@ pub enum RuntimeError {
     /// An executor thread could not be started.
     #[error("could not start an executor thread: {0}")]
     Spawn(#[from] std::io::Error),
-}
-
-/// Whether `name` is a valid topology name.
-pub fn valid_topology_name(name: &str) -> bool {
-    !name.is_empty() && !name.contains(['/', '.', ':', '\\'])
 }
 
 /// The totals of one component, summed over its executors.

@@ -1,0 +1,550 @@
+//! The Nimbus gRPC API: what `squall` clients and supervisors call.
+//!
+//! State changes (which fsync the store) run on the blocking pool, never on the async workers.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use squall_proto::pb::{
+    self, BinaryChunk, BinaryRequest, ClusterInfo, ComponentInfo, Empty, KillRequest, NameRequest,
+    RebalanceRequest, SubmitChunk, SubmitReply, SupervisorHeartbeatReply,
+    SupervisorHeartbeatRequest, SupervisorInfo, TopologyInfo, TopologyList, TopologySummary,
+    WorkerAssignment, WorkerInfo, submit_chunk,
+};
+use squall_proto::{Nimbus, TopologyStatus};
+use squall_topology_api::{
+    ACKER_COMPONENT_ID, ComponentKind, Config, TopologySpec, config as keys,
+};
+use tokio::io::AsyncReadExt;
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::error::NimbusError;
+use crate::state::{Inner, State, SupervisorEntry, now_secs};
+use crate::topology::TopologyRecord;
+
+/// Storm's default kill and rebalance wait: the message timeout.
+const DEFAULT_WAIT_SECS: u64 = 30;
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// The service.
+#[derive(Clone)]
+pub struct NimbusService {
+    state: Arc<State>,
+    max_upload_bytes: u64,
+}
+
+impl NimbusService {
+    /// Serves `state`, refusing uploads over `max_upload_bytes`.
+    pub fn new(state: Arc<State>, max_upload_bytes: u64) -> Self {
+        NimbusService {
+            state,
+            max_upload_bytes,
+        }
+    }
+
+    /// Runs `f` on the state on the blocking pool.
+    async fn with_state<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&State, &mut Inner) -> Result<T, NimbusError> + Send + 'static,
+    ) -> Result<T, Status> {
+        let state = Arc::clone(&self.state);
+        tokio::task::spawn_blocking(move || {
+            let mut inner = state.lock();
+            f(&state, &mut inner)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("nimbus task failed: {e}")))?
+        .map_err(Status::from)
+    }
+}
+
+fn by_name<'a>(inner: &'a mut Inner, name: &str) -> Result<&'a mut TopologyRecord, NimbusError> {
+    inner
+        .topologies
+        .values_mut()
+        .find(|r| r.name == name)
+        .ok_or_else(|| NimbusError::NotFound(name.to_owned()))
+}
+
+/// Applies a change to a named topology, stores it, and reschedules.
+fn change(
+    state: &State,
+    inner: &mut Inner,
+    name: &str,
+    f: impl FnOnce(&mut TopologyRecord) -> Result<(), NimbusError>,
+) -> Result<(), NimbusError> {
+    let record = by_name(inner, name)?;
+    let mut updated = record.clone();
+    f(&mut updated)?;
+    state.store.put(&updated)?;
+    *record = updated;
+    state.reschedule(inner)
+}
+
+fn summary(r: &TopologyRecord) -> TopologySummary {
+    TopologySummary {
+        name: r.name.clone(),
+        id: r.id.clone(),
+        status: r.status.as_str().to_owned(),
+        workers: r.assignment.as_ref().map_or(0, |a| a.slots().len() as u32),
+        uptime_secs: now_secs().saturating_sub(r.submitted_at),
+    }
+}
+
+fn wait_secs(conf: &Config, wait: Option<u32>) -> u64 {
+    wait.map(u64::from).unwrap_or_else(|| {
+        conf.get_u64(keys::TOPOLOGY_MESSAGE_TIMEOUT_SECS)
+            .unwrap_or(DEFAULT_WAIT_SECS)
+    })
+}
+
+type BinaryStream = Pin<Box<dyn Stream<Item = Result<BinaryChunk, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Nimbus for NimbusService {
+    async fn submit_topology(
+        &self,
+        request: Request<Streaming<SubmitChunk>>,
+    ) -> Result<Response<SubmitReply>, Status> {
+        let mut stream = request.into_inner();
+        let header = match stream.message().await? {
+            Some(SubmitChunk {
+                part: Some(submit_chunk::Part::Header(h)),
+            }) => h,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "an upload must start with its header",
+                ));
+            }
+        };
+        if !squall_topology_api::valid_topology_name(&header.name) {
+            return Err(NimbusError::Invalid(format!(
+                "invalid topology name {:?}: names must be non-empty and not contain / . : or \\",
+                header.name
+            ))
+            .into());
+        }
+        if header.binary_size > self.max_upload_bytes {
+            return Err(NimbusError::TooLarge {
+                size: header.binary_size,
+                limit: self.max_upload_bytes,
+            }
+            .into());
+        }
+        let spec: TopologySpec = serde_json::from_str(&header.spec_json)
+            .map_err(|e| NimbusError::Invalid(format!("unreadable topology spec: {e}")))?;
+        spec.validate()
+            .map_err(|e| NimbusError::Invalid(e.to_string()))?;
+        let conf: Config = serde_json::from_str(&header.conf_json)
+            .map_err(|e| NimbusError::Invalid(format!("unreadable topology config: {e}")))?;
+        let name = header.name.clone();
+        let taken = self
+            .with_state(move |_, inner| Ok(inner.topologies.values().any(|r| r.name == name)))
+            .await?;
+        if taken {
+            return Err(NimbusError::NameTaken(header.name).into());
+        }
+
+        let mut upload = self.state.store.begin_binary().map_err(NimbusError::from)?;
+        let received = async {
+            while let Some(chunk) = stream.message().await? {
+                let Some(submit_chunk::Part::Data(data)) = chunk.part else {
+                    return Err(Status::invalid_argument("a second header in one upload"));
+                };
+                if upload.size() + data.len() as u64 > header.binary_size {
+                    return Err(Status::invalid_argument(format!(
+                        "upload is longer than its declared {} bytes",
+                        header.binary_size
+                    )));
+                }
+                upload.write(&data).map_err(NimbusError::from)?;
+            }
+            if upload.size() != header.binary_size {
+                return Err(Status::invalid_argument(format!(
+                    "truncated upload: {} of {} bytes arrived",
+                    upload.size(),
+                    header.binary_size
+                )));
+            }
+            if upload.sha256() != header.sha256 {
+                return Err(Status::invalid_argument(format!(
+                    "checksum mismatch: the upload hashes to {}, not {}",
+                    upload.sha256(),
+                    header.sha256
+                )));
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(status) = received {
+            upload.abandon();
+            return Err(status);
+        }
+        let id = self
+            .with_state(move |state, inner| {
+                if inner.topologies.values().any(|r| r.name == header.name) {
+                    upload.abandon();
+                    return Err(NimbusError::NameTaken(header.name));
+                }
+                let sha = upload.commit(&state.store)?;
+                let submitted_at = now_secs();
+                let counter = state.store.next("topology")?;
+                let id = format!("{}-{counter}-{submitted_at}", header.name);
+                let workers = conf
+                    .get_u64(keys::TOPOLOGY_WORKERS)
+                    .map_or(1, |n| n.clamp(1, 1 << 16) as u32);
+                let record = TopologyRecord {
+                    id: id.clone(),
+                    name: header.name,
+                    status: TopologyStatus::Active,
+                    resume: None,
+                    until: None,
+                    spec,
+                    conf,
+                    args: header.args,
+                    binary_sha256: sha,
+                    submitted_at,
+                    workers,
+                    executors: BTreeMap::new(),
+                    assignment: None,
+                };
+                state.store.put(&record)?;
+                inner.topologies.insert(id.clone(), record);
+                state.reschedule(inner)?;
+                tracing::info!(topology = %id, "topology submitted");
+                Ok(id)
+            })
+            .await?;
+        Ok(Response::new(SubmitReply { id }))
+    }
+
+    async fn kill_topology(
+        &self,
+        request: Request<KillRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let req = request.into_inner();
+        self.with_state(move |state, inner| {
+            change(state, inner, &req.name, |r| {
+                r.kill(now_secs() + wait_secs(&r.conf, req.wait_secs));
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn activate(&self, request: Request<NameRequest>) -> Result<Response<Empty>, Status> {
+        let name = request.into_inner().name;
+        self.with_state(move |state, inner| change(state, inner, &name, |r| Ok(r.activate()?)))
+            .await?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn deactivate(&self, request: Request<NameRequest>) -> Result<Response<Empty>, Status> {
+        let name = request.into_inner().name;
+        self.with_state(move |state, inner| change(state, inner, &name, |r| Ok(r.deactivate()?)))
+            .await?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn rebalance(
+        &self,
+        request: Request<RebalanceRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let req = request.into_inner();
+        self.with_state(move |state, inner| {
+            change(state, inner, &req.name, |r| {
+                for (component, &n) in &req.executors {
+                    let Some(c) = r.spec.component(component) else {
+                        return Err(NimbusError::Invalid(format!(
+                            "no component {component:?} in topology {:?}",
+                            r.name
+                        )));
+                    };
+                    if n == 0 {
+                        return Err(NimbusError::Invalid(format!(
+                            "component {component:?} needs at least one executor"
+                        )));
+                    }
+                    r.executors.insert(component.clone(), n.min(c.tasks));
+                }
+                if let Some(w) = req.workers {
+                    if w == 0 {
+                        return Err(NimbusError::Invalid(
+                            "a topology needs at least one worker".into(),
+                        ));
+                    }
+                    r.workers = w;
+                    r.conf.set(keys::TOPOLOGY_WORKERS, w);
+                }
+                r.rebalance(now_secs() + wait_secs(&r.conf, req.wait_secs))?;
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn list_topologies(
+        &self,
+        _request: Request<Empty>,
+    ) -> Result<Response<TopologyList>, Status> {
+        let topologies = self
+            .with_state(|_, inner| Ok(inner.topologies.values().map(summary).collect()))
+            .await?;
+        Ok(Response::new(TopologyList { topologies }))
+    }
+
+    async fn get_topology(
+        &self,
+        request: Request<NameRequest>,
+    ) -> Result<Response<TopologyInfo>, Status> {
+        let name = request.into_inner().name;
+        let info = self
+            .with_state(move |state, inner| {
+                let record = by_name(inner, &name)?.clone();
+                Ok(topology_info(state, inner, &record))
+            })
+            .await?;
+        Ok(Response::new(info))
+    }
+
+    async fn get_cluster(&self, _request: Request<Empty>) -> Result<Response<ClusterInfo>, Status> {
+        let info = self
+            .with_state(|state, inner| {
+                let used: BTreeMap<&str, u32> = inner
+                    .topologies
+                    .values()
+                    .filter_map(|r| r.assignment.as_ref())
+                    .flat_map(|a| {
+                        a.slots()
+                            .into_iter()
+                            .filter_map(|s| {
+                                a.executors
+                                    .iter()
+                                    .find(|e| e.slot == s)
+                                    .map(|e| e.supervisor_id.as_str())
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .fold(BTreeMap::new(), |mut m, s| {
+                        *m.entry(s).or_default() += 1;
+                        m
+                    });
+                Ok(ClusterInfo {
+                    supervisors: inner
+                        .supervisors
+                        .iter()
+                        .map(|(id, s)| SupervisorInfo {
+                            id: id.clone(),
+                            host: s.host.clone(),
+                            slots_total: s.ports.len() as u32,
+                            slots_used: used.get(id.as_str()).copied().unwrap_or(0),
+                            uptime_secs: s.uptime_secs,
+                            alive: state.alive(s),
+                        })
+                        .collect(),
+                    topologies: inner.topologies.values().map(summary).collect(),
+                    nimbus_uptime_secs: state.started.elapsed().as_secs(),
+                })
+            })
+            .await?;
+        Ok(Response::new(info))
+    }
+
+    async fn supervisor_heartbeat(
+        &self,
+        request: Request<SupervisorHeartbeatRequest>,
+    ) -> Result<Response<SupervisorHeartbeatReply>, Status> {
+        let hb = request.into_inner();
+        if hb.supervisor_id.is_empty() || hb.host.is_empty() {
+            return Err(Status::invalid_argument(
+                "a heartbeat needs a supervisor id and host",
+            ));
+        }
+        let ports: Vec<u16> = hb
+            .slots
+            .iter()
+            .map(|&p| {
+                u16::try_from(p)
+                    .map_err(|_| Status::invalid_argument(format!("invalid slot port {p}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let workers = self
+            .with_state(move |state, inner| {
+                let known = inner.supervisors.contains_key(&hb.supervisor_id);
+                inner.supervisors.insert(
+                    hb.supervisor_id.clone(),
+                    SupervisorEntry {
+                        host: hb.host.clone(),
+                        ports,
+                        last_seen: std::time::Instant::now(),
+                        uptime_secs: hb.uptime_secs,
+                        workers: hb.workers,
+                    },
+                );
+                if !known {
+                    tracing::info!(supervisor = %hb.supervisor_id, host = %hb.host, "supervisor joined");
+                    state.reschedule(inner)?;
+                }
+                let mut out = Vec::new();
+                for r in inner.topologies.values() {
+                    let Some(a) = &r.assignment else { continue };
+                    let json = serde_json::to_string(a)
+                        .map_err(|e| NimbusError::Invalid(format!("cannot encode assignment: {e}")))?;
+                    for slot in a.slots() {
+                        let here = a
+                            .executors_on(&slot)
+                            .any(|e| e.supervisor_id == hb.supervisor_id);
+                        if here {
+                            out.push(WorkerAssignment {
+                                topology_id: r.id.clone(),
+                                port: u32::from(slot.port),
+                                binary_sha256: r.binary_sha256.clone(),
+                                assignment_json: json.clone(),
+                            });
+                        }
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(Response::new(SupervisorHeartbeatReply { workers }))
+    }
+
+    type DownloadBinaryStream = BinaryStream;
+
+    async fn download_binary(
+        &self,
+        request: Request<BinaryRequest>,
+    ) -> Result<Response<Self::DownloadBinaryStream>, Status> {
+        let sha = request.into_inner().sha256;
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Status::invalid_argument(format!(
+                "invalid binary hash {sha:?}"
+            )));
+        }
+        let path = self.state.store.binary_path(&sha);
+        let mut file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|_| Status::not_found(format!("no binary {sha}")))?;
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; CHUNK_BYTES];
+            loop {
+                match file.read(&mut buf).await {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        if tx
+                            .send(Ok(BinaryChunk {
+                                data: buf[..n].to_vec(),
+                            }))
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx
+                            .send(Err(Status::internal(format!("reading binary: {e}"))))
+                            .await;
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+/// A topology's status: summary, workers as their supervisors report them, and the
+/// components' counters summed over every executor.
+fn topology_info(state: &State, inner: &Inner, record: &TopologyRecord) -> TopologyInfo {
+    let reports: Vec<(&str, &SupervisorEntry, &pb::RunningWorker)> = inner
+        .supervisors
+        .iter()
+        .filter(|(_, s)| state.alive(s))
+        .flat_map(|(id, s)| {
+            s.workers
+                .iter()
+                .filter(|w| w.topology_id == record.id)
+                .map(move |w| (id.as_str(), s, w))
+        })
+        .collect();
+    let workers = record
+        .assignment
+        .iter()
+        .flat_map(|a| a.slots())
+        .map(|slot| {
+            let report = reports
+                .iter()
+                .find(|(_, s, w)| s.host == slot.host && w.port == u32::from(slot.port));
+            WorkerInfo {
+                host: slot.host.clone(),
+                port: u32::from(slot.port),
+                pid: report.map_or(0, |(_, _, w)| w.pid),
+                uptime_secs: report.map_or(0, |(_, _, w)| w.uptime_secs),
+                supervisor_id: report.map_or_else(String::new, |(id, _, _)| (*id).to_owned()),
+            }
+        })
+        .collect();
+    let mut components: Vec<ComponentInfo> = record
+        .spec
+        .components
+        .iter()
+        .map(|c| (c.id.as_str(), c.kind))
+        .chain(std::iter::once((ACKER_COMPONENT_ID, ComponentKind::Bolt)))
+        .map(|(id, kind)| {
+            let executors: Vec<_> = record
+                .assignment
+                .iter()
+                .flat_map(|a| &a.executors)
+                .filter(|e| e.component == id)
+                .collect();
+            ComponentInfo {
+                id: id.to_owned(),
+                kind: kind.to_string(),
+                executors: executors.len() as u32,
+                tasks: executors.iter().map(|e| e.tasks.len() as u32).sum(),
+                ..ComponentInfo::default()
+            }
+        })
+        .filter(|c| c.id != ACKER_COMPONENT_ID || c.executors > 0)
+        .collect();
+    let mut latency: BTreeMap<String, (f64, u64)> = BTreeMap::new();
+    for (_, _, w) in &reports {
+        for e in &w.executors {
+            let Some(c) = components.iter_mut().find(|c| c.id == e.component) else {
+                continue;
+            };
+            c.emitted += e.emitted;
+            c.transferred += e.transferred;
+            c.acked += e.acked;
+            c.failed += e.failed;
+            c.executed += e.executed;
+            c.errors += e.errors;
+            if !e.last_error.is_empty() {
+                c.last_error.clone_from(&e.last_error);
+            }
+            let l = latency.entry(e.component.clone()).or_default();
+            for (v, n) in e.latency_us.iter().zip(&e.latency_counts) {
+                l.0 += *v as f64 * *n as f64;
+                l.1 += n;
+            }
+        }
+    }
+    for c in &mut components {
+        if let Some((sum, n)) = latency.get(&c.id).filter(|(_, n)| *n > 0) {
+            c.complete_latency_ms = sum / *n as f64 / 1000.0;
+        }
+    }
+    TopologyInfo {
+        summary: Some(summary(record)),
+        workers,
+        components,
+    }
+}

@@ -1,0 +1,229 @@
+//! Nimbus's state: the topologies (mirrored in the store) and the supervisors it has heard
+//! from, and the scheduling pass that keeps every topology placed on live supervisors.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use squall_proto::pb::RunningWorker;
+use squall_proto::{Assignment, Slot, TopologyStatus};
+use squall_topology_api::{ACKER_COMPONENT_ID, cap_parallelism, split_tasks};
+
+use crate::error::NimbusError;
+use crate::scheduler::{ExecutorToPlace, SupervisorView, assign};
+use crate::store::Store;
+use crate::topology::TopologyRecord;
+
+/// Storm's `nimbus.supervisor.timeout.secs` default.
+pub const DEFAULT_SUPERVISOR_TIMEOUT_SECS: u64 = 60;
+
+/// What Nimbus knows of one supervisor.
+#[derive(Debug, Clone)]
+pub struct SupervisorEntry {
+    /// Its host address.
+    pub host: String,
+    /// Its slot ports.
+    pub ports: Vec<u16>,
+    /// When it last heartbeat.
+    pub last_seen: Instant,
+    /// Its own uptime at that heartbeat.
+    pub uptime_secs: u64,
+    /// The workers it reported.
+    pub workers: Vec<RunningWorker>,
+}
+
+/// The mutable part of Nimbus.
+pub struct Inner {
+    /// Topologies by id.
+    pub topologies: BTreeMap<String, TopologyRecord>,
+    /// Supervisors by id.
+    pub supervisors: BTreeMap<String, SupervisorEntry>,
+}
+
+/// Nimbus's state and durable store.
+pub struct State {
+    /// The durable store.
+    pub store: Store,
+    /// The in-memory state.
+    pub inner: Mutex<Inner>,
+    /// A supervisor silent for longer is dead and its workers are moved.
+    pub supervisor_timeout: Duration,
+    /// When this Nimbus started.
+    pub started: Instant,
+}
+
+/// Unix seconds now.
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl State {
+    /// Loads the stored topologies. Supervisors named in their assignments count as alive for
+    /// one timeout, so a restarted Nimbus does not move workers before their supervisors have
+    /// had a chance to heartbeat.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub fn recover(store: Store, supervisor_timeout: Duration) -> Result<Self, NimbusError> {
+        let now = Instant::now();
+        let mut topologies = BTreeMap::new();
+        let mut supervisors: BTreeMap<String, SupervisorEntry> = BTreeMap::new();
+        for record in store.load()? {
+            for e in record.assignment.iter().flat_map(|a| &a.executors) {
+                let entry = supervisors
+                    .entry(e.supervisor_id.clone())
+                    .or_insert_with(|| SupervisorEntry {
+                        host: e.slot.host.clone(),
+                        ports: Vec::new(),
+                        last_seen: now,
+                        uptime_secs: 0,
+                        workers: Vec::new(),
+                    });
+                if !entry.ports.contains(&e.slot.port) {
+                    entry.ports.push(e.slot.port);
+                }
+            }
+            topologies.insert(record.id.clone(), record);
+        }
+        tracing::info!(topologies = topologies.len(), "state recovered");
+        Ok(State {
+            store,
+            inner: Mutex::new(Inner {
+                topologies,
+                supervisors,
+            }),
+            supervisor_timeout,
+            started: now,
+        })
+    }
+
+    /// Locks the in-memory state.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a supervisor has heartbeat within the timeout.
+    pub fn alive(&self, s: &SupervisorEntry) -> bool {
+        s.last_seen.elapsed() <= self.supervisor_timeout
+    }
+
+    /// Ends waits that are over, removes finished kills, and (re)places every topology on the
+    /// live supervisors; stores what changed.
+    ///
+    /// # Errors
+    /// When a change cannot be stored.
+    pub fn reschedule(&self, inner: &mut Inner) -> Result<(), NimbusError> {
+        let now = now_secs();
+        let finished: Vec<String> = inner
+            .topologies
+            .values_mut()
+            .filter_map(|r| r.tick(now).then(|| r.id.clone()))
+            .collect();
+        for id in finished {
+            self.store.remove(&id)?;
+            inner.topologies.remove(&id);
+            tracing::info!(topology = %id, "topology removed");
+        }
+        let live: Vec<SupervisorView> = inner
+            .supervisors
+            .iter()
+            .filter(|(_, s)| self.alive(s))
+            .map(|(id, s)| SupervisorView {
+                id: id.clone(),
+                host: s.host.clone(),
+                ports: s.ports.clone(),
+            })
+            .collect();
+        let ids: Vec<String> = inner.topologies.keys().cloned().collect();
+        for id in ids {
+            let taken: BTreeSet<Slot> = inner
+                .topologies
+                .values()
+                .filter(|r| r.id != id)
+                .filter_map(|r| r.assignment.as_ref())
+                .flat_map(Assignment::slots)
+                .collect();
+            let Some(record) = inner.topologies.get_mut(&id) else {
+                continue;
+            };
+            if let Some(updated) = place(record, &live, &taken) {
+                self.store.put(&updated)?;
+                *record = updated;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The executors of a topology: each component split by its (possibly rebalanced) executor
+/// count, and the ackers.
+pub fn executors_of(record: &TopologyRecord) -> Vec<ExecutorToPlace> {
+    let layout = record.spec.layout(&record.conf);
+    let mut out = Vec::new();
+    for c in &record.spec.components {
+        let executors = record
+            .executors
+            .get(&c.id)
+            .copied()
+            .unwrap_or(c.parallelism);
+        for tasks in split_tasks(
+            layout.tasks_of(&c.id),
+            cap_parallelism(&record.conf, executors),
+        ) {
+            out.push(ExecutorToPlace {
+                component: c.id.clone(),
+                tasks: tasks.to_vec(),
+            });
+        }
+    }
+    for &t in layout.tasks_of(ACKER_COMPONENT_ID) {
+        out.push(ExecutorToPlace {
+            component: ACKER_COMPONENT_ID.to_owned(),
+            tasks: vec![t],
+        });
+    }
+    out
+}
+
+/// The record with a new assignment if its placement or status should change.
+fn place(
+    record: &TopologyRecord,
+    live: &[SupervisorView],
+    taken: &BTreeSet<Slot>,
+) -> Option<TopologyRecord> {
+    let previous = record.assignment.as_ref();
+    let executors = if record.status == TopologyStatus::Killed {
+        // A dying topology stays where it is until its wait is over.
+        previous.map(|a| a.executors.clone())?
+    } else {
+        let wanted = executors_of(record);
+        let before = previous.map(|a| a.executors.as_slice()).unwrap_or_default();
+        match assign(&wanted, record.workers, live, taken, before) {
+            Ok(placed) => placed,
+            Err(e) => {
+                tracing::warn!(topology = %record.id, error = %e, "cannot place topology");
+                previous.map(|a| a.executors.clone())?
+            }
+        }
+    };
+    let unchanged = previous.is_some_and(|a| {
+        a.executors == executors && a.status == record.status && a.conf == record.conf
+    });
+    if unchanged {
+        return None;
+    }
+    let mut updated = record.clone();
+    updated.assignment = Some(Assignment {
+        topology_id: record.id.clone(),
+        topology_name: record.name.clone(),
+        status: record.status,
+        binary_sha256: record.binary_sha256.clone(),
+        conf: record.conf.clone(),
+        args: record.args.clone(),
+        executors,
+        version: previous.map_or(1, |a| a.version + 1),
+    });
+    Some(updated)
+}
