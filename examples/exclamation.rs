@@ -88,7 +88,11 @@ fn main() -> anyhow::Result<()> {
     .shuffle_grouping("exclaim1");
     let mut conf = Config::new();
     conf.set_max_spout_pending(10_000);
-    let running = LocalTopology::start("exclamation", &conf, &b.build()?)?;
+    let topology = b.build()?;
+    if squall_worker::serve_cluster_role(&topology, &conf)? {
+        return Ok(());
+    }
+    let running = LocalTopology::start("exclamation", &conf, &topology)?;
     let started = Instant::now();
     loop {
         std::thread::sleep(Duration::from_secs(1));

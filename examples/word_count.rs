@@ -44,6 +44,10 @@ fn main() -> anyhow::Result<()> {
     let topology = word_count::topology(sentences, args.parallelism, Arc::clone(&totals))?;
     let mut conf = Config::new();
     conf.set_max_spout_pending(args.max_spout_pending);
+    // Submitted with `squall submit`, or started by a supervisor: play that part instead.
+    if squall_worker::serve_cluster_role(&topology, &conf)? {
+        return Ok(());
+    }
     let running = LocalTopology::start("word-count", &conf, &topology)?;
 
     let started = Instant::now();

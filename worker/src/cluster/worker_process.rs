@@ -51,6 +51,15 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
             .and_then(|s| s.parse().ok())
             .unwrap_or(DEFAULT_TIMEOUT_SECS),
     );
+    // Worker output goes to the supervisor's log file for this slot; if the topology's main
+    // set up no logging, log at info there.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .try_init();
     let span = tracing::info_span!("worker", topology = %topology_id, port);
     let _entered = span.enter();
 
@@ -77,6 +86,7 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
         }
     });
     let sender = RemoteSender::start(table, runtime.handle().clone())?;
+    let _runtime_context = runtime.enter();
     let channel = Endpoint::from_shared(supervisor_url.clone())
         .map_err(|e| ClusterError::Env(format!("bad supervisor url {supervisor_url:?}: {e}")))?
         .connect_timeout(Duration::from_secs(1))

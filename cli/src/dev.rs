@@ -1,0 +1,171 @@
+//! `squall dev`: a one-machine cluster (Nimbus and one supervisor with four slots, as child
+//! processes on loopback, state in a temporary directory) that can submit a binary and shows
+//! its live status until interrupted.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use squall_proto::pb::{Empty, NameRequest};
+use squall_topology_api::Config;
+
+use crate::client::connect;
+use crate::status::status;
+use crate::submit;
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn daemon(
+    dir: &std::path::Path,
+    log: &str,
+    args: &[String],
+) -> anyhow::Result<tokio::process::Child> {
+    let exe = std::env::current_exe().context("cannot find the squall executable")?;
+    let log = std::fs::File::create(dir.join(log))?;
+    Ok(tokio::process::Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()?)
+}
+
+pub async fn run(
+    binary: Option<PathBuf>,
+    seconds: Option<u64>,
+    port: u16,
+    args: Vec<String>,
+) -> anyhow::Result<()> {
+    let dir = tempfile::Builder::new().prefix("squall-dev-").tempdir()?;
+    let url = format!("http://127.0.0.1:{port}");
+    let slots: Vec<String> = (0..4)
+        .map(|_| free_port().map(|p| p.to_string()))
+        .collect::<Result<_, _>>()?;
+    let mut nimbus = daemon(
+        dir.path(),
+        "nimbus.log",
+        &[
+            "nimbus".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{port}"),
+            "--data-dir".into(),
+            dir.path().join("nimbus").display().to_string(),
+        ],
+    )?;
+    let mut supervisor = daemon(
+        dir.path(),
+        "supervisor.log",
+        &[
+            "supervisor".into(),
+            "--nimbus".into(),
+            url.clone(),
+            "--host".into(),
+            "127.0.0.1".into(),
+            "--slots".into(),
+            slots.join(","),
+            "--data-dir".into(),
+            dir.path().join("supervisor").display().to_string(),
+        ],
+    )?;
+    println!(
+        "dev cluster: nimbus {url}, logs and state in {}",
+        dir.path().display()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(code) = nimbus.try_wait()? {
+            bail!(
+                "nimbus exited ({code}); see {}",
+                dir.path().join("nimbus.log").display()
+            );
+        }
+        if let Some(code) = supervisor.try_wait()? {
+            bail!(
+                "the supervisor exited ({code}); see {}",
+                dir.path().join("supervisor.log").display()
+            );
+        }
+        if let Ok(mut c) = connect(&url).await
+            && let Ok(info) = c.get_cluster(Empty {}).await
+            && info.into_inner().supervisors.iter().any(|s| s.alive)
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the dev cluster did not come up within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let name = match binary {
+        Some(binary) => {
+            let request = submit::Request {
+                binary,
+                name: None,
+                workers: None,
+                conf: Config::new(),
+                args,
+            };
+            let id = submit::submit(&url, &request, true).await?;
+            println!("submitted {id}");
+            let mut client = connect(&url).await?;
+            let info = client.list_topologies(Empty {}).await?.into_inner();
+            info.topologies
+                .into_iter()
+                .find(|t| t.id == id)
+                .map(|t| t.name)
+        }
+        None => None,
+    };
+    let watch = status(&url, name.as_deref(), false, true);
+    match seconds {
+        Some(s) => {
+            let _ = tokio::time::timeout(Duration::from_secs(s), watch).await;
+            if let Some(name) = &name {
+                let mut c = connect(&url).await?;
+                let info = c
+                    .get_topology(NameRequest { name: name.clone() })
+                    .await?
+                    .into_inner();
+                println!("{}", crate::status::topology_json(&info));
+            }
+        }
+        None => {
+            tokio::select! {
+                r = watch => r?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+    }
+    // Kill the topologies first so the supervisor stops their workers: none outlives dev.
+    if let Ok(mut c) = connect(&url).await
+        && let Ok(list) = c.list_topologies(Empty {}).await
+    {
+        for t in list.into_inner().topologies {
+            let _ = c
+                .kill_topology(squall_proto::pb::KillRequest {
+                    name: t.name,
+                    wait_secs: Some(0),
+                })
+                .await;
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline
+            && c.get_cluster(Empty {})
+                .await
+                .is_ok_and(|i| i.into_inner().supervisors.iter().any(|s| s.slots_used > 0))
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // One supervisor sync (1 s) after the slots are free, its workers are gone.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    let _ = supervisor.kill().await;
+    let _ = nimbus.kill().await;
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! `squall`: the command that runs the daemons and talks to Nimbus, as Storm's `storm` does.
+//!
+//! Exit status 0 on success; on any error, non-zero and one line on stderr.
+
+mod client;
+mod dev;
+mod status;
+mod submit;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use squall_topology_api::{Config, ConfigValue};
+
+#[derive(Parser)]
+#[command(name = "squall", version, about = "Squall: Storm's model, in Rust")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where Nimbus is.
+#[derive(Args, Clone)]
+struct NimbusArg {
+    /// Nimbus's URL.
+    #[arg(long, env = "SQUALL_NIMBUS", default_value = "http://127.0.0.1:6627")]
+    nimbus: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run Nimbus, the coordinator.
+    Nimbus {
+        /// Address to serve the API on.
+        #[arg(long, default_value = "127.0.0.1:6627")]
+        listen: String,
+        /// Where state and binaries are kept.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Daemon configuration, key=value (e.g. nimbus.supervisor.timeout.secs=10).
+        #[arg(long = "conf", value_parser = parse_key_value)]
+        conf: Vec<(String, ConfigValue)>,
+    },
+    /// Run a supervisor, the agent of one host.
+    Supervisor {
+        /// Nimbus's URL.
+        #[arg(long)]
+        nimbus: String,
+        /// This host's address; workers serve on it.
+        #[arg(long)]
+        host: String,
+        /// Worker slot ports, comma separated.
+        #[arg(long, value_delimiter = ',', default_value = "6700,6701,6702,6703")]
+        slots: Vec<u16>,
+        /// Where the binary cache, worker records and logs are kept.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Address of the supervisor's own API (default: the host, any free port).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Daemon configuration, key=value (e.g. supervisor.worker.timeout.secs=10).
+        #[arg(long = "conf", value_parser = parse_key_value)]
+        conf: Vec<(String, ConfigValue)>,
+    },
+    /// Submit a topology binary.
+    Submit {
+        /// The topology binary.
+        binary: PathBuf,
+        /// The topology's name (default: the binary's file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// topology.workers.
+        #[arg(long)]
+        workers: Option<u32>,
+        /// Topology configuration, key=value.
+        #[arg(long = "conf", value_parser = parse_key_value)]
+        conf: Vec<(String, ConfigValue)>,
+        /// Arguments for the topology's main.
+        #[arg(last = true)]
+        args: Vec<String>,
+        #[command(flatten)]
+        nimbus: NimbusArg,
+    },
+    /// List the topologies.
+    List {
+        #[command(flatten)]
+        nimbus: NimbusArg,
+    },
+    /// Show the cluster, or one topology.
+    Status {
+        /// A topology's name.
+        name: Option<String>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Redraw every few seconds.
+        #[arg(long)]
+        watch: bool,
+        #[command(flatten)]
+        nimbus: NimbusArg,
+    },
+    /// Kill a topology: deactivate, wait, remove.
+    Kill {
+        /// The topology's name.
+        name: String,
+        /// Seconds to wait between deactivation and removal (default: its message timeout).
+        #[arg(long)]
+        wait: Option<u32>,
+        #[command(flatten)]
+        nimbus: NimbusArg,
+    },
+    /// Resume a topology's spouts.
+    Activate {
+        /// The topology's name.
+        name: String,
+        #[command(flatten)]
+        nimbus: NimbusArg,
+    },
+    /// Pause a topology's spouts.
+    Deactivate {
+        /// The topology's name.
+        name: String,
+        #[command(flatten)]
+        nimbus: NimbusArg,
+    },
+    /// Change a topology's workers or executors.
+    Rebalance {
+        /// The topology's name.
+        name: String,
+        /// New worker count.
+        #[arg(long)]
+        workers: Option<u32>,
+        /// New executor count for a component, COMPONENT=N (repeatable).
+        #[arg(long = "executors", value_parser = parse_executors)]
+        executors: Vec<(String, u32)>,
+        /// Seconds the spouts pause while executors move (default: its message timeout).
+        #[arg(long)]
+        wait: Option<u32>,
+        #[command(flatten)]
+        nimbus: NimbusArg,
+    },
+    /// A one-machine cluster (Nimbus and a supervisor) for trying things.
+    Dev {
+        /// A topology binary to submit once the cluster is up.
+        #[arg(long)]
+        submit: Option<PathBuf>,
+        /// Stop after this many seconds (default: run until interrupted).
+        #[arg(long)]
+        seconds: Option<u64>,
+        /// Nimbus port.
+        #[arg(long, default_value_t = 6627)]
+        port: u16,
+        /// Arguments for the submitted topology's main.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+}
+
+/// `key=value`, the value read as JSON when it parses (numbers, booleans), else as a string.
+fn parse_key_value(s: &str) -> Result<(String, ConfigValue), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected key=value, got {s:?}"))?;
+    let value = v
+        .parse::<ConfigValue>()
+        .unwrap_or_else(|_| ConfigValue::String(v.to_owned()));
+    Ok((k.to_owned(), value))
+}
+
+fn parse_executors(s: &str) -> Result<(String, u32), String> {
+    let (c, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected COMPONENT=N, got {s:?}"))?;
+    let n = n
+        .parse()
+        .map_err(|_| format!("expected a number of executors, got {n:?}"))?;
+    Ok((c.to_owned(), n))
+}
+
+fn config(pairs: Vec<(String, ConfigValue)>) -> Config {
+    pairs.into_iter().collect()
+}
+
+fn init_logs() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Nimbus {
+            listen,
+            data_dir,
+            conf,
+        } => {
+            init_logs();
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            squall_nimbus::serve(
+                listener,
+                squall_nimbus::NimbusOptions {
+                    data_dir,
+                    conf: config(conf),
+                },
+            )
+            .await?;
+        }
+        Command::Supervisor {
+            nimbus,
+            host,
+            slots,
+            data_dir,
+            listen,
+            conf,
+        } => {
+            init_logs();
+            let listen = listen.unwrap_or_else(|| format!("{host}:0"));
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            squall_supervisor::serve(
+                listener,
+                squall_supervisor::SupervisorOptions {
+                    nimbus,
+                    host,
+                    slots,
+                    data_dir,
+                    conf: config(conf),
+                },
+            )
+            .await?;
+        }
+        Command::Submit {
+            binary,
+            name,
+            workers,
+            conf,
+            args,
+            nimbus,
+        } => {
+            let request = submit::Request {
+                binary,
+                name,
+                workers,
+                conf: config(conf),
+                args,
+            };
+            let id = submit::submit(&nimbus.nimbus, &request, true).await?;
+            println!("submitted {id}");
+        }
+        Command::List { nimbus } => status::list(&nimbus.nimbus).await?,
+        Command::Status {
+            name,
+            json,
+            watch,
+            nimbus,
+        } => status::status(&nimbus.nimbus, name.as_deref(), json, watch).await?,
+        Command::Kill { name, wait, nimbus } => {
+            client::kill(&nimbus.nimbus, &name, wait).await?;
+            println!("killed {name}");
+        }
+        Command::Activate { name, nimbus } => {
+            client::activate(&nimbus.nimbus, &name, true).await?;
+            println!("activated {name}");
+        }
+        Command::Deactivate { name, nimbus } => {
+            client::activate(&nimbus.nimbus, &name, false).await?;
+            println!("deactivated {name}");
+        }
+        Command::Rebalance {
+            name,
+            workers,
+            executors,
+            wait,
+            nimbus,
+        } => {
+            client::rebalance(&nimbus.nimbus, &name, workers, executors, wait).await?;
+            println!("rebalancing {name}");
+        }
+        Command::Dev {
+            submit,
+            seconds,
+            port,
+            args,
+        } => dev::run(submit, seconds, port, args).await?,
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let line = format!("{e:#}").replace('\n', " ");
+            eprintln!("error: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! `squall submit`: ask the binary to describe its topology, check it, and stream the binary
+//! to Nimbus with its SHA-256.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
+use squall_proto::pb::{SubmitChunk, SubmitHeader, submit_chunk};
+use squall_proto::{Description, env};
+use squall_topology_api::{Config, config as keys};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::client::{connect, refused};
+
+const CHUNK_BYTES: usize = 1 << 20;
+const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What to submit.
+pub struct Request {
+    pub binary: PathBuf,
+    pub name: Option<String>,
+    pub workers: Option<u32>,
+    pub conf: Config,
+    pub args: Vec<String>,
+}
+
+/// Runs the binary in describe mode and reads its topology.
+async fn describe(binary: &PathBuf, args: &[String]) -> anyhow::Result<Description> {
+    let not_topology = || format!("{} is not a squall topology binary", binary.display());
+    let child = tokio::process::Command::new(binary)
+        .args(args)
+        .env(env::DESCRIBE, "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot run {}", binary.display()))?;
+    let output = tokio::time::timeout(DESCRIBE_TIMEOUT, child.wait_with_output())
+        .await
+        .with_context(|| {
+            format!(
+                "{} (it did not describe itself within 30 s)",
+                not_topology()
+            )
+        })??;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'));
+    match line.and_then(|l| serde_json::from_str::<Description>(l).ok()) {
+        Some(d) if output.status.success() => Ok(d),
+        _ => {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            match stderr.lines().rev().find(|l| !l.trim().is_empty()) {
+                Some(last) => bail!("{}: {}", not_topology(), last.trim()),
+                None => bail!("{}", not_topology()),
+            }
+        }
+    }
+}
+
+/// Submits; returns the topology id Nimbus gave it.
+pub async fn submit(nimbus: &str, request: &Request, progress: bool) -> anyhow::Result<String> {
+    let description = describe(&request.binary, &request.args).await?;
+    description.spec.validate()?;
+    let mut conf = description.conf.merged(&request.conf);
+    if let Some(w) = request.workers {
+        conf.set(keys::TOPOLOGY_WORKERS, w);
+    }
+    let name = match &request.name {
+        Some(n) => n.clone(),
+        None => request
+            .binary
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .context("the binary path has no file name; pass --name")?,
+    };
+    let path = request.binary.clone();
+    let (size, sha256) = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, String)> {
+        let mut file = std::fs::File::open(&path)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; CHUNK_BYTES];
+        let mut size = 0u64;
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        Ok((size, hex::encode(hasher.finalize())))
+    })
+    .await??;
+    let header = SubmitHeader {
+        name,
+        spec_json: serde_json::to_string(&description.spec)?,
+        conf_json: serde_json::to_string(&conf)?,
+        binary_size: size,
+        sha256,
+        args: request.args.clone(),
+    };
+    let bar = if progress {
+        ProgressBar::new(size)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("uploading {bytes}/{total_bytes} [{bar:30}] {bytes_per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let path = request.binary.clone();
+    let feeder_bar = bar.clone();
+    let feeder = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let first = SubmitChunk {
+            part: Some(submit_chunk::Part::Header(header)),
+        };
+        if tx.blocking_send(first).is_err() {
+            return Ok(());
+        }
+        let mut file = std::fs::File::open(&path)?;
+        let mut buf = vec![0u8; CHUNK_BYTES];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            feeder_bar.inc(n as u64);
+            let chunk = SubmitChunk {
+                part: Some(submit_chunk::Part::Data(buf[..n].to_vec())),
+            };
+            if tx.blocking_send(chunk).is_err() {
+                return Ok(());
+            }
+        }
+    });
+    let reply = connect(nimbus)
+        .await?
+        .submit_topology(ReceiverStream::new(rx))
+        .await
+        .map_err(refused);
+    bar.finish_and_clear();
+    feeder.await??;
+    Ok(reply?.into_inner().id)
+}

@@ -1,0 +1,294 @@
+//! The supervisor, Squall's host agent: registers its slots with Nimbus by heartbeating,
+//! downloads topology binaries into a content-addressed cache, starts one worker process per
+//! assigned slot, restarts workers that die or stop heartbeating, and kills the ones no
+//! longer assigned. With Nimbus unreachable it keeps its workers as they are.
+
+pub mod cache;
+pub mod workers;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use squall_proto::pb::{
+    RunningWorker, SupervisorHeartbeatRequest, WorkerAssignment, WorkerHeartbeatReply,
+    WorkerHeartbeatRequest,
+};
+use squall_proto::{MAX_MESSAGE_BYTES, NimbusClient, Supervisor, SupervisorServer};
+use squall_topology_api::Config;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Response, Status};
+
+use cache::BinaryCache;
+use workers::{StartSpec, Workers};
+
+/// `supervisor.worker.timeout.secs`: a worker silent this long is restarted (Storm: 30).
+pub const WORKER_TIMEOUT_KEY: &str = "supervisor.worker.timeout.secs";
+const DEFAULT_WORKER_TIMEOUT_SECS: u64 = 30;
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+
+/// Why the supervisor failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    /// A local file or process operation failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Nimbus refused or failed a request.
+    #[error("nimbus: {}", .0.message())]
+    Rpc(#[from] Status),
+    /// A binary could not be fetched or verified.
+    #[error("{0}")]
+    Binary(String),
+    /// The gRPC server failed.
+    #[error("server: {0}")]
+    Server(#[from] tonic::transport::Error),
+    /// An address or option is malformed.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// How to run a supervisor.
+#[derive(Debug, Clone)]
+pub struct SupervisorOptions {
+    /// Nimbus's URL.
+    pub nimbus: String,
+    /// This host's address: workers serve on it and Nimbus hands it to peers.
+    pub host: String,
+    /// Slot ports.
+    pub slots: Vec<u16>,
+    /// Where the cache, worker records and logs live.
+    pub data_dir: PathBuf,
+    /// Daemon configuration (`supervisor.*` keys).
+    pub conf: Config,
+}
+
+struct Shared {
+    workers: Workers,
+    /// Assignment JSON by (topology, port), as Nimbus last gave it.
+    assigned: BTreeMap<(String, u16), String>,
+}
+
+type SharedRef = Arc<Mutex<Shared>>;
+
+fn lock(shared: &SharedRef) -> std::sync::MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The gRPC side: workers' heartbeats.
+struct SupervisorService {
+    shared: SharedRef,
+}
+
+#[tonic::async_trait]
+impl Supervisor for SupervisorService {
+    async fn worker_heartbeat(
+        &self,
+        request: Request<WorkerHeartbeatRequest>,
+    ) -> Result<Response<WorkerHeartbeatReply>, Status> {
+        let hb = request.into_inner();
+        let port = u16::try_from(hb.port)
+            .map_err(|_| Status::invalid_argument(format!("invalid port {}", hb.port)))?;
+        let mut shared = lock(&self.shared);
+        if let Some(w) = shared.workers.by_port.get_mut(&port)
+            && w.topology_id == hb.topology_id
+        {
+            w.last_heartbeat = Some(Instant::now());
+            w.stats = hb.executors;
+        }
+        let assignment_json = shared
+            .assigned
+            .get(&(hb.topology_id, port))
+            .cloned()
+            .unwrap_or_default();
+        Ok(Response::new(WorkerHeartbeatReply { assignment_json }))
+    }
+}
+
+/// This supervisor's id, kept in its data dir so it survives restarts.
+fn identity(data_dir: &std::path::Path) -> Result<String, SupervisorError> {
+    let path = data_dir.join("supervisor-id");
+    if let Ok(id) = std::fs::read_to_string(&path)
+        && !id.trim().is_empty()
+    {
+        return Ok(id.trim().to_owned());
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let id = format!(
+        "supervisor-{:x}",
+        nanos ^ (u128::from(std::process::id()) << 64)
+    );
+    std::fs::write(&path, &id)?;
+    Ok(id)
+}
+
+/// Serves the supervisor API on `listener` and keeps this host's workers in line with Nimbus
+/// until the process ends.
+///
+/// # Errors
+/// When the data dir cannot be set up or the server fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    options: SupervisorOptions,
+) -> Result<(), SupervisorError> {
+    std::fs::create_dir_all(&options.data_dir)?;
+    let id = identity(&options.data_dir)?;
+    let timeout = Duration::from_secs(
+        options
+            .conf
+            .get_u64(WORKER_TIMEOUT_KEY)
+            .unwrap_or(DEFAULT_WORKER_TIMEOUT_SECS),
+    );
+    let workers = Workers::recover(&options.data_dir.join("workers"))?;
+    let cache = BinaryCache::open(&options.data_dir.join("cache"))?;
+    let shared: SharedRef = Arc::new(Mutex::new(Shared {
+        workers,
+        assigned: BTreeMap::new(),
+    }));
+    let local = listener.local_addr()?;
+    let supervisor_url = format!("http://{local}");
+    let channel = Endpoint::from_shared(options.nimbus.clone())
+        .map_err(|e| {
+            SupervisorError::Invalid(format!("invalid nimbus url {:?}: {e}", options.nimbus))
+        })?
+        .connect_timeout(Duration::from_secs(1))
+        .timeout(Duration::from_secs(10))
+        .connect_lazy();
+    let nimbus = NimbusClient::new(channel)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let reconciler = Reconciler {
+        id,
+        options,
+        timeout,
+        supervisor_url,
+        shared: Arc::clone(&shared),
+        cache,
+        nimbus,
+        started: Instant::now(),
+    };
+    tokio::spawn(reconciler.run());
+    tracing::info!(addr = %local, "supervisor serving");
+    tonic::transport::Server::builder()
+        .add_service(SupervisorServer::new(SupervisorService { shared }))
+        .serve_with_incoming(TcpListenerStream::new(listener))
+        .await?;
+    Ok(())
+}
+
+/// The loop that heartbeats Nimbus and reconciles this host's workers.
+struct Reconciler {
+    id: String,
+    options: SupervisorOptions,
+    timeout: Duration,
+    supervisor_url: String,
+    shared: SharedRef,
+    cache: BinaryCache,
+    nimbus: NimbusClient<Channel>,
+    started: Instant,
+}
+
+impl Reconciler {
+    async fn run(mut self) {
+        let mut last: Option<Vec<WorkerAssignment>> = None;
+        loop {
+            let request = self.heartbeat();
+            match self.nimbus.supervisor_heartbeat(request).await {
+                Ok(reply) => last = Some(reply.into_inner().workers),
+                Err(status) => {
+                    tracing::warn!(error = %status.message(), "nimbus heartbeat failed; keeping workers as they are")
+                }
+            }
+            if let Some(assigned) = &last {
+                self.reconcile(assigned).await;
+            }
+            tokio::time::sleep(HEARTBEAT_EVERY).await;
+        }
+    }
+
+    fn heartbeat(&self) -> SupervisorHeartbeatRequest {
+        let shared = lock(&self.shared);
+        SupervisorHeartbeatRequest {
+            supervisor_id: self.id.clone(),
+            host: self.options.host.clone(),
+            slots: self.options.slots.iter().map(|&p| u32::from(p)).collect(),
+            workers: shared
+                .workers
+                .by_port
+                .values()
+                .map(|w| RunningWorker {
+                    topology_id: w.topology_id.clone(),
+                    port: u32::from(w.port),
+                    pid: w.pid,
+                    uptime_secs: w.started.elapsed().as_secs(),
+                    executors: w.stats.clone(),
+                })
+                .collect(),
+            uptime_secs: self.started.elapsed().as_secs(),
+        }
+    }
+
+    async fn reconcile(&mut self, assigned: &[WorkerAssignment]) {
+        let wanted: BTreeMap<u16, &WorkerAssignment> = assigned
+            .iter()
+            .filter_map(|a| u16::try_from(a.port).ok().map(|p| (p, a)))
+            .filter(|(p, _)| self.options.slots.contains(p))
+            .collect();
+        let missing: Vec<&WorkerAssignment> = {
+            let mut shared = lock(&self.shared);
+            shared.assigned = wanted
+                .iter()
+                .map(|(p, a)| ((a.topology_id.clone(), *p), a.assignment_json.clone()))
+                .collect();
+            let ports: Vec<u16> = shared.workers.by_port.keys().copied().collect();
+            for port in ports {
+                let Some(w) = shared.workers.by_port.get_mut(&port) else {
+                    continue;
+                };
+                let why = match wanted.get(&port) {
+                    None => Some("no longer assigned"),
+                    Some(a) if a.topology_id != w.topology_id => Some("slot reassigned"),
+                    _ if !w.is_running() => Some("process exited"),
+                    _ if w.last_heartbeat.unwrap_or(w.started).elapsed() > self.timeout => {
+                        Some("no heartbeat within the worker timeout")
+                    }
+                    _ => None,
+                };
+                if let Some(why) = why {
+                    shared.workers.stop(port, why);
+                }
+            }
+            wanted
+                .iter()
+                .filter(|(p, _)| !shared.workers.by_port.contains_key(p))
+                .map(|(_, a)| *a)
+                .collect()
+        };
+        for a in missing {
+            if let Err(e) = self.start(a).await {
+                tracing::error!(topology = %a.topology_id, port = a.port, error = %e, "cannot start worker");
+            }
+        }
+    }
+
+    async fn start(&mut self, a: &WorkerAssignment) -> Result<(), SupervisorError> {
+        let binary = self.cache.get(&mut self.nimbus, &a.binary_sha256).await?;
+        let assignment: squall_proto::Assignment = serde_json::from_str(&a.assignment_json)
+            .map_err(|e| SupervisorError::Invalid(format!("unreadable assignment: {e}")))?;
+        let port = u16::try_from(a.port)
+            .map_err(|_| SupervisorError::Invalid(format!("invalid port {}", a.port)))?;
+        let mut shared = lock(&self.shared);
+        shared.workers.start(&StartSpec {
+            binary: &binary,
+            args: &assignment.args,
+            topology_id: &a.topology_id,
+            host: &self.options.host,
+            port,
+            supervisor_url: &self.supervisor_url,
+            timeout: self.timeout,
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! Worker processes: started from a cached binary in worker mode, watched, restarted, killed.
+//!
+//! Each slot's worker is recorded in `workers/<port>.json` (topology, pid), so a restarted
+//! supervisor adopts the workers it left running (after checking the pid really is that
+//! worker) or kills them: never an orphan, never two workers on one slot.
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+use squall_proto::env;
+use squall_proto::pb::ExecutorStats;
+
+use crate::SupervisorError;
+
+/// What is written down about a slot's worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Record {
+    topology_id: String,
+    port: u16,
+    pid: u32,
+}
+
+/// One worker process.
+pub struct WorkerProcess {
+    /// Its topology.
+    pub topology_id: String,
+    /// Its slot port.
+    pub port: u16,
+    /// Its process id.
+    pub pid: u32,
+    /// Our child handle, when we started it (not when adopted).
+    child: Option<Child>,
+    /// When it was started or adopted.
+    pub started: Instant,
+    /// When it last heartbeat.
+    pub last_heartbeat: Option<Instant>,
+    /// Its executors' counters, from its last heartbeat.
+    pub stats: Vec<ExecutorStats>,
+}
+
+impl WorkerProcess {
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        match &mut self.child {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => Path::new(&format!("/proc/{}", self.pid)).exists(),
+        }
+    }
+
+    /// Kills the process (SIGKILL, as Storm does) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = kill(Pid::from_raw(self.pid as i32), Signal::SIGKILL);
+        if let Some(child) = &mut self.child {
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The workers of one supervisor, by slot port.
+pub struct Workers {
+    dir: PathBuf,
+    /// Running workers by port.
+    pub by_port: BTreeMap<u16, WorkerProcess>,
+}
+
+impl Workers {
+    /// Loads the records in `dir`, adopting the workers still alive and cleaning up the rest.
+    ///
+    /// # Errors
+    /// When the directory cannot be read.
+    pub fn recover(dir: &Path) -> Result<Self, SupervisorError> {
+        std::fs::create_dir_all(dir)?;
+        let mut by_port = BTreeMap::new();
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let record: Option<Record> = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            match record {
+                Some(r) if is_our_worker(r.pid, r.port) => {
+                    tracing::info!(port = r.port, pid = r.pid, topology = %r.topology_id, "adopted worker");
+                    by_port.insert(
+                        r.port,
+                        WorkerProcess {
+                            topology_id: r.topology_id,
+                            port: r.port,
+                            pid: r.pid,
+                            child: None,
+                            started: Instant::now(),
+                            last_heartbeat: None,
+                            stats: Vec::new(),
+                        },
+                    );
+                }
+                _ => {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+        Ok(Workers {
+            dir: dir.to_owned(),
+            by_port,
+        })
+    }
+
+    fn record_path(&self, port: u16) -> PathBuf {
+        self.dir.join(format!("{port}.json"))
+    }
+
+    /// The log file of a slot's worker for a topology.
+    pub fn log_path(&self, topology_id: &str, port: u16) -> PathBuf {
+        self.dir.join(format!("{topology_id}-{port}.log"))
+    }
+
+    /// Starts a worker of `binary` on `port`.
+    ///
+    /// # Errors
+    /// When the process cannot be started or recorded.
+    pub fn start(&mut self, spec: &StartSpec<'_>) -> Result<(), SupervisorError> {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path(spec.topology_id, spec.port))?;
+        let child = Command::new(spec.binary)
+            .args(spec.args)
+            .env(env::WORKER_TOPOLOGY_ID, spec.topology_id)
+            .env(env::WORKER_HOST, spec.host)
+            .env(env::WORKER_PORT, spec.port.to_string())
+            .env(env::SUPERVISOR_URL, spec.supervisor_url)
+            .env(env::WORKER_TIMEOUT_SECS, spec.timeout.as_secs().to_string())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        let pid = child.id();
+        let record = Record {
+            topology_id: spec.topology_id.to_owned(),
+            port: spec.port,
+            pid,
+        };
+        let json = serde_json::to_vec(&record)
+            .map_err(|e| SupervisorError::Binary(format!("cannot record worker: {e}")))?;
+        let tmp = self.dir.join(format!(".{}.json", spec.port));
+        std::fs::write(&tmp, json)?;
+        std::fs::rename(&tmp, self.record_path(spec.port))?;
+        tracing::info!(port = spec.port, pid, topology = %spec.topology_id, "worker started");
+        self.by_port.insert(
+            spec.port,
+            WorkerProcess {
+                topology_id: spec.topology_id.to_owned(),
+                port: spec.port,
+                pid,
+                child: Some(child),
+                started: Instant::now(),
+                last_heartbeat: None,
+                stats: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Kills and forgets the worker on `port`.
+    pub fn stop(&mut self, port: u16, why: &str) {
+        if let Some(mut w) = self.by_port.remove(&port) {
+            tracing::info!(port, pid = w.pid, topology = %w.topology_id, why, "killing worker");
+            w.kill();
+        }
+        let _ = std::fs::remove_file(self.record_path(port));
+    }
+}
+
+/// How to start one worker.
+pub struct StartSpec<'a> {
+    /// The cached binary.
+    pub binary: &'a Path,
+    /// Arguments for its `main`.
+    pub args: &'a [String],
+    /// The topology.
+    pub topology_id: &'a str,
+    /// The host address to serve on.
+    pub host: &'a str,
+    /// The slot port.
+    pub port: u16,
+    /// Where to heartbeat.
+    pub supervisor_url: &'a str,
+    /// `supervisor.worker.timeout.secs`.
+    pub timeout: Duration,
+}
+
+/// Whether `pid` is a live worker process for slot `port` (its environment says so).
+fn is_our_worker(pid: u32, port: u16) -> bool {
+    let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+        return false;
+    };
+    let wanted = format!("{}={port}", env::WORKER_PORT);
+    environ.split(|&b| b == 0).any(|kv| kv == wanted.as_bytes())
+}
