@@ -1,5 +1,7 @@
 //! Test components shared by the cross-crate tests.
 
+pub mod cluster;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};

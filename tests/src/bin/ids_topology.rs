@@ -1,0 +1,169 @@
+//! The topology the cluster tests submit: a finite reliable spout of ids `0..N` → `relay`
+//! (shuffle) → `sink` (fields on the id). The spout appends every acked id to a file in the
+//! output directory and, when (re)started, skips the ids already acked there, as a spout over
+//! a durable source does; the sink appends every id it sees. Tests read the files.
+//!
+//!     ids_topology --ids 3000 --rate 1000 --out DIR [--parallelism 2]
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use squall_tests::cluster::ids_in;
+use squall_worker::prelude::*;
+
+struct Args {
+    ids: u64,
+    rate: f64,
+    out: PathBuf,
+    parallelism: u32,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        ids: 1000,
+        rate: 1000.0,
+        out: std::env::temp_dir(),
+        parallelism: 2,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--ids" => a.ids = value.parse().map_err(|_| "bad --ids")?,
+            "--rate" => a.rate = value.parse().map_err(|_| "bad --rate")?,
+            "--out" => a.out = PathBuf::from(value),
+            "--parallelism" => a.parallelism = value.parse().map_err(|_| "bad --parallelism")?,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(a)
+}
+
+fn log_file(dir: &Path, prefix: &str) -> std::io::Result<File> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{prefix}-{}-{nanos}.log", std::process::id())))
+}
+
+struct IdSpout {
+    ids: u64,
+    rate: f64,
+    out: PathBuf,
+    todo: Vec<u64>,
+    emitted: u64,
+    started: Option<Instant>,
+    acked: Option<File>,
+}
+
+impl Spout for IdSpout {
+    fn declare_outputs(&self, out: &mut OutputDeclarer) {
+        out.declare(Fields::new(["id"]));
+    }
+
+    fn open(&mut self, _ctx: &TopologyContext) -> Result<(), ComponentError> {
+        let done = ids_in(&self.out, "acked");
+        self.todo = (0..self.ids).rev().filter(|i| !done.contains(i)).collect();
+        self.acked = Some(log_file(&self.out, "acked")?);
+        Ok(())
+    }
+
+    fn next_tuple(&mut self, out: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+        let started = *self.started.get_or_insert_with(Instant::now);
+        if self.emitted as f64 >= started.elapsed().as_secs_f64() * self.rate {
+            return Ok(());
+        }
+        if let Some(id) = self.todo.pop() {
+            self.emitted += 1;
+            out.emit_with_id(values![id as i64], id)?;
+        }
+        Ok(())
+    }
+
+    fn ack(&mut self, id: MessageId) {
+        if let Some(f) = &mut self.acked {
+            let _ = writeln!(f, "{id}");
+        }
+    }
+
+    fn fail(&mut self, id: MessageId) {
+        self.todo.push(id);
+    }
+}
+
+struct Relay;
+
+impl Bolt for Relay {
+    fn declare_outputs(&self, out: &mut OutputDeclarer) {
+        out.declare(Fields::new(["id"]));
+    }
+
+    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        out.emit(&[&input], values![input.get_i64("id")?])?;
+        out.ack(&input);
+        Ok(())
+    }
+}
+
+struct Sink {
+    file: Option<File>,
+    out: PathBuf,
+}
+
+impl Bolt for Sink {
+    fn prepare(&mut self, _ctx: &TopologyContext) -> Result<(), ComponentError> {
+        self.file = Some(log_file(&self.out, "seen")?);
+        Ok(())
+    }
+
+    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        if let Some(f) = &mut self.file {
+            writeln!(f, "{}", input.get_i64("id")?)?;
+        }
+        out.ack(&input);
+        Ok(())
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = parse_args()?;
+    let (ids, rate, out) = (args.ids, args.rate, args.out.clone());
+    let mut b = TopologyBuilder::new();
+    b.set_spout(
+        "ids",
+        move || IdSpout {
+            ids,
+            rate,
+            out: out.clone(),
+            todo: Vec::new(),
+            emitted: 0,
+            started: None,
+            acked: None,
+        },
+        1,
+    );
+    b.set_bolt("relay", || Relay, args.parallelism)
+        .shuffle_grouping("ids");
+    let out = args.out.clone();
+    b.set_bolt(
+        "sink",
+        move || Sink {
+            file: None,
+            out: out.clone(),
+        },
+        args.parallelism,
+    )
+    .fields_grouping("relay", ["id"]);
+    let topology = b.build()?;
+    let mut conf = Config::new();
+    conf.set_message_timeout_secs(3);
+    if squall_worker::serve_cluster_role(&topology, &conf)? {
+        return Ok(());
+    }
+    Err("run me with `squall submit`".into())
+}

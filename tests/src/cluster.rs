@@ -1,0 +1,373 @@
+//! A cluster of real `squall` daemons on loopback for tests: one Nimbus and supervisors on
+//! distinct 127.0.0.N addresses (each address acts as its own host), free ports picked by
+//! binding, readiness awaited rather than slept for, and every process (workers included)
+//! killed when the `Cluster` is dropped.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use squall_proto::NimbusClient;
+use squall_proto::pb::{ClusterInfo, Empty};
+
+/// The binaries the cluster runs: `squall` and the test topology.
+pub struct Binaries {
+    /// The `squall` command.
+    pub squall: PathBuf,
+    /// The `ids_topology` test topology.
+    pub ids_topology: PathBuf,
+}
+
+/// Builds the binaries once per test process (a no-op when they are up to date) in the same
+/// profile as the running test.
+pub fn binaries() -> &'static Binaries {
+    static BINARIES: OnceLock<Binaries> = OnceLock::new();
+    BINARIES.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/<profile>/deps/<test> → target/<profile>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executable under target/<profile>/deps")
+            .to_owned();
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args([
+            "build",
+            "-q",
+            "-p",
+            "squall-cli",
+            "-p",
+            "squall-tests",
+            "--bins",
+        ]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "building the squall binaries failed");
+        Binaries {
+            squall: profile_dir.join("squall"),
+            ids_topology: profile_dir.join("ids_topology"),
+        }
+    })
+}
+
+/// A port free on `host` right now.
+pub fn free_port(host: &str) -> u16 {
+    std::net::TcpListener::bind((host, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// One supervisor of the cluster.
+pub struct SupervisorHandle {
+    /// Its host address.
+    pub host: String,
+    /// Its own API address.
+    pub listen: String,
+    /// Its slot ports.
+    pub slots: Vec<u16>,
+    /// Its data dir.
+    pub data_dir: PathBuf,
+    child: Option<Child>,
+}
+
+/// A running test cluster.
+pub struct Cluster {
+    /// Temporary directory holding every daemon's state and logs.
+    pub dir: tempfile::TempDir,
+    /// Nimbus's URL.
+    pub nimbus_url: String,
+    nimbus_listen: String,
+    nimbus: Option<Child>,
+    /// The supervisors, in the order given.
+    pub supervisors: Vec<SupervisorHandle>,
+}
+
+/// A supervisor silent this long is dead to Nimbus.
+pub const SUPERVISOR_TIMEOUT_SECS: u64 = 4;
+/// A worker silent this long is restarted by its supervisor.
+pub const WORKER_TIMEOUT_SECS: u64 = 5;
+
+fn spawn(bin: &Path, args: &[String], log: &Path) -> Child {
+    let log = File::create(log).expect("log file");
+    Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log file"))
+        .stderr(log)
+        .spawn()
+        .expect("start daemon")
+}
+
+/// Polls `done` every 50 ms until it holds or `limit` passes.
+pub fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Cluster {
+    /// Starts Nimbus on 127.0.0.1 and one supervisor with `slots` slots per host in `hosts`,
+    /// and waits until Nimbus sees every supervisor alive.
+    pub fn start(hosts: &[&str], slots: usize) -> Cluster {
+        Self::start_with(hosts, slots, &[])
+    }
+
+    /// As [`start`](Self::start), with extra Nimbus `--conf` settings.
+    pub fn start_with(hosts: &[&str], slots: usize, nimbus_conf: &[&str]) -> Cluster {
+        let bins = binaries();
+        let dir = tempfile::Builder::new()
+            .prefix("squall-cluster-")
+            .tempdir()
+            .expect("temp dir");
+        let nimbus_listen = format!("127.0.0.1:{}", free_port("127.0.0.1"));
+        let mut cluster = Cluster {
+            nimbus_url: format!("http://{nimbus_listen}"),
+            nimbus_listen,
+            nimbus: None,
+            supervisors: Vec::new(),
+            dir,
+        };
+        cluster.start_nimbus(nimbus_conf);
+        for host in hosts {
+            let data_dir = cluster.dir.path().join(format!("supervisor-{host}"));
+            let s = SupervisorHandle {
+                host: (*host).to_owned(),
+                listen: format!("{host}:{}", free_port(host)),
+                slots: (0..slots).map(|_| free_port(host)).collect(),
+                data_dir,
+                child: None,
+            };
+            cluster.supervisors.push(s);
+            let i = cluster.supervisors.len() - 1;
+            cluster.start_supervisor(i);
+        }
+        let n = hosts.len();
+        assert!(
+            eventually(Duration::from_secs(30), || cluster.alive_supervisors() == n),
+            "supervisors did not register with nimbus; logs in {}",
+            cluster.dir.path().display()
+        );
+        let _ = bins;
+        cluster
+    }
+
+    /// Starts (or restarts) Nimbus on its data dir and waits until it answers.
+    pub fn start_nimbus(&mut self, conf: &[&str]) {
+        let mut args = vec![
+            "nimbus".to_owned(),
+            "--listen".into(),
+            self.nimbus_listen.clone(),
+            "--data-dir".into(),
+            self.dir.path().join("nimbus").display().to_string(),
+            "--conf".into(),
+            format!("nimbus.supervisor.timeout.secs={SUPERVISOR_TIMEOUT_SECS}"),
+        ];
+        for c in conf {
+            args.extend(["--conf".to_owned(), (*c).to_owned()]);
+        }
+        let log = self.dir.path().join("nimbus.log");
+        self.nimbus = Some(spawn(&binaries().squall, &args, &log));
+        assert!(
+            eventually(Duration::from_secs(30), || self.cluster_info().is_some()),
+            "nimbus did not come up; see {}",
+            log.display()
+        );
+    }
+
+    /// Starts (or restarts) supervisor `i` on its data dir.
+    pub fn start_supervisor(&mut self, i: usize) {
+        let s = &self.supervisors[i];
+        let args = vec![
+            "supervisor".to_owned(),
+            "--nimbus".into(),
+            self.nimbus_url.clone(),
+            "--host".into(),
+            s.host.clone(),
+            "--listen".into(),
+            s.listen.clone(),
+            "--slots".into(),
+            s.slots
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            "--data-dir".into(),
+            s.data_dir.display().to_string(),
+            "--conf".into(),
+            format!("supervisor.worker.timeout.secs={WORKER_TIMEOUT_SECS}"),
+        ];
+        let log = self.dir.path().join(format!("supervisor-{}.log", s.host));
+        let child = spawn(&binaries().squall, &args, &log);
+        self.supervisors[i].child = Some(child);
+    }
+
+    /// Nimbus's view of the cluster, if it answers.
+    pub fn cluster_info(&self) -> Option<ClusterInfo> {
+        let url = self.nimbus_url.clone();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        rt.block_on(async move {
+            let mut c = NimbusClient::connect(url).await.ok()?;
+            c.get_cluster(Empty {})
+                .await
+                .ok()
+                .map(tonic::Response::into_inner)
+        })
+    }
+
+    /// Supervisors Nimbus considers alive.
+    pub fn alive_supervisors(&self) -> usize {
+        self.cluster_info()
+            .map_or(0, |c| c.supervisors.iter().filter(|s| s.alive).count())
+    }
+
+    /// Runs `squall ARGS` against this cluster.
+    pub fn squall(&self, args: &[&str]) -> Output {
+        Command::new(&binaries().squall)
+            .args(args)
+            .env("SQUALL_NIMBUS", &self.nimbus_url)
+            .output()
+            .expect("run squall")
+    }
+
+    /// Submits the test topology; returns the CLI's output.
+    pub fn submit_ids(&self, name: &str, workers: u32, ids: u64, rate: u64, out: &Path) -> Output {
+        let topology = binaries().ids_topology.display().to_string();
+        let (workers, ids, rate, out) = (
+            workers.to_string(),
+            ids.to_string(),
+            rate.to_string(),
+            out.display().to_string(),
+        );
+        self.squall(&[
+            "submit",
+            &topology,
+            "--name",
+            name,
+            "--workers",
+            &workers,
+            "--",
+            "--ids",
+            &ids,
+            "--rate",
+            &rate,
+            "--out",
+            &out,
+        ])
+    }
+
+    /// `squall status NAME --json`, parsed.
+    pub fn status_json(&self, name: &str) -> Option<serde_json::Value> {
+        let out = self.squall(&["status", name, "--json"]);
+        if !out.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&out.stdout).ok()
+    }
+
+    /// (port, pid) of the workers supervisor `i` has recorded.
+    pub fn worker_pids(&self, i: usize) -> Vec<(u16, u32)> {
+        recorded_workers(&self.supervisors[i].data_dir)
+    }
+
+    /// Every worker process of every supervisor that is still alive.
+    pub fn live_workers(&self) -> Vec<u32> {
+        (0..self.supervisors.len())
+            .flat_map(|i| self.worker_pids(i))
+            .map(|(_, pid)| pid)
+            .filter(|pid| Path::new(&format!("/proc/{pid}")).exists())
+            .collect()
+    }
+
+    /// `kill -9` of supervisor `i`, and of its workers when `with_workers`.
+    pub fn kill_supervisor(&mut self, i: usize, with_workers: bool) {
+        if with_workers {
+            for (_, pid) in self.worker_pids(i) {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            }
+        }
+        if let Some(mut child) = self.supervisors[i].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// `kill -9` of Nimbus.
+    pub fn kill_nimbus(&mut self) {
+        if let Some(mut child) = self.nimbus.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// (port, pid) pairs from a supervisor's worker records.
+fn recorded_workers(data_dir: &Path) -> Vec<(u16, u32)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(data_dir.join("workers"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "json")
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(
+                &std::fs::read(&path).unwrap_or_default(),
+            )
+            && let (Some(port), Some(pid)) = (v["port"].as_u64(), v["pid"].as_u64())
+        {
+            out.push((port as u16, pid as u32));
+        }
+    }
+    out
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.kill_nimbus();
+        for i in 0..self.supervisors.len() {
+            self.kill_supervisor(i, true);
+        }
+    }
+}
+
+/// The ids listed in the files of `dir` whose names start with `prefix` ("acked" or "seen").
+pub fn ids_in(dir: &Path, prefix: &str) -> HashSet<u64> {
+    let mut out = HashSet::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(prefix)
+            && let Ok(f) = File::open(entry.path())
+        {
+            out.extend(
+                BufReader::new(f)
+                    .lines()
+                    .map_while(Result::ok)
+                    .filter_map(|l| l.parse::<u64>().ok()),
+            );
+        }
+    }
+    out
+}
+
+/// Waits until every id in `0..n` has been acked (listed in the output dir).
+pub fn all_acked(out: &Path, n: u64, limit: Duration) -> bool {
+    eventually(limit, || ids_in(out, "acked").len() as u64 >= n)
+}
