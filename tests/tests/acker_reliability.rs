@@ -1,6 +1,7 @@
 //! Storm's reliability guarantees end to end in local mode: every tree is acked or failed
 //! back to its spout, explicit fails arrive at once, silent drops time out, and a replaying
 //! spout gets at-least-once delivery.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,6 @@
 //! Bad input gets one clear error and changes nothing: refused uploads leave nothing stored,
 //! and garbage bytes on Nimbus's and a supervisor's ports leave them serving.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -24,7 +25,10 @@ fn header(spec_json: &str, size: u64, sha256: &str) -> SubmitHeader {
 
 /// Submits a header and data chunks straight over gRPC; returns Nimbus's refusal message.
 fn refusal(url: &str, header: SubmitHeader, data: Vec<Vec<u8>>) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let mut client = NimbusClient::connect(url.to_owned()).await.unwrap();
         let chunks: Vec<SubmitChunk> = std::iter::once(submit_chunk::Part::Header(header))
@@ -38,7 +42,9 @@ fn refusal(url: &str, header: SubmitHeader, data: Vec<Vec<u8>>) -> String {
     })
 }
 
-fn tokio_stream_iter(items: Vec<SubmitChunk>) -> impl tonic::codegen::tokio_stream::Stream<Item = SubmitChunk> {
+fn tokio_stream_iter(
+    items: Vec<SubmitChunk>,
+) -> impl tonic::codegen::tokio_stream::Stream<Item = SubmitChunk> {
     tonic::codegen::tokio_stream::iter(items)
 }
 
@@ -62,15 +68,22 @@ fn refused_uploads_store_nothing_and_garbage_leaves_the_daemons_serving() {
 
     assert_eq!(
         refusal(&url, header(&spec, LIMIT + 1, sha_of_abc), vec![]),
-        format!("upload of {} bytes is over the limit of {LIMIT} bytes", LIMIT + 1)
+        format!(
+            "upload of {} bytes is over the limit of {LIMIT} bytes",
+            LIMIT + 1
+        )
     );
     assert_eq!(
         refusal(&url, header(&spec, 100, sha_of_abc), vec![vec![1; 50]]),
         "truncated upload: 50 of 100 bytes arrived"
     );
     assert!(
-        refusal(&url, header(&spec, 3, &"0".repeat(64)), vec![b"abc".to_vec()])
-            .starts_with("checksum mismatch: the upload hashes to ba7816bf")
+        refusal(
+            &url,
+            header(&spec, 3, &"0".repeat(64)),
+            vec![b"abc".to_vec()]
+        )
+        .starts_with("checksum mismatch: the upload hashes to ba7816bf")
     );
     let invalid = spec.replace(r#""component":"ids""#, r#""component":"ghost""#);
     assert_ne!(invalid, spec, "the spec should name its spout as an input");
@@ -78,7 +91,10 @@ fn refused_uploads_store_nothing_and_garbage_leaves_the_daemons_serving() {
         refusal(&url, header(&invalid, 3, sha_of_abc), vec![b"abc".to_vec()])
             .contains(r#"subscribes to unknown component "ghost""#)
     );
-    assert!(refusal(&url, header("{not json", 3, sha_of_abc), vec![]).starts_with("unreadable topology spec"));
+    assert!(
+        refusal(&url, header("{not json", 3, sha_of_abc), vec![])
+            .starts_with("unreadable topology spec")
+    );
 
     // The CLI gives the same refusals as one line, and refuses binaries that are not
     // topologies before uploading anything.
@@ -94,7 +110,10 @@ fn refused_uploads_store_nothing_and_garbage_leaves_the_daemons_serving() {
     );
 
     // Garbage on the daemons' ports.
-    for addr in [url.trim_start_matches("http://").to_owned(), cluster.supervisors[0].listen.clone()] {
+    for addr in [
+        url.trim_start_matches("http://").to_owned(),
+        cluster.supervisors[0].listen.clone(),
+    ] {
         let mut s = TcpStream::connect(&addr).unwrap();
         s.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
         let _ = s.write_all(b"\x00\xffGET / HTTP/1.1\r\n\r\n\x16\x03\x01garbage garbage garbage");
@@ -102,8 +121,15 @@ fn refused_uploads_store_nothing_and_garbage_leaves_the_daemons_serving() {
 
     // Nothing was stored, and both daemons still serve.
     let binaries_dir = cluster.dir.path().join("nimbus").join("binaries");
-    let stored: Vec<_> = std::fs::read_dir(&binaries_dir).unwrap().flatten().collect();
-    assert!(stored.is_empty(), "files left in {}: {stored:?}", binaries_dir.display());
+    let stored: Vec<_> = std::fs::read_dir(&binaries_dir)
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(
+        stored.is_empty(),
+        "files left in {}: {stored:?}",
+        binaries_dir.display()
+    );
     let info = cluster.cluster_info().expect("nimbus still serves");
     assert!(info.topologies.is_empty());
     let uptime = |c: &Cluster| c.cluster_info().map_or(0, |i| i.supervisors[0].uptime_secs);

@@ -1,5 +1,6 @@
 //! A topology over two workers on two supervisors (127.0.0.2 and 127.0.0.3): every id
 //! completes with tuples crossing workers; kill leaves no worker behind and frees the slots.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::time::Duration;
 

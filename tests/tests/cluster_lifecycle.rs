@@ -1,5 +1,6 @@
 //! Deactivate pauses a topology's spouts and activate resumes them; a supervisor restarted
 //! on its data dir adopts the workers it left running instead of starting others.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::time::Duration;
 
@@ -24,12 +25,22 @@ fn deactivate_pauses_activate_resumes_and_a_restarted_supervisor_adopts_its_work
     let out = cluster.dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     let submitted = cluster.submit_ids("ids", 1, 3000, 500, &out);
-    assert!(submitted.status.success(), "{}", String::from_utf8_lossy(&submitted.stderr));
-    assert!(eventually(Duration::from_secs(30), || ids_in(&out, "acked").len() > 200));
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+    assert!(eventually(Duration::from_secs(30), || ids_in(
+        &out, "acked"
+    )
+    .len()
+        > 200));
 
     assert!(cluster.squall(&["deactivate", "ids"]).status.success());
     assert!(eventually(Duration::from_secs(10), || {
-        cluster.status_json("ids").is_some_and(|s| s["status"] == "INACTIVE")
+        cluster
+            .status_json("ids")
+            .is_some_and(|s| s["status"] == "INACTIVE")
     }));
     // Once the pause reached the spout, its emitted count stops moving.
     let mut last = spout_emitted(&cluster);
@@ -39,17 +50,30 @@ fn deactivate_pauses_activate_resumes_and_a_restarted_supervisor_adopts_its_work
         std::mem::replace(&mut last, now) == now && now > 0
     }));
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(spout_emitted(&cluster), last, "the spout emitted while inactive");
+    assert_eq!(
+        spout_emitted(&cluster),
+        last,
+        "the spout emitted while inactive"
+    );
 
     // kill -9 of the supervisor alone: its worker keeps running and is adopted on restart.
     let before = cluster.worker_pids(0);
     assert_eq!(before.len(), 1);
     cluster.kill_supervisor(0, false);
     cluster.start_supervisor(0);
-    assert!(eventually(Duration::from_secs(20), || cluster.alive_supervisors() == 1));
+    assert!(eventually(Duration::from_secs(20), || cluster
+        .alive_supervisors()
+        == 1));
 
     assert!(cluster.squall(&["activate", "ids"]).status.success());
-    assert!(all_acked(&out, 3000, Duration::from_secs(60)), "ids were lost");
-    assert_eq!(cluster.worker_pids(0), before, "the restarted supervisor replaced its worker");
+    assert!(
+        all_acked(&out, 3000, Duration::from_secs(60)),
+        "ids were lost"
+    );
+    assert_eq!(
+        cluster.worker_pids(0),
+        before,
+        "the restarted supervisor replaced its worker"
+    );
     assert_eq!(cluster.live_workers().len(), 1);
 }

@@ -1,5 +1,6 @@
 //! `kill -9` of Nimbus while a topology runs: processing goes on without it, and a Nimbus
 //! restarted on the same data dir knows the topology again.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::time::Duration;
 
@@ -11,17 +12,29 @@ fn processing_survives_nimbus_and_a_restarted_nimbus_recovers_its_state() {
     let out = cluster.dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     let submitted = cluster.submit_ids("ids", 2, 3000, 500, &out);
-    assert!(submitted.status.success(), "{}", String::from_utf8_lossy(&submitted.stderr));
-    assert!(eventually(Duration::from_secs(30), || ids_in(&out, "acked").len() > 200));
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+    assert!(eventually(Duration::from_secs(30), || ids_in(
+        &out, "acked"
+    )
+    .len()
+        > 200));
     let id_before = cluster.status_json("ids").expect("status")["id"].clone();
 
     cluster.kill_nimbus();
     let acked_at_kill = ids_in(&out, "acked").len();
     assert!(
-        eventually(Duration::from_secs(20), || ids_in(&out, "acked").len() > acked_at_kill + 500),
+        eventually(Duration::from_secs(20), || ids_in(&out, "acked").len()
+            > acked_at_kill + 500),
         "processing stopped with nimbus down"
     );
-    assert!(!cluster.squall(&["list"]).status.success(), "nimbus should be down");
+    assert!(
+        !cluster.squall(&["list"]).status.success(),
+        "nimbus should be down"
+    );
 
     cluster.start_nimbus(&[]);
     let listed = cluster.squall(&["list"]);

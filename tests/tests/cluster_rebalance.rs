@@ -1,4 +1,5 @@
 //! Rebalance changes the worker count and the topology keeps completing ids.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::time::Duration;
 
@@ -17,17 +18,32 @@ fn rebalance_changes_the_worker_count_and_ids_keep_completing() {
     let out = cluster.dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     let submitted = cluster.submit_ids("ids", 1, 4000, 500, &out);
-    assert!(submitted.status.success(), "{}", String::from_utf8_lossy(&submitted.stderr));
-    assert!(eventually(Duration::from_secs(30), || ids_in(&out, "acked").len() > 200));
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+    assert!(eventually(Duration::from_secs(30), || ids_in(
+        &out, "acked"
+    )
+    .len()
+        > 200));
     assert_eq!(worker_count(&cluster), 1);
 
     let r = cluster.squall(&["rebalance", "ids", "--workers", "2", "--wait", "1"]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    assert!(eventually(Duration::from_secs(20), || worker_count(&cluster) == 2));
+    assert!(eventually(Duration::from_secs(20), || worker_count(
+        &cluster
+    ) == 2));
     assert!(eventually(Duration::from_secs(20), || {
-        cluster.status_json("ids").is_some_and(|s| s["status"] == "ACTIVE")
+        cluster
+            .status_json("ids")
+            .is_some_and(|s| s["status"] == "ACTIVE")
     }));
-    assert!(all_acked(&out, 4000, Duration::from_secs(90)), "ids were lost in the rebalance");
+    assert!(
+        all_acked(&out, 4000, Duration::from_secs(90)),
+        "ids were lost in the rebalance"
+    );
 
     let bad = cluster.squall(&["rebalance", "ids", "--executors", "nope=2"]);
     assert!(!bad.status.success());

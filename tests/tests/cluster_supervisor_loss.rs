@@ -1,5 +1,6 @@
 //! `kill -9` of a supervisor with its workers: Nimbus moves them to the other supervisor once
 //! the supervisor timeout passes, and every id still ends acked.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::time::Duration;
 
@@ -11,8 +12,16 @@ fn workers_of_a_lost_supervisor_move_and_no_id_is_lost() {
     let out = cluster.dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     let submitted = cluster.submit_ids("ids", 2, 4000, 500, &out);
-    assert!(submitted.status.success(), "{}", String::from_utf8_lossy(&submitted.stderr));
-    assert!(eventually(Duration::from_secs(30), || ids_in(&out, "acked").len() > 300));
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+    assert!(eventually(Duration::from_secs(30), || ids_in(
+        &out, "acked"
+    )
+    .len()
+        > 300));
 
     cluster.kill_supervisor(1, true);
     let survivor = cluster.supervisors[0].host.clone();
@@ -25,5 +34,8 @@ fn workers_of_a_lost_supervisor_move_and_no_id_is_lost() {
         }),
         "nimbus did not move the workers to {survivor}"
     );
-    assert!(all_acked(&out, 4000, Duration::from_secs(90)), "ids were lost");
+    assert!(
+        all_acked(&out, 4000, Duration::from_secs(90)),
+        "ids were lost"
+    );
 }

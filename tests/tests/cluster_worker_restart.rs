@@ -1,4 +1,5 @@
 //! `kill -9` of a worker: its supervisor restarts it and every id still ends acked.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::time::Duration;
 
@@ -10,21 +11,42 @@ fn a_killed_worker_is_restarted_and_no_id_is_lost() {
     let out = cluster.dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     let submitted = cluster.submit_ids("ids", 2, 4000, 500, &out);
-    assert!(submitted.status.success(), "{}", String::from_utf8_lossy(&submitted.stderr));
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
 
     // Mid-stream: some ids acked, most still to come.
-    assert!(eventually(Duration::from_secs(30), || ids_in(&out, "acked").len() > 300));
-    let (port, victim) = cluster.worker_pids(0).first().copied().expect("a worker on supervisor 0");
+    assert!(eventually(Duration::from_secs(30), || ids_in(
+        &out, "acked"
+    )
+    .len()
+        > 300));
+    let (port, victim) = cluster
+        .worker_pids(0)
+        .first()
+        .copied()
+        .expect("a worker on supervisor 0");
     let acked_before = ids_in(&out, "acked").len();
     assert!(acked_before < 4000, "the run finished before the kill");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(victim as i32), nix::sys::signal::Signal::SIGKILL)
-        .expect("kill the worker");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(victim as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the worker");
 
     assert!(
         eventually(Duration::from_secs(20), || {
-            cluster.worker_pids(0).iter().any(|&(p, pid)| p == port && pid != victim)
+            cluster
+                .worker_pids(0)
+                .iter()
+                .any(|&(p, pid)| p == port && pid != victim)
         }),
         "the supervisor did not restart the worker"
     );
-    assert!(all_acked(&out, 4000, Duration::from_secs(90)), "ids were lost");
+    assert!(
+        all_acked(&out, 4000, Duration::from_secs(90)),
+        "ids were lost"
+    );
 }

@@ -1,5 +1,6 @@
 //! Component lifecycles: open/activate/deactivate/close on one thread, prepare/cleanup, tick
 //! tuples, and user code that panics or returns errors without stopping the topology.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};

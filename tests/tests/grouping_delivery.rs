@@ -1,5 +1,6 @@
 //! Each grouping delivers as specified. A recording bolt re-emits `[its task, key, the lowest
 //! task of its component]`; the testing kit captures those emits.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use squall_worker::prelude::*;
 use squall_worker::testing::{CompleteTopology, CompletedRun, FixedSpout};
