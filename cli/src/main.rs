@@ -4,6 +4,7 @@
 
 mod client;
 mod dev;
+mod logs;
 mod status;
 mod submit;
 
@@ -137,6 +138,19 @@ enum Command {
         /// Seconds the spouts pause while executors move (default: its message timeout).
         #[arg(long)]
         wait: Option<u32>,
+        #[command(flatten)]
+        nimbus: NimbusArg,
+    },
+    /// Show a topology's worker logs.
+    Logs {
+        /// The topology's name.
+        name: String,
+        /// Only lines of this component's executors.
+        #[arg(long)]
+        component: Option<String>,
+        /// Keep printing as the logs grow.
+        #[arg(long)]
+        follow: bool,
         #[command(flatten)]
         nimbus: NimbusArg,
     },
@@ -283,6 +297,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             client::rebalance(&nimbus.nimbus, &name, workers, executors, wait).await?;
             println!("rebalancing {name}");
         }
+        Command::Logs {
+            name,
+            component,
+            follow,
+            nimbus,
+        } => logs::logs(&nimbus.nimbus, &name, component.as_deref(), follow).await?,
         Command::Dev {
             submit,
             seconds,

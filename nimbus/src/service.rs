@@ -384,6 +384,7 @@ impl Nimbus for NimbusService {
                         last_seen: std::time::Instant::now(),
                         uptime_secs: hb.uptime_secs,
                         workers: hb.workers,
+                        api_url: hb.api_url,
                     },
                 );
                 if !known {
@@ -489,6 +490,7 @@ fn topology_info(state: &State, inner: &Inner, record: &TopologyRecord) -> Topol
                 pid: report.map_or(0, |(_, _, w)| w.pid),
                 uptime_secs: report.map_or(0, |(_, _, w)| w.uptime_secs),
                 supervisor_id: report.map_or_else(String::new, |(id, _, _)| (*id).to_owned()),
+                supervisor_url: report.map_or_else(String::new, |(_, s, _)| s.api_url.clone()),
             }
         })
         .collect();

@@ -30,6 +30,8 @@ pub struct SupervisorEntry {
     pub uptime_secs: u64,
     /// The workers it reported.
     pub workers: Vec<RunningWorker>,
+    /// Its own API's URL.
+    pub api_url: String,
 }
 
 /// The mutable part of Nimbus.
@@ -80,6 +82,7 @@ impl State {
                         last_seen: now,
                         uptime_secs: 0,
                         workers: Vec::new(),
+                        api_url: String::new(),
                     });
                 if !entry.ports.contains(&e.slot.port) {
                     entry.ports.push(e.slot.port);

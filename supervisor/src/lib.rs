@@ -4,6 +4,7 @@
 //! longer assigned. With Nimbus unreachable it keeps its workers as they are.
 
 pub mod cache;
+pub mod logs;
 pub mod workers;
 
 use std::collections::BTreeMap;
@@ -12,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use squall_proto::pb::{
-    RunningWorker, SupervisorHeartbeatRequest, WorkerAssignment, WorkerHeartbeatReply,
-    WorkerHeartbeatRequest,
+    LogChunk, ReadLogRequest, RunningWorker, SupervisorHeartbeatRequest, WorkerAssignment,
+    WorkerHeartbeatReply, WorkerHeartbeatRequest,
 };
 use squall_proto::{MAX_MESSAGE_BYTES, NimbusClient, Supervisor, SupervisorServer};
 use squall_topology_api::Config;
@@ -76,10 +77,13 @@ fn lock(shared: &SharedRef) -> std::sync::MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The gRPC side: workers' heartbeats.
+/// The gRPC side: workers' heartbeats, and their logs for `squall logs`.
 struct SupervisorService {
     shared: SharedRef,
 }
+
+type LogStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<LogChunk, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl Supervisor for SupervisorService {
@@ -103,6 +107,26 @@ impl Supervisor for SupervisorService {
             .cloned()
             .unwrap_or_default();
         Ok(Response::new(WorkerHeartbeatReply { assignment_json }))
+    }
+
+    type ReadLogStream = LogStream;
+
+    async fn read_log(
+        &self,
+        request: Request<ReadLogRequest>,
+    ) -> Result<Response<Self::ReadLogStream>, Status> {
+        let req = request.into_inner();
+        let port = u16::try_from(req.port)
+            .map_err(|_| Status::invalid_argument(format!("invalid port {}", req.port)))?;
+        if !squall_topology_api::valid_topology_name(&req.topology_id) {
+            return Err(Status::invalid_argument(format!(
+                "invalid topology id {:?}",
+                req.topology_id
+            )));
+        }
+        let path = lock(&self.shared).workers.log_path(&req.topology_id, port);
+        let stream = logs::read(path, req.tail_bytes, req.follow).await?;
+        Ok(Response::new(Box::pin(stream)))
     }
 }
 
@@ -228,6 +252,7 @@ impl Reconciler {
                 })
                 .collect(),
             uptime_secs: self.started.elapsed().as_secs(),
+            api_url: self.supervisor_url.clone(),
         }
     }
 

@@ -91,8 +91,9 @@ pub struct Cluster {
     pub supervisors: Vec<SupervisorHandle>,
 }
 
-/// A supervisor silent this long is dead to Nimbus.
-pub const SUPERVISOR_TIMEOUT_SECS: u64 = 4;
+/// A supervisor silent this long is dead to Nimbus. Generous, so a CI machine busy compiling
+/// does not make a slow heartbeat look like a dead host.
+pub const SUPERVISOR_TIMEOUT_SECS: u64 = 8;
 /// A worker silent this long is restarted by its supervisor.
 pub const WORKER_TIMEOUT_SECS: u64 = 5;
 

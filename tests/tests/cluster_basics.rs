@@ -36,6 +36,25 @@ fn a_topology_over_two_workers_completes_every_id_and_kill_cleans_up() {
         assert!(!status[field].is_null(), "status --json lacks {field}");
     }
 
+    // The workers' logs, through their supervisors, filtered to one component.
+    let logs = cluster.squall(&["logs", "ids", "--component", "sink"]);
+    assert!(
+        logs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&logs.stderr)
+    );
+    let logs = String::from_utf8_lossy(&logs.stdout);
+    let started: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("executor started"))
+        .collect();
+    assert_eq!(started.len(), 2, "one line per sink executor:\n{logs}");
+    assert!(
+        started
+            .iter()
+            .all(|l| l.starts_with("[127.0.0.") && l.contains("component=sink"))
+    );
+
     let killed = cluster.squall(&["kill", "ids", "--wait", "0"]);
     assert!(
         killed.status.success(),

@@ -243,6 +243,7 @@ pub(crate) fn start_executors(
             ))
             .spawn(move || {
                 let _entered = span.enter();
+                tracing::info!(tasks = ?setup.tasks, "executor started");
                 match kind {
                     ExecutorKind::Spout => executor::spout::run(setup),
                     ExecutorKind::Bolt => executor::bolt::run(setup),
