@@ -113,13 +113,28 @@ fn print_topology(info: &TopologyInfo) {
     }
 }
 
-async fn print_cluster(nimbus: &str) -> anyhow::Result<()> {
+async fn print_cluster(nimbus: &str, as_json: bool) -> anyhow::Result<()> {
     let c = connect(nimbus)
         .await?
         .get_cluster(Empty {})
         .await
         .map_err(refused)?
         .into_inner();
+    if as_json {
+        let topology = |t: &squall_proto::pb::TopologySummary| json!({"name": t.name, "id": t.id, "status": t.status, "workers": t.workers, "uptime_secs": t.uptime_secs});
+        println!(
+            "{}",
+            json!({
+                "nimbus_uptime_secs": c.nimbus_uptime_secs,
+                "supervisors": c.supervisors.iter().map(|s| json!({
+                    "id": s.id, "host": s.host, "slots_total": s.slots_total,
+                    "slots_used": s.slots_used, "uptime_secs": s.uptime_secs, "alive": s.alive,
+                })).collect::<Vec<_>>(),
+                "topologies": c.topologies.iter().map(topology).collect::<Vec<_>>(),
+            })
+        );
+        return Ok(());
+    }
     println!("nimbus {nimbus}  uptime={}", uptime(c.nimbus_uptime_secs));
     println!();
     println!(
@@ -182,7 +197,7 @@ pub async fn status(
                     print_topology(&info);
                 }
             }
-            None => print_cluster(nimbus).await?,
+            None => print_cluster(nimbus, as_json).await?,
         }
         if !watch {
             return Ok(());
