@@ -50,19 +50,8 @@ struct Args {
     #[arg(long)]
     max_spout_pending: Option<u64>,
     /// Extra topology configuration, key=value (JSON values).
-    #[arg(long = "conf", value_parser = parse_key_value)]
+    #[arg(long = "conf", value_parser = squall_worker::config::parse_setting)]
     conf: Vec<(String, ConfigValue)>,
-}
-
-/// `key=value`, the value read as JSON when it parses (numbers, booleans), else as a string.
-fn parse_key_value(s: &str) -> Result<(String, ConfigValue), String> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected key=value, got {s:?}"))?;
-    let value = v
-        .parse::<ConfigValue>()
-        .unwrap_or_else(|_| ConfigValue::String(v.to_owned()));
-    Ok((k.to_owned(), value))
 }
 
 fn sink_count(stats: &TopologyStats, sink: &str) -> u64 {

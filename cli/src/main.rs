@@ -40,7 +40,7 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
         /// Daemon configuration, key=value (e.g. nimbus.supervisor.timeout.secs=10).
-        #[arg(long = "conf", value_parser = parse_key_value)]
+        #[arg(long = "conf", value_parser = squall_topology_api::config::parse_setting)]
         conf: Vec<(String, ConfigValue)>,
     },
     /// Run a supervisor, the agent of one host.
@@ -61,7 +61,7 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
         /// Daemon configuration, key=value (e.g. supervisor.worker.timeout.secs=10).
-        #[arg(long = "conf", value_parser = parse_key_value)]
+        #[arg(long = "conf", value_parser = squall_topology_api::config::parse_setting)]
         conf: Vec<(String, ConfigValue)>,
     },
     /// Submit a topology binary.
@@ -75,7 +75,7 @@ enum Command {
         #[arg(long)]
         workers: Option<u32>,
         /// Topology configuration, key=value.
-        #[arg(long = "conf", value_parser = parse_key_value)]
+        #[arg(long = "conf", value_parser = squall_topology_api::config::parse_setting)]
         conf: Vec<(String, ConfigValue)>,
         /// Arguments for the topology's main.
         #[arg(last = true)]
@@ -169,17 +169,6 @@ enum Command {
         #[arg(last = true)]
         args: Vec<String>,
     },
-}
-
-/// `key=value`, the value read as JSON when it parses (numbers, booleans), else as a string.
-fn parse_key_value(s: &str) -> Result<(String, ConfigValue), String> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected key=value, got {s:?}"))?;
-    let value = v
-        .parse::<ConfigValue>()
-        .unwrap_or_else(|_| ConfigValue::String(v.to_owned()));
-    Ok((k.to_owned(), value))
 }
 
 fn parse_executors(s: &str) -> Result<(String, u32), String> {

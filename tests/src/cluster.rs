@@ -9,12 +9,14 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use squall_proto::NimbusClient;
 use squall_proto::pb::{ClusterInfo, Empty};
+
+pub use crate::eventually;
 
 /// The binaries the cluster runs: `squall` and the test topology.
 pub struct Binaries {
@@ -106,20 +108,6 @@ fn spawn(bin: &Path, args: &[String], log: &Path) -> Child {
         .stderr(log)
         .spawn()
         .expect("start daemon")
-}
-
-/// Polls `done` every 50 ms until it holds or `limit` passes.
-pub fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 impl Cluster {
@@ -273,6 +261,33 @@ impl Cluster {
             "--out",
             &out,
         ])
+    }
+
+    /// Submits the test topology as `name` with output in `<cluster dir>/out`, checks the
+    /// submission succeeded, and waits until `started` ids are acked; returns the output dir.
+    pub fn run_ids(
+        &self,
+        name: &str,
+        workers: u32,
+        ids: u64,
+        rate: u64,
+        started: usize,
+    ) -> PathBuf {
+        let out = self.dir.path().join("out");
+        std::fs::create_dir_all(&out).expect("output dir");
+        let submitted = self.submit_ids(name, workers, ids, rate, &out);
+        assert!(
+            submitted.status.success(),
+            "{}",
+            String::from_utf8_lossy(&submitted.stderr)
+        );
+        assert!(
+            eventually(Duration::from_secs(30), || ids_in(&out, "acked").len()
+                >= started),
+            "the topology did not get going; logs in {}",
+            self.dir.path().display()
+        );
+        out
     }
 
     /// `squall status NAME --json`, parsed.

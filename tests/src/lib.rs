@@ -195,8 +195,9 @@ impl<F: FnMut(i64) -> Option<bool> + Send + 'static> Bolt for Relay<F> {
     }
 }
 
-/// Polls `done` every millisecond until it holds or `limit` passes; returns whether it held.
-pub fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+/// Polls `done` every 10 ms until it holds or `limit` passes; returns whether it held. Tests
+/// wait on outcomes with this, never on a blind sleep.
+pub fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     loop {
         if done() {
@@ -205,6 +206,6 @@ pub fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
         if Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(1));
+        std::thread::sleep(Duration::from_millis(10));
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
-use squall_tests::{Relay, Tracker, TrackingSpout, wait_until};
+use squall_tests::{Relay, Tracker, TrackingSpout, eventually};
 use squall_worker::prelude::*;
 use squall_worker::testing::CompleteTopology;
 
@@ -375,7 +375,7 @@ fn a_spout_emit_returns_the_receiving_tasks() {
         .all_grouping("once");
     let topology = b.build().expect("valid");
     let running = LocalTopology::start("emit-tasks", &Config::new(), &topology).expect("starts");
-    assert!(wait_until(Duration::from_secs(10), || running
+    assert!(eventually(Duration::from_secs(10), || running
         .stats()
         .spout_totals()
         .acked

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use squall_tests::cluster::{Cluster, all_acked, eventually, ids_in};
+use squall_tests::cluster::{Cluster, all_acked, eventually};
 
 fn spout_emitted(cluster: &Cluster) -> u64 {
     cluster
@@ -22,19 +22,7 @@ fn spout_emitted(cluster: &Cluster) -> u64 {
 #[test]
 fn deactivate_pauses_activate_resumes_and_a_restarted_supervisor_adopts_its_workers() {
     let mut cluster = Cluster::start(&["127.0.6.2"], 2);
-    let out = cluster.dir.path().join("out");
-    std::fs::create_dir_all(&out).unwrap();
-    let submitted = cluster.submit_ids("ids", 1, 3000, 500, &out);
-    assert!(
-        submitted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&submitted.stderr)
-    );
-    assert!(eventually(Duration::from_secs(30), || ids_in(
-        &out, "acked"
-    )
-    .len()
-        > 200));
+    let out = cluster.run_ids("ids", 1, 3000, 500, 201);
 
     assert!(cluster.squall(&["deactivate", "ids"]).status.success());
     assert!(eventually(Duration::from_secs(10), || {

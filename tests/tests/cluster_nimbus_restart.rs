@@ -9,19 +9,7 @@ use squall_tests::cluster::{Cluster, all_acked, eventually, ids_in};
 #[test]
 fn processing_survives_nimbus_and_a_restarted_nimbus_recovers_its_state() {
     let mut cluster = Cluster::start(&["127.0.3.2", "127.0.3.3"], 2);
-    let out = cluster.dir.path().join("out");
-    std::fs::create_dir_all(&out).unwrap();
-    let submitted = cluster.submit_ids("ids", 2, 3000, 500, &out);
-    assert!(
-        submitted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&submitted.stderr)
-    );
-    assert!(eventually(Duration::from_secs(30), || ids_in(
-        &out, "acked"
-    )
-    .len()
-        > 200));
+    let out = cluster.run_ids("ids", 2, 3000, 500, 201);
     let id_before = cluster.status_json("ids").expect("status")["id"].clone();
 
     cluster.kill_nimbus();

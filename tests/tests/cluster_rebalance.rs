@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use squall_tests::cluster::{Cluster, all_acked, eventually, ids_in};
+use squall_tests::cluster::{Cluster, all_acked, eventually};
 
 fn worker_count(cluster: &Cluster) -> usize {
     cluster
@@ -15,19 +15,7 @@ fn worker_count(cluster: &Cluster) -> usize {
 #[test]
 fn rebalance_changes_the_worker_count_and_ids_keep_completing() {
     let cluster = Cluster::start(&["127.0.4.2", "127.0.4.3"], 2);
-    let out = cluster.dir.path().join("out");
-    std::fs::create_dir_all(&out).unwrap();
-    let submitted = cluster.submit_ids("ids", 1, 4000, 500, &out);
-    assert!(
-        submitted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&submitted.stderr)
-    );
-    assert!(eventually(Duration::from_secs(30), || ids_in(
-        &out, "acked"
-    )
-    .len()
-        > 200));
+    let out = cluster.run_ids("ids", 1, 4000, 500, 201);
     assert_eq!(worker_count(&cluster), 1);
 
     let r = cluster.squall(&["rebalance", "ids", "--workers", "2", "--wait", "1"]);

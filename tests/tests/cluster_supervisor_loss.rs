@@ -4,24 +4,12 @@
 
 use std::time::Duration;
 
-use squall_tests::cluster::{Cluster, SUPERVISOR_TIMEOUT_SECS, all_acked, eventually, ids_in};
+use squall_tests::cluster::{Cluster, SUPERVISOR_TIMEOUT_SECS, all_acked, eventually};
 
 #[test]
 fn workers_of_a_lost_supervisor_move_and_no_id_is_lost() {
     let mut cluster = Cluster::start(&["127.0.2.2", "127.0.2.3"], 2);
-    let out = cluster.dir.path().join("out");
-    std::fs::create_dir_all(&out).unwrap();
-    let submitted = cluster.submit_ids("ids", 2, 4000, 500, &out);
-    assert!(
-        submitted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&submitted.stderr)
-    );
-    assert!(eventually(Duration::from_secs(30), || ids_in(
-        &out, "acked"
-    )
-    .len()
-        > 300));
+    let out = cluster.run_ids("ids", 2, 4000, 500, 301);
 
     cluster.kill_supervisor(1, true);
     let survivor = cluster.supervisors[0].host.clone();

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use squall_tests::{Relay, Tracker, TrackingSpout, wait_until};
+use squall_tests::{Relay, Tracker, TrackingSpout, eventually};
 use squall_worker::prelude::*;
 use squall_worker::testing::CompleteTopology;
 
@@ -125,20 +125,20 @@ fn spout_and_bolt_lifecycles_run_in_order_on_one_thread_each() {
     let running = LocalTopology::start("lifecycle", &Config::new(), &b.build().expect("valid"))
         .expect("start");
     let acked = |n: u64| {
-        wait_until(Duration::from_secs(10), || {
+        eventually(Duration::from_secs(10), || {
             running.stats().spout_totals().acked >= n
         })
     };
     assert!(acked(10));
 
     running.deactivate();
-    assert!(wait_until(Duration::from_secs(5), || spout_log
+    assert!(eventually(Duration::from_secs(5), || spout_log
         .events()
         .contains(&"deactivate")));
     let after_deactivate = spout_log.emitted.load(Ordering::SeqCst);
 
     running.activate();
-    assert!(wait_until(Duration::from_secs(5), || {
+    assert!(eventually(Duration::from_secs(5), || {
         spout_log.emitted.load(Ordering::SeqCst) > after_deactivate + 10
     }));
     let stats = running.kill(Duration::from_millis(100));
@@ -222,7 +222,7 @@ fn tick_tuples_reach_only_the_bolts_that_asked_for_them() {
     let running =
         LocalTopology::start("ticks", &Config::new(), &b.build().expect("valid")).expect("start");
     // Two executors, each ticking every 50 ms.
-    assert!(wait_until(Duration::from_secs(10), || ticked
+    assert!(eventually(Duration::from_secs(10), || ticked
         .load(Ordering::SeqCst)
         >= 10));
     running.kill(Duration::ZERO);

@@ -152,6 +152,29 @@ impl Config {
     }
 }
 
+/// Parses a `key=value` setting as given on a command line (`--conf`): the value is read as
+/// JSON when it parses (numbers, booleans, lists), else taken as a string.
+///
+/// # Errors
+/// When there is no `=`.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::config::{ConfigValue, parse_setting};
+/// assert_eq!(parse_setting("topology.workers=2").unwrap(), ("topology.workers".into(), ConfigValue::from(2)));
+/// assert_eq!(parse_setting("a.b=text").unwrap().1, ConfigValue::from("text"));
+/// assert!(parse_setting("nope").is_err());
+/// ```
+pub fn parse_setting(s: &str) -> Result<(String, ConfigValue), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected key=value, got {s:?}"))?;
+    let value = v
+        .parse::<ConfigValue>()
+        .unwrap_or_else(|_| ConfigValue::String(v.to_owned()));
+    Ok((k.to_owned(), value))
+}
+
 impl<K: Into<String>, V: Into<ConfigValue>> FromIterator<(K, V)> for Config {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         Config(
