@@ -99,22 +99,31 @@ impl Probe {
     }
 }
 
-/// A task-local latency recorder merged into the probe on close.
+/// A task-local latency recorder merged into the probe on close. In closed-loop runs it
+/// samples one record in `SAMPLE_EVERY`, so measuring does not cost a clock read per record
+/// (the peers measure latency only in their fixed-rate runs); at a fixed rate it records all.
 struct Recorder {
     probe: Arc<Probe>,
     hist: Histogram<u64>,
+    sample_every: u64,
+    seen: u64,
 }
 
+const SAMPLE_EVERY: u64 = 16;
+
 impl Recorder {
-    fn new(probe: Arc<Probe>) -> Self {
+    fn new(probe: Arc<Probe>, sampled: bool) -> Self {
         Recorder {
             probe,
             hist: new_latency_histogram(),
+            sample_every: if sampled { SAMPLE_EVERY } else { 1 },
+            seen: 0,
         }
     }
 
     fn record_since(&mut self, start_ns: u64) {
-        if self.probe.measuring() {
+        self.seen += 1;
+        if self.seen % self.sample_every == 0 && self.probe.measuring() {
             let us = self.probe.now_ns().saturating_sub(start_ns) / 1000;
             let _ = self.hist.record(us.max(1));
         }
@@ -139,6 +148,7 @@ struct BenchSpout {
     start_ns: Vec<u64>,
     first_ns: Option<u64>,
     recorder: Recorder,
+    template: Vec<u8>,
 }
 
 impl Spout for BenchSpout {
@@ -169,7 +179,11 @@ impl Spout for BenchSpout {
         let mut values = Values::with_capacity(2);
         match &self.sentences {
             Some(s) => values.push(s[(k % s.len() as u64) as usize].clone()),
-            None => values.push(data::record(stamp, k)),
+            None => {
+                let mut record = self.template.clone();
+                data::stamp_record(&mut record, stamp, k);
+                values.push(record);
+            }
         }
         if self.acking {
             self.start_ns[k as usize % RING] = stamp;
@@ -311,6 +325,7 @@ pub fn topology(config: &BenchConfig, probe: &Arc<Probe>) -> Result<Topology, In
     let sentences = (config.workload == Workload::WordCount)
         .then(|| SentenceSpout::static_sentences(data::sentences()));
     let spout_probe = Arc::clone(probe);
+    let sampled = config.rate.is_none();
     let mut b = TopologyBuilder::new();
     b.set_spout(
         "spout",
@@ -321,7 +336,8 @@ pub fn topology(config: &BenchConfig, probe: &Arc<Probe>) -> Result<Topology, In
             next: 0,
             start_ns: if acking { vec![0; RING] } else { Vec::new() },
             first_ns: None,
-            recorder: Recorder::new(Arc::clone(&spout_probe)),
+            recorder: Recorder::new(Arc::clone(&spout_probe), sampled),
+            template: data::record(0, 0),
         },
         p,
     );
@@ -334,7 +350,7 @@ pub fn topology(config: &BenchConfig, probe: &Arc<Probe>) -> Result<Topology, In
                 "count",
                 move || Count {
                     counts: FxHashMap::default(),
-                    recorder: Recorder::new(Arc::clone(&sink_probe)),
+                    recorder: Recorder::new(Arc::clone(&sink_probe), sampled),
                 },
                 p,
             )
@@ -346,7 +362,7 @@ pub fn topology(config: &BenchConfig, probe: &Arc<Probe>) -> Result<Topology, In
                 "sink",
                 move || Sink {
                     acking,
-                    recorder: Recorder::new(Arc::clone(&sink_probe)),
+                    recorder: Recorder::new(Arc::clone(&sink_probe), sampled),
                     bytes: 0,
                 },
                 p,

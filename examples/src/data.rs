@@ -45,9 +45,14 @@ pub fn sentences() -> Vec<String> {
 /// big-endian sequence number in bytes 8..16.
 pub fn record(timestamp: u64, sequence: u64) -> Vec<u8> {
     let mut r: Vec<u8> = (0..RECORD_BYTES).map(|i| b'a' + (i % 26) as u8).collect();
-    r[0..8].copy_from_slice(&timestamp.to_be_bytes());
-    r[8..16].copy_from_slice(&sequence.to_be_bytes());
+    stamp_record(&mut r, timestamp, sequence);
     r
+}
+
+/// Writes a record's timestamp and sequence number (a copy of a template gets its own).
+pub fn stamp_record(record: &mut [u8], timestamp: u64, sequence: u64) {
+    record[0..8].copy_from_slice(&timestamp.to_be_bytes());
+    record[8..16].copy_from_slice(&sequence.to_be_bytes());
 }
 
 /// The timestamp stored in a record.

@@ -35,6 +35,9 @@ struct SpoutExecutor {
     last_latency_merge_ns: u64,
 }
 
+/// `next_tuple` calls between two looks at the clock and the control queue.
+const NEXT_TUPLE_ROUND: usize = 64;
+
 /// Latencies are merged into the shared stats at most this often.
 const LATENCY_MERGE_NS: u64 = 1_000_000_000;
 
@@ -114,11 +117,20 @@ impl SpoutExecutor {
                 self.expire(now, timeout);
                 next_sweep = now + sweep;
             }
+            // Up to a round of next_tuple calls per pass of housekeeping: reading the clock and
+            // polling the control queue for every tuple cost a fifth of the spout's time.
+            // Emit times inside a round are its start time, at most a few microseconds early.
             let emitted_before = self.emitter.counters.emitted;
-            if self.active {
-                self.call_next_tuple(now);
+            for _ in 0..NEXT_TUPLE_ROUND {
+                let before = self.emitter.counters.emitted;
+                if self.active {
+                    self.call_next_tuple(now);
+                }
+                self.run_immediate_acks();
+                if self.emitter.counters.emitted == before {
+                    break;
+                }
             }
-            self.run_immediate_acks();
             if self.emitter.counters.emitted != emitted_before {
                 idle_rounds = 0;
                 if now.saturating_sub(last_flush) >= flush_ns {
