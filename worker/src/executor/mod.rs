@@ -112,8 +112,10 @@ pub(crate) fn guarded<T>(
 }
 
 /// How long a spout with nothing to emit waits before trying again: a few spins and yields
-/// (a tuple is often a moment away), then short sleeps, then 1 ms naps once it has been idle
-/// for a while, so an idle topology costs next to no CPU.
+/// (a tuple is often a moment away), 100 µs naps for about 0.1 s, 1 ms naps (Storm's
+/// progressive wait) for about a second, then 10 ms naps, so an idle topology costs next to no
+/// CPU. The naps wait on the control queue, so acks and commands still wake the spout at once;
+/// only a spout polling an external source sees new data up to 10 ms late after a quiet second.
 pub(crate) fn idle_wait(control: &Receiver<Control>, idle_rounds: u32) -> Option<Control> {
     match idle_rounds {
         0..16 => {
@@ -125,6 +127,7 @@ pub(crate) fn idle_wait(control: &Receiver<Control>, idle_rounds: u32) -> Option
             None
         }
         32..1032 => control.recv_timeout(Duration::from_micros(100)).ok(),
-        _ => control.recv_timeout(Duration::from_millis(1)).ok(),
+        1032..2032 => control.recv_timeout(Duration::from_millis(1)).ok(),
+        _ => control.recv_timeout(Duration::from_millis(10)).ok(),
     }
 }

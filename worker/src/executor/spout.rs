@@ -38,6 +38,9 @@ struct SpoutExecutor {
 /// `next_tuple` calls between two looks at the clock and the control queue.
 const NEXT_TUPLE_ROUND: usize = 64;
 
+/// How often an idle spout republishes its counters.
+const IDLE_PUBLISH_NS: u64 = 10_000_000;
+
 /// Latencies are merged into the shared stats at most this often.
 const LATENCY_MERGE_NS: u64 = 1_000_000_000;
 
@@ -140,8 +143,11 @@ impl SpoutExecutor {
                 }
             } else {
                 self.emitter.outbox.flush();
-                self.publish(now, true);
-                last_flush = now;
+                // Publishing on every nap of a long idle stretch is wasted work.
+                if idle_rounds < 32 || now.saturating_sub(last_flush) >= IDLE_PUBLISH_NS {
+                    self.publish(now, true);
+                    last_flush = now;
+                }
                 stash = idle_wait(&self.inbox.control, idle_rounds);
                 idle_rounds = idle_rounds.saturating_add(1);
             }
