@@ -123,7 +123,7 @@ impl Recorder {
 
     fn record_since(&mut self, start_ns: u64) {
         self.seen += 1;
-        if self.seen % self.sample_every == 0 && self.probe.measuring() {
+        if self.seen.is_multiple_of(self.sample_every) && self.probe.measuring() {
             let us = self.probe.now_ns().saturating_sub(start_ns) / 1000;
             let _ = self.hist.record(us.max(1));
         }

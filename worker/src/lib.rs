@@ -50,6 +50,7 @@ mod cluster;
 pub(crate) mod collector;
 pub(crate) mod executor;
 pub(crate) mod grouping;
+pub(crate) mod inflight;
 mod local;
 pub(crate) mod message;
 pub(crate) mod outbox;

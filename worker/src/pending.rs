@@ -57,15 +57,21 @@ impl PendingMap {
         }
     }
 
-    /// Removes the trees last touched `timeout_ns` or more ago, pushing their message ids.
-    pub fn expire(&mut self, now_ns: u64, timeout_ns: u64, expired: &mut Vec<MessageId>) {
+    /// Removes the trees last touched `timeout_ns` or more ago, pushing their message ids;
+    /// returns the age of the oldest tree left (since it was last touched).
+    pub fn expire(&mut self, now_ns: u64, timeout_ns: u64, expired: &mut Vec<MessageId>) -> u64 {
+        let mut oldest = 0;
         self.trees.retain(|_, p| {
-            let alive = now_ns.saturating_sub(p.touched_ns) < timeout_ns;
-            if !alive {
+            let age = now_ns.saturating_sub(p.touched_ns);
+            let alive = age < timeout_ns;
+            if alive {
+                oldest = oldest.max(age);
+            } else {
                 expired.push(p.msg_id);
             }
             alive
         });
+        oldest
     }
 
     /// Trees in flight.

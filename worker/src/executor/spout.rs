@@ -9,6 +9,7 @@ use squall_topology_api::{
 
 use super::{Clock, Inbox, Report, Settings, Setup, guarded, idle_wait};
 use crate::collector::{Emitter, SpoutOut};
+use crate::inflight::InflightLimit;
 use crate::message::{AckKind, AckMsg, Control};
 use crate::pending::PendingMap;
 use crate::stats::new_latency_histogram;
@@ -18,6 +19,8 @@ struct SpoutTask {
     spout: Box<dyn Spout>,
     pending: PendingMap,
     context: TopologyContext,
+    /// The in-flight bound when `topology.max.spout.pending` is unset and trees are tracked.
+    inflight: Option<InflightLimit>,
 }
 
 struct SpoutExecutor {
@@ -59,11 +62,15 @@ pub(crate) fn run(setup: Setup) -> Report {
     let mut tasks = Vec::with_capacity(setup.tasks.len());
     for (&id, context) in setup.tasks.iter().zip(contexts) {
         if let Some(spout) = guarded(&mut emitter, id, "creating the spout", |_| factory()) {
+            let adaptive = setup.settings.max_spout_pending.is_none()
+                && setup.settings.message_timeout.is_some()
+                && emitter.acking();
             tasks.push(SpoutTask {
                 id,
                 spout,
                 pending: PendingMap::default(),
                 context,
+                inflight: adaptive.then(InflightLimit::default),
             });
         }
     }
@@ -117,7 +124,7 @@ impl SpoutExecutor {
             if let (Some(timeout), Some(sweep)) = (timeout_ns, sweep_ns)
                 && now >= next_sweep
             {
-                self.expire(now, timeout);
+                self.expire(now, timeout, now + sweep - next_sweep);
                 next_sweep = now + sweep;
             }
             // Up to a round of next_tuple calls per pass of housekeeping: reading the clock and
@@ -157,7 +164,11 @@ impl SpoutExecutor {
     fn call_next_tuple(&mut self, now_ns: u64) {
         let max_pending = self.settings.max_spout_pending;
         for task in &mut self.tasks {
-            if max_pending.is_some_and(|max| task.pending.len() >= max) {
+            let limit = max_pending.or(task.inflight.as_ref().map(InflightLimit::limit));
+            if limit.is_some_and(|max| task.pending.len() >= max) {
+                if let Some(inflight) = &mut task.inflight {
+                    inflight.hit();
+                }
                 continue;
             }
             let id = task.id;
@@ -193,6 +204,9 @@ impl SpoutExecutor {
             match msg.kind {
                 AckKind::Completed => {
                     if let Some(done) = task.pending.remove(msg.root, now) {
+                        if let Some(inflight) = &mut task.inflight {
+                            inflight.completed();
+                        }
                         self.emitter.counters.acked += 1;
                         let _ = self.latency.record((done.age_ns / 1000).max(1));
                         let spout = &mut task.spout;
@@ -203,6 +217,9 @@ impl SpoutExecutor {
                 }
                 AckKind::Failed => {
                     if let Some(done) = task.pending.remove(msg.root, now) {
+                        if let Some(inflight) = &mut task.inflight {
+                            inflight.completed();
+                        }
                         self.emitter.counters.failed += 1;
                         let spout = &mut task.spout;
                         guarded(&mut self.emitter, task.id, "fail", |_| {
@@ -233,9 +250,12 @@ impl SpoutExecutor {
         self.immediate_acks.clear();
     }
 
-    fn expire(&mut self, now_ns: u64, timeout_ns: u64) {
+    fn expire(&mut self, now_ns: u64, timeout_ns: u64, window_ns: u64) {
         for task in &mut self.tasks {
-            task.pending.expire(now_ns, timeout_ns, &mut self.expired);
+            let oldest = task.pending.expire(now_ns, timeout_ns, &mut self.expired);
+            if let Some(inflight) = &mut task.inflight {
+                inflight.adjust(task.pending.len(), oldest, window_ns, timeout_ns);
+            }
             for msg_id in self.expired.drain(..) {
                 self.emitter.counters.failed += 1;
                 let spout = &mut task.spout;

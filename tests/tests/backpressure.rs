@@ -1,0 +1,85 @@
+//! A spout far faster than its bolt: the trees in flight stay bounded and none fails by
+//! timeout from queueing alone, with `topology.max.spout.pending` unset.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use squall_tests::{Tracker, TrackingSpout};
+use squall_worker::prelude::*;
+use squall_worker::testing::CompleteTopology;
+
+/// Records the most trees it ever had in flight.
+struct PeakSpout {
+    inner: TrackingSpout,
+    peak: Arc<AtomicU32>,
+}
+
+impl Spout for PeakSpout {
+    fn declare_outputs(&self, out: &mut OutputDeclarer) {
+        self.inner.declare_outputs(out);
+    }
+    fn next_tuple(&mut self, out: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+        self.inner.next_tuple(out)?;
+        self.peak
+            .fetch_max(out.pending_count() as u32, Ordering::SeqCst);
+        Ok(())
+    }
+    fn ack(&mut self, id: MessageId) {
+        self.inner.ack(id);
+    }
+    fn fail(&mut self, id: MessageId) {
+        self.inner.fail(id);
+    }
+    fn is_exhausted(&self) -> bool {
+        self.inner.is_exhausted()
+    }
+}
+
+/// About a thousand tuples a second.
+struct Slow;
+
+impl Bolt for Slow {
+    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        std::thread::sleep(Duration::from_millis(1));
+        out.ack(&input);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_slow_bolt_bounds_the_trees_in_flight_and_nothing_times_out() {
+    const N: usize = 4000;
+    let tracker = Tracker::new(N);
+    let peak = Arc::new(AtomicU32::new(0));
+    let (t, p) = (Arc::clone(&tracker), Arc::clone(&peak));
+    let mut b = TopologyBuilder::new();
+    b.set_spout(
+        "ids",
+        move || PeakSpout {
+            inner: TrackingSpout::new(Arc::clone(&t)),
+            peak: Arc::clone(&p),
+        },
+        1,
+    );
+    b.set_bolt("slow", || Slow, 1).shuffle_grouping("ids");
+    let mut conf = Config::new();
+    conf.set(squall_worker::config::TOPOLOGY_MESSAGE_TIMEOUT_SECS, 2.0);
+    let run = CompleteTopology::new()
+        .conf(conf)
+        .timeout(Duration::from_secs(60))
+        .run(&b.build().unwrap())
+        .unwrap();
+    assert!(run.is_complete());
+    assert_eq!(
+        tracker.total_fails(),
+        0,
+        "trees timed out from queueing alone"
+    );
+    assert_eq!(tracker.not_acked_once(), Vec::<usize>::new());
+    let peak = peak.load(Ordering::SeqCst);
+    // Unbounded, all 4,000 would be queued at once (about 4.5 s of work against a 2 s timeout).
+    assert!(peak <= 1100, "{peak} trees were in flight at once");
+}
