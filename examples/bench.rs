@@ -1,39 +1,60 @@
-//! The benchmark driver for local mode: the workloads of `shared/BENCHMARKS.md`.
+//! The benchmark driver: the workloads of `shared/BENCHMARKS.md`, in local mode or on a
+//! one-machine cluster of real processes.
 //!
 //!     cargo run --release --example bench -- --workload wordcount --acking on
 //!     cargo run --release --example bench -- --workload chain --acking off --rate 100000
+//!     cargo build --release --bin squall --example bench &&
+//!       target/release/examples/bench --mode cluster --workers 2 --workload wordcount --acking on
 //!
-//! Prints one line: `squall workload=<w> mode=local acking=<on|off> records_per_sec=<x>
-//! cpu_cores=<x> p50_us=<x> p99_us=<x> p999_us=<x>`. Records are counted at the last bolt
-//! during the window after the warm-up.
+//! Prints one line: `squall workload=<w> mode=<local|cluster> workers=<n> acking=<on|off>
+//! records_per_sec=<x> cpu_cores=<x> p50_us=<x> p99_us=<x> p999_us=<x>`. Records are counted at
+//! the last bolt during the window after the warm-up; latency is complete latency with acking
+//! on, sink arrival with it off (sampled 1 in 16 in closed-loop runs, all at a fixed rate).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::bail;
 use clap::{Parser, ValueEnum};
-use squall_examples::bench::{self, BenchConfig, Probe, Workload};
+use hdrhistogram::Histogram;
+use squall_examples::bench::{self, BenchConfig, Probe, Workload, read_histograms};
+use squall_examples::cluster_run::DevCluster;
 use squall_examples::cpu::process_cpu_secs;
+use squall_worker::stats::new_latency_histogram;
 use squall_worker::{Config, ConfigValue, LocalTopology, TopologyStats};
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum WorkloadArg {
     Wordcount,
     Chain,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum OnOff {
     On,
     Off,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    Local,
+    Cluster,
+}
+
 #[derive(Parser)]
-#[command(about = "Squall benchmark driver (local mode)")]
+#[command(about = "Squall benchmark driver")]
 struct Args {
     #[arg(long, value_enum, default_value = "wordcount")]
     workload: WorkloadArg,
     #[arg(long, value_enum, default_value = "on")]
     acking: OnOff,
+    /// Local mode (one process) or a one-machine cluster of real processes.
+    #[arg(long, value_enum, default_value = "local")]
+    mode: Mode,
+    /// Worker processes, in cluster mode.
+    #[arg(long, default_value_t = 1)]
+    workers: u32,
     /// Seconds to run before measuring.
     #[arg(long, default_value_t = 5.0)]
     warmup: f64,
@@ -46,16 +67,157 @@ struct Args {
     /// Executors per component.
     #[arg(long, default_value_t = 1)]
     parallelism: u32,
-    /// topology.max.spout.pending (default: unbounded, backpressure only).
+    /// topology.max.spout.pending (default: adaptive, see the runtime's docs).
     #[arg(long)]
     max_spout_pending: Option<u64>,
     /// Extra topology configuration, key=value (JSON values).
     #[arg(long = "conf", value_parser = squall_worker::config::parse_setting)]
     conf: Vec<(String, ConfigValue)>,
+    /// Set by the driver for the bench's own worker processes: the directory it shares with
+    /// them for the measuring window and latency dumps.
+    #[arg(long, hide = true)]
+    latency_dir: Option<PathBuf>,
+}
+
+struct Figures {
+    records_per_sec: f64,
+    cpu_cores: f64,
+    latency: Histogram<u64>,
+    failed: u64,
 }
 
 fn sink_count(stats: &TopologyStats, sink: &str) -> u64 {
     stats.component(sink).map_or(0, |c| c.counters.executed)
+}
+
+fn run_local(
+    args: &Args,
+    conf: &Config,
+    topology: &squall_worker::Topology,
+    probe: &Probe,
+    sink: &str,
+) -> anyhow::Result<Figures> {
+    let running = LocalTopology::start("bench", conf, topology)?;
+    std::thread::sleep(Duration::from_secs_f64(args.warmup));
+    let (count0, cpu0, t0) = (
+        sink_count(&running.stats(), sink),
+        process_cpu_secs(),
+        Instant::now(),
+    );
+    probe.set_measuring(true);
+    std::thread::sleep(Duration::from_secs_f64(args.seconds));
+    probe.set_measuring(false);
+    let (count1, cpu1, elapsed) = (
+        sink_count(&running.stats(), sink),
+        process_cpu_secs(),
+        t0.elapsed(),
+    );
+    let stats = running.kill(Duration::ZERO);
+    let secs = elapsed.as_secs_f64();
+    Ok(Figures {
+        records_per_sec: (count1 - count0) as f64 / secs,
+        cpu_cores: (cpu1 - cpu0) / secs,
+        latency: probe.latency_us(),
+        failed: stats.spout_totals().failed,
+    })
+}
+
+/// The arguments the bench's worker processes get: this run's, pointing at `dir`.
+fn worker_args(args: &Args, dir: &std::path::Path) -> Vec<String> {
+    let mut out: Vec<String> = std::env::args().skip(1).collect();
+    // Drop the driver-only flags; the workers get the shared directory instead.
+    let mut i = 0;
+    while i < out.len() {
+        let flag = out[i].split('=').next().unwrap_or_default().to_owned();
+        if [
+            "--mode",
+            "--workers",
+            "--warmup",
+            "--seconds",
+            "--latency-dir",
+        ]
+        .contains(&flag.as_str())
+        {
+            let takes_value = !out[i].contains('=');
+            out.drain(i..(i + 1 + usize::from(takes_value)).min(out.len()));
+        } else {
+            i += 1;
+        }
+    }
+    let _ = args;
+    out.extend(["--latency-dir".to_owned(), dir.display().to_string()]);
+    out
+}
+
+fn run_cluster(args: &Args, sink: &str) -> anyhow::Result<Figures> {
+    let cluster = DevCluster::start(args.workers)?;
+    let shared = cluster.dir.path().join("latency");
+    std::fs::create_dir_all(&shared)?;
+    let exe = std::env::current_exe()?.display().to_string();
+    let mut submit = vec![
+        "submit".to_owned(),
+        exe,
+        "--name".into(),
+        "bench".into(),
+        "--workers".into(),
+        args.workers.to_string(),
+        "--".into(),
+    ];
+    submit.extend(worker_args(args, &shared));
+    let out = cluster.squall(&submit)?;
+    if !out.status.success() {
+        bail!(
+            "submitting the bench failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while cluster.executed("bench", sink) == 0 {
+        if Instant::now() > deadline {
+            bail!(
+                "the bench topology did not start; logs in {}",
+                cluster.dir.path().display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs_f64(args.warmup));
+    let measuring = shared.join("measuring");
+    std::fs::write(&measuring, b"")?;
+    let (count0, cpu0, t0) = (
+        cluster.executed("bench", sink),
+        cluster.cpu_secs("bench"),
+        Instant::now(),
+    );
+    std::thread::sleep(Duration::from_secs_f64(args.seconds));
+    std::fs::remove_file(&measuring)?;
+    let (count1, cpu1, elapsed) = (
+        cluster.executed("bench", sink),
+        cluster.cpu_secs("bench"),
+        t0.elapsed(),
+    );
+    let failed = cluster
+        .json(&["status", "bench", "--json"])
+        .and_then(|s| {
+            s["components"]
+                .as_array()?
+                .iter()
+                .find(|c| c["id"] == "spout")?["failed"]
+                .as_u64()
+        })
+        .unwrap_or(0);
+    // The workers dump their histograms every 200 ms.
+    std::thread::sleep(Duration::from_millis(600));
+    let mut latency = new_latency_histogram();
+    read_histograms(&shared, &mut latency);
+    cluster.kill("bench");
+    let secs = elapsed.as_secs_f64();
+    Ok(Figures {
+        records_per_sec: count1.saturating_sub(count0) as f64 / secs,
+        cpu_cores: (cpu1 - cpu0) / secs,
+        latency,
+        failed,
+    })
 }
 
 fn main() -> anyhow::Result<()> {
@@ -64,9 +226,9 @@ fn main() -> anyhow::Result<()> {
         WorkloadArg::Wordcount => Workload::WordCount,
         WorkloadArg::Chain => Workload::Chain,
     };
-    let acking = matches!(args.acking, OnOff::On);
-    if args.parallelism == 0 {
-        anyhow::bail!("--parallelism must be at least 1");
+    let acking = args.acking == OnOff::On;
+    if args.parallelism == 0 || args.workers == 0 {
+        bail!("--parallelism and --workers must be at least 1");
     }
     let probe = Arc::new(Probe::default());
     let config = BenchConfig {
@@ -86,50 +248,49 @@ fn main() -> anyhow::Result<()> {
     for (k, v) in &args.conf {
         conf.set(k.clone(), v.clone());
     }
-    let running = LocalTopology::start("bench", &conf, &topology)?;
-    std::thread::sleep(Duration::from_secs_f64(args.warmup));
-
+    if let Some(dir) = &args.latency_dir {
+        probe.follow_dir(dir.clone());
+    }
+    if squall_worker::serve_cluster_role(&topology, &conf)? {
+        return Ok(());
+    }
     let sink = workload.sink();
-    let (count0, cpu0, t0) = (
-        sink_count(&running.stats(), sink),
-        process_cpu_secs(),
-        Instant::now(),
-    );
-    probe.set_measuring(true);
-    std::thread::sleep(Duration::from_secs_f64(args.seconds));
-    probe.set_measuring(false);
-    let (count1, cpu1, elapsed) = (
-        sink_count(&running.stats(), sink),
-        process_cpu_secs(),
-        t0.elapsed(),
-    );
-    let stats = running.kill(Duration::ZERO);
-
-    let secs = elapsed.as_secs_f64();
-    let latency = probe.latency_us();
+    let f = match args.mode {
+        Mode::Local => run_local(&args, &conf, &topology, &probe, sink)?,
+        Mode::Cluster => run_cluster(&args, sink)?,
+    };
     let q = |p: f64| {
-        if latency.is_empty() {
+        if f.latency.is_empty() {
             0
         } else {
-            latency.value_at_quantile(p)
+            f.latency.value_at_quantile(p)
         }
     };
-    let failed = stats.spout_totals().failed;
     println!(
-        "squall workload={} mode=local acking={} records_per_sec={:.0} cpu_cores={:.2} p50_us={} p99_us={} p999_us={}",
+        "squall workload={} mode={} workers={} acking={} records_per_sec={:.0} cpu_cores={:.2} p50_us={} p99_us={} p999_us={}",
         match workload {
             Workload::WordCount => "wordcount",
             Workload::Chain => "chain",
         },
+        if args.mode == Mode::Local {
+            "local"
+        } else {
+            "cluster"
+        },
+        if args.mode == Mode::Local {
+            1
+        } else {
+            args.workers
+        },
         if acking { "on" } else { "off" },
-        (count1 - count0) as f64 / secs,
-        (cpu1 - cpu0) / secs,
+        f.records_per_sec,
+        f.cpu_cores,
         q(0.50),
         q(0.99),
         q(0.999),
     );
-    if failed > 0 {
-        eprintln!("note: {failed} trees failed during the run");
+    if f.failed > 0 {
+        eprintln!("note: {} trees failed during the run", f.failed);
     }
     Ok(())
 }

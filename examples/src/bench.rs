@@ -8,9 +8,9 @@
 //! the spout's `ack`); with acking off, arrival at the last bolt. Recorded only while the
 //! driver's [`Probe`] is measuring.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use hdrhistogram::Histogram;
 use rustc_hash::FxHashMap;
@@ -55,8 +55,11 @@ pub struct BenchConfig {
 }
 
 /// Shared between the driver and the instrumented components.
+///
+/// In a cluster the components run in worker processes: there the probe follows a directory
+/// shared with the driver instead ([`Probe::follow_dir`]): measuring while the file
+/// `measuring` exists, and writing the latencies recorded so far to `latency-<pid>.txt`.
 pub struct Probe {
-    epoch: Instant,
     measuring: AtomicBool,
     latency_us: Mutex<Histogram<u64>>,
 }
@@ -64,16 +67,64 @@ pub struct Probe {
 impl Default for Probe {
     fn default() -> Self {
         Probe {
-            epoch: Instant::now(),
             measuring: AtomicBool::new(false),
             latency_us: Mutex::new(new_latency_histogram()),
         }
     }
 }
 
+/// Where a histogram dump goes: one line per recorded value, `<microseconds> <count>`.
+pub fn write_histogram(h: &Histogram<u64>, path: &Path) -> std::io::Result<()> {
+    let mut text = String::new();
+    for v in h.iter_recorded() {
+        text.push_str(&format!(
+            "{} {}\n",
+            v.value_iterated_to(),
+            v.count_at_value()
+        ));
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(tmp, path)
+}
+
+/// Adds the histogram dumps in `dir` to `into`.
+pub fn read_histograms(dir: &Path, into: &mut Histogram<u64>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("latency-") && name.ends_with(".txt")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for line in text.lines() {
+            let mut parts = line.split(' ').map(str::parse::<u64>);
+            if let (Some(Ok(v)), Some(Ok(n))) = (parts.next(), parts.next()) {
+                let _ = into.record_n(v.max(1), n);
+            }
+        }
+    }
+}
+
 impl Probe {
+    /// Wall-clock nanoseconds: stamps compare across the processes of one machine.
     fn now_ns(&self) -> u64 {
-        self.epoch.elapsed().as_nanos() as u64
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    }
+
+    /// In a worker process: measure while `dir/measuring` exists and dump the latencies to
+    /// `dir/latency-<pid>.txt`, checking every 200 ms.
+    pub fn follow_dir(self: &Arc<Self>, dir: PathBuf) {
+        let probe = Arc::clone(self);
+        let out = dir.join(format!("latency-{}.txt", std::process::id()));
+        std::thread::spawn(move || {
+            loop {
+                probe.set_measuring(dir.join("measuring").exists());
+                let _ = write_histogram(&probe.latency_us(), &out);
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
     }
 
     /// Starts or stops recording latencies.
@@ -126,12 +177,21 @@ impl Recorder {
         if self.seen.is_multiple_of(self.sample_every) && self.probe.measuring() {
             let us = self.probe.now_ns().saturating_sub(start_ns) / 1000;
             let _ = self.hist.record(us.max(1));
+            self.flush_now_and_then();
         }
     }
 
     fn flush(&mut self) {
         self.probe.merge(&self.hist);
         self.hist.reset();
+    }
+
+    /// Hands what was recorded to the probe every so many records, as a worker process is
+    /// killed, never closed.
+    fn flush_now_and_then(&mut self) {
+        if self.hist.len() >= 4096 {
+            self.flush();
+        }
     }
 }
 

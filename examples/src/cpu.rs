@@ -16,3 +16,22 @@ pub fn process_cpu_secs() -> f64 {
     // utime and stime are fields 14 and 15 of the full line; USER_HZ is 100 on Linux.
     (ticks(11) + ticks(12)) / 100.0
 }
+
+/// CPU seconds another process has used so far; 0 once it is gone.
+pub fn pid_cpu_secs(pid: u32) -> f64 {
+    cpu_secs_from(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+}
+
+fn cpu_secs_from(stat: &str) -> f64 {
+    // Fields after the command name, which is in parentheses and may contain spaces; utime
+    // and stime are fields 14 and 15 of the full line; USER_HZ is 100 on Linux.
+    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}

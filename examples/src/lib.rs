@@ -5,6 +5,7 @@
 //! - `bench`: the workloads of `shared/BENCHMARKS.md` (`--example bench`).
 
 pub mod bench;
+pub mod cluster_run;
 pub mod cpu;
 pub mod data;
 pub mod word_count;

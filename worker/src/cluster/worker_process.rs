@@ -29,7 +29,7 @@ use crate::settings::TopologySettings;
 use crate::stats::Flow;
 use crate::transport::codec::StreamTable;
 use crate::transport::receiver;
-use crate::transport::sender::{RemoteSender, Routes};
+use crate::transport::sender::{RemoteSender, Routes, WINDOW_BYTES};
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 const DEFAULT_TIMEOUT_SECS: u64 = 30;
@@ -74,6 +74,9 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
     let listener = runtime.block_on(tokio::net::TcpListener::bind((host.as_str(), port)))?;
     runtime.spawn(async move {
         let served = Server::builder()
+            .initial_stream_window_size(Some(WINDOW_BYTES))
+            .initial_connection_window_size(Some(WINDOW_BYTES))
+            .tcp_nodelay(true)
             .add_service(
                 WorkerServer::new(service)
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)

@@ -23,8 +23,13 @@ use crate::message::Batch;
 
 /// Batches waiting for the sender thread.
 const OUTGOING_BATCHES: usize = 64;
+/// A message stops taking more queued batches past this size.
+const COALESCE_BYTES: usize = 1 << 20;
 /// Encoded payloads waiting per peer connection.
 const PAYLOADS_PER_PEER: usize = 32;
+/// HTTP/2 flow-control window of a transfer stream. The 64 KiB default holds about one
+/// batch, so every batch waited a round trip for a window update.
+pub(crate) const WINDOW_BYTES: u32 = 16 << 20;
 
 /// Which worker slot runs each task.
 #[derive(Debug, Default, Clone)]
@@ -99,34 +104,18 @@ fn send_loop(
 ) {
     let mut connections: HashMap<Slot, mpsc::Sender<TransferBatch>> = HashMap::new();
     let mut parts: Vec<Vec<u8>> = Vec::new();
-    while let Ok(batch) = rx.recv() {
+    while let Ok(first) = rx.recv() {
         let routes = Arc::clone(&routes.read().unwrap_or_else(|p| p.into_inner()));
         parts.clear();
         parts.resize_with(routes.slots.len(), Vec::new);
-        match &batch {
-            Batch::Tuples(deliveries) => {
-                let mut by_slot: Vec<Vec<&crate::message::Delivery>> =
-                    vec![Vec::new(); routes.slots.len()];
-                for d in deliveries {
-                    if let Some(s) = routes.slot_of(d.task) {
-                        by_slot[s].push(d);
-                    }
-                }
-                for (s, ds) in by_slot.iter().enumerate().filter(|(_, ds)| !ds.is_empty()) {
-                    encode_tuples(table, ds, &mut parts[s]);
-                }
-            }
-            Batch::Acks(msgs) => {
-                let mut by_slot: Vec<Vec<&crate::message::AckMsg>> =
-                    vec![Vec::new(); routes.slots.len()];
-                for m in msgs {
-                    if let Some(s) = routes.slot_of(m.dest) {
-                        by_slot[s].push(m);
-                    }
-                }
-                for (s, ms) in by_slot.iter().enumerate().filter(|(_, ms)| !ms.is_empty()) {
-                    encode_acks(ms, &mut parts[s]);
-                }
+        // Everything already queued goes out with this batch, one message per peer: payloads
+        // are self-delimiting, and a message costs far more than its bytes. No waiting here,
+        // so a lone batch leaves at once.
+        let mut batch = Some(first);
+        while let Some(b) = batch.take() {
+            encode_into(&b, &routes, table, &mut parts);
+            if parts.iter().map(Vec::len).sum::<usize>() < COALESCE_BYTES {
+                batch = rx.try_recv().ok();
             }
         }
         for (s, payload) in parts.iter_mut().enumerate() {
@@ -147,6 +136,36 @@ fn send_loop(
     }
 }
 
+/// Appends one batch's entries to the payloads of the slots they are for.
+fn encode_into(batch: &Batch, routes: &Routes, table: &StreamTable, parts: &mut [Vec<u8>]) {
+    match batch {
+        Batch::Tuples(deliveries) => {
+            let mut by_slot: Vec<Vec<&crate::message::Delivery>> =
+                vec![Vec::new(); routes.slots.len()];
+            for d in deliveries {
+                if let Some(s) = routes.slot_of(d.task) {
+                    by_slot[s].push(d);
+                }
+            }
+            for (s, ds) in by_slot.iter().enumerate().filter(|(_, ds)| !ds.is_empty()) {
+                encode_tuples(table, ds, &mut parts[s]);
+            }
+        }
+        Batch::Acks(msgs) => {
+            let mut by_slot: Vec<Vec<&crate::message::AckMsg>> =
+                vec![Vec::new(); routes.slots.len()];
+            for m in msgs {
+                if let Some(s) = routes.slot_of(m.dest) {
+                    by_slot[s].push(m);
+                }
+            }
+            for (s, ms) in by_slot.iter().enumerate().filter(|(_, ms)| !ms.is_empty()) {
+                encode_acks(ms, &mut parts[s]);
+            }
+        }
+    }
+}
+
 fn connect(slot: Slot, runtime: &tokio::runtime::Handle) -> mpsc::Sender<TransferBatch> {
     let (tx, rx) = mpsc::channel(PAYLOADS_PER_PEER);
     runtime.spawn(connection(slot, rx));
@@ -161,6 +180,8 @@ async fn connection(slot: Slot, mut rx: mpsc::Receiver<TransferBatch>) {
             Ok(e) => {
                 e.connect_timeout(Duration::from_secs(1))
                     .tcp_nodelay(true)
+                    .initial_stream_window_size(Some(WINDOW_BYTES))
+                    .initial_connection_window_size(Some(WINDOW_BYTES))
                     .connect()
                     .await
             }
@@ -194,7 +215,16 @@ async fn connection(slot: Slot, mut rx: mpsc::Receiver<TransferBatch>) {
         loop {
             tokio::select! {
                 item = rx.recv() => match item {
-                    Some(batch) => if stream_tx.send(batch).await.is_err() { break },
+                    Some(mut batch) => {
+                        // Payloads that queued while the stream was busy go as one message.
+                        while batch.payload.len() < COALESCE_BYTES {
+                            match rx.try_recv() {
+                                Ok(more) => batch.payload.extend_from_slice(&more.payload),
+                                Err(_) => break,
+                            }
+                        }
+                        if stream_tx.send(batch).await.is_err() { break }
+                    }
                     None => return,
                 },
                 result = &mut call => {
