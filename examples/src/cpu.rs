@@ -3,18 +3,7 @@
 /// CPU seconds (user + system) this process has used, from `/proc/self/stat`; 0 where that
 /// file does not exist.
 pub fn process_cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of the full line; USER_HZ is 100 on Linux.
-    (ticks(11) + ticks(12)) / 100.0
+    cpu_secs_from(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default())
 }
 
 /// CPU seconds another process has used so far; 0 once it is gone.
