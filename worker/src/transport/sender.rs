@@ -23,6 +23,8 @@ use crate::message::Batch;
 
 /// Batches waiting for the sender thread.
 const OUTGOING_BATCHES: usize = 64;
+/// How long batches wait for a peer that cannot be reached before they are dropped.
+const HOLD_WHILE_DOWN: Duration = Duration::from_secs(5);
 /// A message stops taking more queued batches past this size.
 const COALESCE_BYTES: usize = 1 << 20;
 /// Encoded payloads waiting per peer connection.
@@ -172,9 +174,13 @@ fn connect(slot: Slot, runtime: &tokio::runtime::Handle) -> mpsc::Sender<Transfe
     tx
 }
 
-/// Keeps one `Transfer` stream open to a peer, reconnecting as needed.
+/// Keeps one `Transfer` stream open to a peer, reconnecting as needed. A peer that is not
+/// listening yet (a worker starting up) gets `HOLD_WHILE_DOWN` before its batches are dropped:
+/// meanwhile they wait here and the queues behind them push back. Dropping at once lost the
+/// first trees of every topology whose workers did not start in the same instant.
 async fn connection(slot: Slot, mut rx: mpsc::Receiver<TransferBatch>) {
     let url = format!("http://{slot}");
+    let mut down_since: Option<std::time::Instant> = None;
     loop {
         let client = match Endpoint::from_shared(url.clone()) {
             Ok(e) => {
@@ -195,6 +201,11 @@ async fn connection(slot: Slot, mut rx: mpsc::Receiver<TransferBatch>) {
                 .max_encoding_message_size(MAX_MESSAGE_BYTES)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
             Err(e) => {
+                let since = *down_since.get_or_insert_with(std::time::Instant::now);
+                if since.elapsed() < HOLD_WHILE_DOWN {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
                 tracing::debug!(peer = %slot, error = %e, "peer unreachable; dropping its batches");
                 // Drop what arrives meanwhile: those trees time out and are replayed.
                 let deadline = tokio::time::sleep(Duration::from_millis(250));
@@ -208,6 +219,7 @@ async fn connection(slot: Slot, mut rx: mpsc::Receiver<TransferBatch>) {
                 continue;
             }
         };
+        down_since = None;
         let (stream_tx, stream_rx) = mpsc::channel(PAYLOADS_PER_PEER);
         let mut client = client;
         let mut call =
