@@ -128,8 +128,9 @@ fn run_local(
     })
 }
 
-/// The arguments the bench's worker processes get: this run's, pointing at `dir`.
-fn worker_args(args: &Args, dir: &std::path::Path) -> Vec<String> {
+/// The arguments the bench's worker processes get: this run's, minus the driver's own flags,
+/// pointing at `dir`.
+fn worker_args(dir: &std::path::Path) -> Vec<String> {
     let mut out: Vec<String> = std::env::args().skip(1).collect();
     // Drop the driver-only flags; the workers get the shared directory instead.
     let mut i = 0;
@@ -150,7 +151,6 @@ fn worker_args(args: &Args, dir: &std::path::Path) -> Vec<String> {
             i += 1;
         }
     }
-    let _ = args;
     out.extend(["--latency-dir".to_owned(), dir.display().to_string()]);
     out
 }
@@ -169,7 +169,7 @@ fn run_cluster(args: &Args, sink: &str) -> anyhow::Result<Figures> {
         args.workers.to_string(),
         "--".into(),
     ];
-    submit.extend(worker_args(args, &shared));
+    submit.extend(worker_args(&shared));
     let out = cluster.squall(&submit)?;
     if !out.status.success() {
         bail!(

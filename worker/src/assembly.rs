@@ -130,8 +130,10 @@ pub(crate) fn start_executors(
     options: &StartOptions,
 ) -> std::io::Result<Started> {
     let n = executors.len();
-    let receive_batches = TopologySettings::from_config(conf).receive_batches;
-    let batch_size = TopologySettings::from_config(conf).batch_size;
+    let TopologySettings {
+        batch_size,
+        receive_batches,
+    } = TopologySettings::from_config(conf);
     let mut local_task_peer = vec![NO_PEER; layout.max_task() as usize + 1];
     let mut peers = Vec::with_capacity(n + 1);
     let mut inboxes = Vec::with_capacity(n);
