@@ -42,6 +42,7 @@ pub async fn activate(url: &str, name: &str, active: bool) -> anyhow::Result<()>
     let mut client = connect(url).await?;
     let request = NameRequest {
         name: name.to_owned(),
+        window: String::new(),
     };
     if active {
         client.activate(request).await

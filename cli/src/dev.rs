@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use squall_proto::pb::{Empty, NameRequest};
+use squall_proto::pb::Empty;
 use squall_topology_api::Config;
 
 use crate::client::connect;
@@ -122,16 +122,14 @@ pub async fn run(
         }
         None => None,
     };
-    let watch = status(&url, name.as_deref(), false, true);
+    // Clear once; the watch then redraws in place.
+    print!("\x1b[2J");
+    let watch = status(&url, name.as_deref(), false, true, "all");
     match seconds {
         Some(s) => {
             let _ = tokio::time::timeout(Duration::from_secs(s), watch).await;
             if let Some(name) = &name {
-                let mut c = connect(&url).await?;
-                let info = c
-                    .get_topology(NameRequest { name: name.clone() })
-                    .await?
-                    .into_inner();
+                let info = crate::status::fetch_topology(&url, name, "all").await?;
                 println!("{}", crate::status::topology_json(&info));
             }
         }

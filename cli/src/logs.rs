@@ -21,6 +21,7 @@ pub async fn logs(
         .await?
         .get_topology(NameRequest {
             name: name.to_owned(),
+            window: String::new(),
         })
         .await
         .map_err(refused)?

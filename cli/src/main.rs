@@ -98,6 +98,9 @@ enum Command {
         /// Redraw every few seconds.
         #[arg(long)]
         watch: bool,
+        /// The window counters and latencies cover: 10m, 3h, 1d or all.
+        #[arg(long, default_value = "all", value_parser = ["10m", "3h", "1d", "all"])]
+        window: String,
         #[command(flatten)]
         nimbus: NimbusArg,
     },
@@ -262,8 +265,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             name,
             json,
             watch,
+            window,
             nimbus,
-        } => status::status(&nimbus.nimbus, name.as_deref(), json, watch).await?,
+        } => status::status(&nimbus.nimbus, name.as_deref(), json, watch, &window).await?,
         Command::Kill { name, wait, nimbus } => {
             client::kill(&nimbus.nimbus, &name, wait).await?;
             println!("killed {name}");

@@ -7,6 +7,7 @@
 //! `service` (the gRPC API), `error` (errors and their status codes).
 
 pub mod error;
+pub mod metrics;
 pub mod scheduler;
 pub mod service;
 pub mod state;

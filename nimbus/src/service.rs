@@ -7,21 +7,20 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use squall_proto::pb::{
-    self, BinaryChunk, BinaryRequest, ClusterInfo, ComponentInfo, Empty, KillRequest, NameRequest,
-    RebalanceRequest, SubmitChunk, SubmitReply, SupervisorHeartbeatReply,
-    SupervisorHeartbeatRequest, SupervisorInfo, TopologyInfo, TopologyList, TopologySummary,
-    WorkerAssignment, WorkerInfo, submit_chunk,
+    BinaryChunk, BinaryRequest, ClusterInfo, Empty, KillRequest, NameRequest, RebalanceRequest,
+    SubmitChunk, SubmitReply, SupervisorHeartbeatReply, SupervisorHeartbeatRequest, SupervisorInfo,
+    TopologyInfo, TopologyList, WorkerAssignment, submit_chunk,
 };
 use squall_proto::{Nimbus, TopologyStatus};
-use squall_topology_api::{
-    ACKER_COMPONENT_ID, ComponentKind, Config, TopologySpec, config as keys,
-};
+use squall_topology_api::{Config, TopologySpec, config as keys};
 use tokio::io::AsyncReadExt;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::error::NimbusError;
+use crate::metrics::view::{summary, topology_info};
+use crate::metrics::window::{UnknownWindow, Window};
 use crate::state::{Inner, State, SupervisorEntry, now_secs};
 use crate::topology::TopologyRecord;
 
@@ -82,16 +81,6 @@ fn change(
     state.store.put(&updated)?;
     *record = updated;
     state.reschedule(inner)
-}
-
-fn summary(r: &TopologyRecord) -> TopologySummary {
-    TopologySummary {
-        name: r.name.clone(),
-        id: r.id.clone(),
-        status: r.status.as_str().to_owned(),
-        workers: r.assignment.as_ref().map_or(0, |a| a.slots().len() as u32),
-        uptime_secs: now_secs().saturating_sub(r.submitted_at),
-    }
 }
 
 fn wait_secs(conf: &Config, wait: Option<u32>) -> u64 {
@@ -302,11 +291,16 @@ impl Nimbus for NimbusService {
         &self,
         request: Request<NameRequest>,
     ) -> Result<Response<TopologyInfo>, Status> {
-        let name = request.into_inner().name;
+        let request = request.into_inner();
+        let window: Window = request
+            .window
+            .parse()
+            .map_err(|e: UnknownWindow| Status::invalid_argument(e.to_string()))?;
+        let name = request.name;
         let info = self
             .with_state(move |state, inner| {
                 let record = by_name(inner, &name)?.clone();
-                Ok(topology_info(state, inner, &record))
+                Ok(topology_info(state, inner, &record, window))
             })
             .await?;
         Ok(Response::new(info))
@@ -387,6 +381,9 @@ impl Nimbus for NimbusService {
                         api_url: hb.api_url,
                     },
                 );
+                if let Some(s) = inner.supervisors.get(&hb.supervisor_id) {
+                    inner.metrics.ingest(&s.host, &s.workers, now_secs());
+                }
                 if !known {
                     tracing::info!(supervisor = %hb.supervisor_id, host = %hb.host, "supervisor joined");
                     state.reschedule(inner)?;
@@ -459,94 +456,5 @@ impl Nimbus for NimbusService {
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
-    }
-}
-
-/// A topology's status: summary, workers as their supervisors report them, and the
-/// components' counters summed over every executor.
-fn topology_info(state: &State, inner: &Inner, record: &TopologyRecord) -> TopologyInfo {
-    let reports: Vec<(&str, &SupervisorEntry, &pb::RunningWorker)> = inner
-        .supervisors
-        .iter()
-        .filter(|(_, s)| state.alive(s))
-        .flat_map(|(id, s)| {
-            s.workers
-                .iter()
-                .filter(|w| w.topology_id == record.id)
-                .map(move |w| (id.as_str(), s, w))
-        })
-        .collect();
-    let workers = record
-        .assignment
-        .iter()
-        .flat_map(|a| a.slots())
-        .map(|slot| {
-            let report = reports
-                .iter()
-                .find(|(_, s, w)| s.host == slot.host && w.port == u32::from(slot.port));
-            WorkerInfo {
-                host: slot.host.clone(),
-                port: u32::from(slot.port),
-                pid: report.map_or(0, |(_, _, w)| w.pid),
-                uptime_secs: report.map_or(0, |(_, _, w)| w.uptime_secs),
-                supervisor_id: report.map_or_else(String::new, |(id, _, _)| (*id).to_owned()),
-                supervisor_url: report.map_or_else(String::new, |(_, s, _)| s.api_url.clone()),
-            }
-        })
-        .collect();
-    let mut components: Vec<ComponentInfo> = record
-        .spec
-        .components
-        .iter()
-        .map(|c| (c.id.as_str(), c.kind))
-        .chain(std::iter::once((ACKER_COMPONENT_ID, ComponentKind::Bolt)))
-        .map(|(id, kind)| {
-            let executors: Vec<_> = record
-                .assignment
-                .iter()
-                .flat_map(|a| &a.executors)
-                .filter(|e| e.component == id)
-                .collect();
-            ComponentInfo {
-                id: id.to_owned(),
-                kind: kind.to_string(),
-                executors: executors.len() as u32,
-                tasks: executors.iter().map(|e| e.tasks.len() as u32).sum(),
-                ..ComponentInfo::default()
-            }
-        })
-        .filter(|c| c.id != ACKER_COMPONENT_ID || c.executors > 0)
-        .collect();
-    let mut latency: BTreeMap<String, (f64, u64)> = BTreeMap::new();
-    for (_, _, w) in &reports {
-        for e in &w.executors {
-            let Some(c) = components.iter_mut().find(|c| c.id == e.component) else {
-                continue;
-            };
-            c.emitted += e.emitted;
-            c.transferred += e.transferred;
-            c.acked += e.acked;
-            c.failed += e.failed;
-            c.executed += e.executed;
-            c.errors += e.errors;
-            if !e.last_error.is_empty() {
-                c.last_error.clone_from(&e.last_error);
-            }
-            let l = latency.entry(e.component.clone()).or_default();
-            for (v, n) in e.latency_us.iter().zip(&e.latency_counts) {
-                l.0 += *v as f64 * *n as f64;
-                l.1 += n;
-            }
-        }
-    }
-    for c in &mut components {
-        if let Some((sum, n)) = latency.get(&c.id).filter(|(_, n)| *n > 0) {
-            c.complete_latency_ms = sum / *n as f64 / 1000.0;
-        }
-    }
-    TopologyInfo {
-        summary: Some(summary(record)),
-        workers,
-        components,
     }
 }

@@ -10,6 +10,7 @@ use squall_proto::{Assignment, Slot, TopologyStatus};
 use squall_topology_api::{ACKER_COMPONENT_ID, cap_parallelism, split_tasks};
 
 use crate::error::NimbusError;
+use crate::metrics::Metrics;
 use crate::scheduler::{ExecutorToPlace, SupervisorView, assign};
 use crate::store::Store;
 use crate::topology::TopologyRecord;
@@ -40,6 +41,8 @@ pub struct Inner {
     pub topologies: BTreeMap<String, TopologyRecord>,
     /// Supervisors by id.
     pub supervisors: BTreeMap<String, SupervisorEntry>,
+    /// What the workers reported, in windows.
+    pub metrics: Metrics,
 }
 
 /// Nimbus's state and durable store.
@@ -96,6 +99,7 @@ impl State {
             inner: Mutex::new(Inner {
                 topologies,
                 supervisors,
+                metrics: Metrics::default(),
             }),
             supervisor_timeout,
             started: now,
@@ -127,6 +131,8 @@ impl State {
         for id in finished {
             self.store.remove(&id)?;
             inner.topologies.remove(&id);
+            let topologies = &inner.topologies;
+            inner.metrics.retain(|t| topologies.contains_key(t));
             tracing::info!(topology = %id, "topology removed");
         }
         let live: Vec<SupervisorView> = inner

@@ -100,6 +100,7 @@ impl Supervisor for SupervisorService {
         {
             w.last_heartbeat = Some(Instant::now());
             w.stats = hb.executors;
+            w.memory_bytes = hb.memory_bytes;
         }
         let assignment_json = shared
             .assigned
@@ -249,6 +250,7 @@ impl Reconciler {
                     pid: w.pid,
                     uptime_secs: w.started.elapsed().as_secs(),
                     executors: w.stats.clone(),
+                    memory_bytes: w.memory_bytes,
                 })
                 .collect(),
             uptime_secs: self.started.elapsed().as_secs(),

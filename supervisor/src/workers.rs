@@ -42,6 +42,8 @@ pub struct WorkerProcess {
     pub last_heartbeat: Option<Instant>,
     /// Its executors' counters, from its last heartbeat.
     pub stats: Vec<ExecutorStats>,
+    /// Its resident memory at its last heartbeat.
+    pub memory_bytes: u64,
 }
 
 impl WorkerProcess {
@@ -98,6 +100,7 @@ impl Workers {
                             started: Instant::now(),
                             last_heartbeat: None,
                             stats: Vec::new(),
+                            memory_bytes: 0,
                         },
                     );
                 }
@@ -163,6 +166,7 @@ impl Workers {
                 started: Instant::now(),
                 last_heartbeat: None,
                 stats: Vec::new(),
+                memory_bytes: 0,
             },
         );
         Ok(())

@@ -26,6 +26,9 @@ pub const TOPOLOGY_TICK_TUPLE_FREQ_SECS: &str = "topology.tick.tuple.freq.secs";
 pub const TOPOLOGY_MAX_TASK_PARALLELISM: &str = "topology.max.task.parallelism";
 /// `topology.debug`: log every emitted tuple.
 pub const TOPOLOGY_DEBUG: &str = "topology.debug";
+/// The share of tuples whose execute and process latency bolts measure (default 0.05; 0 turns
+/// latency sampling off).
+pub const TOPOLOGY_STATS_SAMPLE_RATE: &str = "topology.stats.sample.rate";
 /// `topology.producer.batch.size`: tuples buffered per destination before a hand-over.
 pub const TOPOLOGY_PRODUCER_BATCH_SIZE: &str = "topology.producer.batch.size";
 /// `topology.flush.tuple.freq.millis`: longest a partly filled batch waits under load.

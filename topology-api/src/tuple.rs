@@ -32,6 +32,9 @@ pub struct Tuple {
     anchors: AnchorIds,
     /// XOR of the edge ids of the children anchored to this tuple so far (Storm's `ackVal`).
     ack_val: Cell<u64>,
+    /// When the runtime samples this tuple's latency: its executor clock in microseconds
+    /// (wrapping, never 0); 0 when not sampled. Sits in the padding after `source_task`.
+    sample_stamp: Cell<u32>,
 }
 
 /// Why a value could not be read from a tuple.
@@ -128,7 +131,20 @@ impl Tuple {
             source_task,
             anchors,
             ack_val: Cell::new(0),
+            sample_stamp: Cell::new(0),
         }
+    }
+
+    /// The runtime's latency-sampling stamp (0: not sampled). Not meant for topology code.
+    #[doc(hidden)]
+    pub fn sample_stamp(&self) -> u32 {
+        self.sample_stamp.get()
+    }
+
+    /// Marks the tuple as sampled at `stamp`, or unmarks it with 0. Not meant for topology code.
+    #[doc(hidden)]
+    pub fn set_sample_stamp(&self, stamp: u32) {
+        self.sample_stamp.set(stamp);
     }
 
     /// A tuple from a component and stream, for unit-testing a bolt's `execute` without running

@@ -16,8 +16,9 @@ use squall_topology_api::{
     cap_parallelism, split_tasks,
 };
 
-use crate::collector::Emitter;
+use crate::collector::{EmitWatch, Emitter};
 use crate::executor::{self, Inbox, Report, Setup};
+use crate::latency::{DEFAULT_SAMPLE_RATE, Latencies};
 use crate::message::{Batch, Control};
 use crate::outbox::{NO_PEER, Outbox, Peer};
 use crate::router::Router;
@@ -203,7 +204,13 @@ pub(crate) fn start_executors(
             &worker_tasks,
             &mut rng,
         );
-        let stats = Arc::new(ExecutorStats::default());
+        let stats = Arc::new(ExecutorStats::new(router.stream_ids()));
+        let latencies = Latencies::new(
+            component_conf
+                .get_f64(squall_topology_api::config::TOPOLOGY_STATS_SAMPLE_RATE)
+                .unwrap_or(DEFAULT_SAMPLE_RATE),
+            &mut rng,
+        );
         let emitter = Emitter::new(
             router,
             Outbox::new(
@@ -215,10 +222,13 @@ pub(crate) fn start_executors(
             rng,
             ackers.clone(),
             Arc::clone(&stats),
-            options.capture,
-            component_conf
-                .get_bool(squall_topology_api::config::TOPOLOGY_DEBUG)
-                .unwrap_or(false),
+            latencies,
+            EmitWatch {
+                capture: options.capture,
+                debug: component_conf
+                    .get_bool(squall_topology_api::config::TOPOLOGY_DEBUG)
+                    .unwrap_or(false),
+            },
         );
         let setup = Setup {
             topology: topology.clone(),

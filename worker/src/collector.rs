@@ -17,6 +17,7 @@ use squall_topology_api::{
 
 use crate::anchoring::{anchor_copy, messages_for, random_id};
 use crate::grouping::bucket;
+use crate::latency::Latencies;
 use crate::message::{AckKind, AckMsg, Delivery};
 use crate::outbox::Outbox;
 use crate::pending::PendingMap;
@@ -31,6 +32,15 @@ pub(crate) type Captured = Vec<(String, Values)>;
 const ERROR_LOG_BURST: u32 = 5;
 const ERROR_LOG_INTERVAL_SECS: u64 = 10;
 
+/// What an emitter keeps or logs of each emit besides sending it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct EmitWatch {
+    /// Keep every emitted tuple for the testing kit.
+    pub capture: bool,
+    /// Log every emit (`topology.debug`).
+    pub debug: bool,
+}
+
 /// One executor's emitting state.
 pub(crate) struct Emitter {
     router: Router,
@@ -40,6 +50,9 @@ pub(crate) struct Emitter {
     /// Acker task ids; empty when tracking is off.
     ackers: Vec<TaskId>,
     pub counters: Counters,
+    /// Per output stream (the router's order): emitted, transferred.
+    stream_counts: Vec<[u64; 2]>,
+    pub latencies: Latencies,
     pub stats: Arc<ExecutorStats>,
     pub capture: Option<Captured>,
     debug: bool,
@@ -54,10 +67,12 @@ impl Emitter {
         rng: SmallRng,
         ackers: Vec<TaskId>,
         stats: Arc<ExecutorStats>,
-        capture: bool,
-        debug: bool,
+        latencies: Latencies,
+        watch: EmitWatch,
     ) -> Self {
         Emitter {
+            stream_counts: vec![[0; 2]; router.stream_count()],
+            latencies,
             router,
             outbox,
             rng,
@@ -65,8 +80,8 @@ impl Emitter {
             ackers,
             counters: Counters::default(),
             stats,
-            capture: capture.then(Vec::new),
-            debug,
+            capture: watch.capture.then(Vec::new),
+            debug: watch.debug,
             errors_logged: 0,
             error_window: Instant::now(),
         }
@@ -108,6 +123,9 @@ impl Emitter {
         )?;
         self.counters.emitted += 1;
         self.counters.transferred += self.targets.len() as u64;
+        let per_stream = &mut self.stream_counts[stream];
+        per_stream[0] += 1;
+        per_stream[1] += self.targets.len() as u64;
         if self.debug {
             tracing::info!(
                 stream = self.router.schema(stream).stream(),
@@ -146,6 +164,13 @@ impl Emitter {
             let tuple = Tuple::from_parts(schema, source_task, v, ids(&mut self.rng));
             self.outbox.push_tuple(Delivery { task, tuple });
         }
+    }
+
+    /// Publishes counters and (at most every 200 ms unless `force`) latencies.
+    pub fn publish(&mut self, queue_depth: usize, force: bool) {
+        self.stats
+            .publish(&self.counters, &self.stream_counts, queue_depth);
+        self.latencies.merge_into(&self.stats, force);
     }
 
     /// Records a component's error: counted, kept, and logged unless it floods.
@@ -261,6 +286,7 @@ impl BoltOutput for BoltOut<'_> {
 
     fn ack(&mut self, input: &Tuple) {
         self.emitter.counters.acked += 1;
+        self.emitter.latencies.on_ack(input);
         self.tell_acker(input, AckKind::Ack);
     }
 

@@ -51,6 +51,7 @@ pub(crate) mod collector;
 pub(crate) mod executor;
 pub(crate) mod grouping;
 pub(crate) mod inflight;
+pub(crate) mod latency;
 mod local;
 pub(crate) mod message;
 pub(crate) mod outbox;

@@ -12,7 +12,7 @@ use crate::assembly::{
     ExecutorKind, Plan, RunningExecutor, StartOptions, start_executors, stop_all,
 };
 use crate::message::Control;
-use crate::stats::{Counters, Flow, ReportedError, new_latency_histogram};
+use crate::stats::{Counters, Flow, LatencyKind, ReportedError, new_metrics_histogram};
 
 /// Why a topology could not be run.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +50,10 @@ pub struct ComponentStats {
     pub errors: Vec<ReportedError>,
     /// Complete latency of the component's trees in microseconds (spouts).
     pub complete_latency_us: Histogram<u64>,
+    /// Sampled execute latency in microseconds (bolts).
+    pub execute_latency_us: Histogram<u64>,
+    /// Sampled process latency in microseconds (bolts).
+    pub process_latency_us: Histogram<u64>,
 }
 
 /// A snapshot of a running topology.
@@ -188,7 +192,9 @@ impl LocalTopology {
                         counters: Counters::default(),
                         exhausted: true,
                         errors: Vec::new(),
-                        complete_latency_us: new_latency_histogram(),
+                        complete_latency_us: new_metrics_histogram(),
+                        execute_latency_us: new_metrics_histogram(),
+                        process_latency_us: new_metrics_histogram(),
                     });
                     components.len() - 1
                 }
@@ -206,7 +212,15 @@ impl LocalTopology {
             t.errors += snapshot.errors;
             c.exhausted &= e.stats.exhausted();
             c.errors.extend(e.stats.errors());
-            let _ = c.complete_latency_us.add(e.stats.complete_latency_us());
+            let _ = c
+                .complete_latency_us
+                .add(e.stats.latency_us(LatencyKind::Complete));
+            let _ = c
+                .execute_latency_us
+                .add(e.stats.latency_us(LatencyKind::Execute));
+            let _ = c
+                .process_latency_us
+                .add(e.stats.latency_us(LatencyKind::Process));
         }
         for c in &mut components {
             c.errors.sort_by_key(|e| e.time);

@@ -100,6 +100,16 @@ impl Router {
         })
     }
 
+    /// How many output streams the component declares.
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// The output stream ids, in index order.
+    pub fn stream_ids(&self) -> Vec<String> {
+        self.streams.iter().map(|s| s.id.clone()).collect()
+    }
+
     /// The schema tuples on a stream carry.
     pub fn schema(&self, stream: usize) -> &'static StreamSchema {
         self.streams[stream].schema

@@ -24,6 +24,17 @@ pub struct ReportedError {
     pub message: String,
 }
 
+/// The latency distributions an executor keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatencyKind {
+    /// Spouts: from a tree's first emit until the acker says it completed.
+    Complete = 0,
+    /// Bolts, sampled: how long `execute` ran.
+    Execute = 1,
+    /// Bolts, sampled: from the start of `execute` until the input was acked.
+    Process = 2,
+}
+
 /// Counters of one executor; read them with [`ExecutorStats::snapshot`].
 #[derive(Debug)]
 pub struct ExecutorStats {
@@ -34,26 +45,19 @@ pub struct ExecutorStats {
     executed: AtomicU64,
     pending: AtomicU64,
     error_count: AtomicU64,
+    queue_depth: AtomicU64,
     exhausted: AtomicBool,
+    /// Per output stream: its id, emitted, transferred.
+    streams: Box<[(String, AtomicU64, AtomicU64)]>,
     errors: Mutex<Vec<ReportedError>>,
-    complete_latency_us: Mutex<Histogram<u64>>,
+    latencies_us: Mutex<[Histogram<u64>; 3]>,
 }
 
-impl Default for ExecutorStats {
-    fn default() -> Self {
-        ExecutorStats {
-            emitted: AtomicU64::new(0),
-            transferred: AtomicU64::new(0),
-            acked: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            executed: AtomicU64::new(0),
-            pending: AtomicU64::new(0),
-            error_count: AtomicU64::new(0),
-            exhausted: AtomicBool::new(false),
-            errors: Mutex::new(Vec::new()),
-            complete_latency_us: Mutex::new(new_latency_histogram()),
-        }
-    }
+/// A histogram for the latencies executors keep, in microseconds up to an hour, 2 significant
+/// digits: 1% resolution is plenty for p50/p99, and it keeps the buckets that travel to Nimbus
+/// few.
+pub fn new_metrics_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("constant bounds are valid")
 }
 
 /// A histogram for latencies in microseconds, up to an hour, 3 significant digits.
@@ -80,9 +84,46 @@ pub struct Counters {
     pub errors: u64,
 }
 
+/// One output stream's counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamCounts {
+    /// The stream id.
+    pub stream: String,
+    /// Tuples emitted on it.
+    pub emitted: u64,
+    /// Copies delivered to tasks.
+    pub transferred: u64,
+}
+
 impl ExecutorStats {
-    /// Publishes the executor's counters.
-    pub(crate) fn publish(&self, c: &Counters) {
+    /// Stats for an executor whose component declares these output streams.
+    pub fn new(streams: impl IntoIterator<Item = String>) -> Self {
+        ExecutorStats {
+            emitted: AtomicU64::new(0),
+            transferred: AtomicU64::new(0),
+            acked: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            executed: AtomicU64::new(0),
+            pending: AtomicU64::new(0),
+            error_count: AtomicU64::new(0),
+            queue_depth: AtomicU64::new(0),
+            exhausted: AtomicBool::new(false),
+            streams: streams
+                .into_iter()
+                .map(|s| (s, AtomicU64::new(0), AtomicU64::new(0)))
+                .collect(),
+            errors: Mutex::new(Vec::new()),
+            latencies_us: Mutex::new([
+                new_metrics_histogram(),
+                new_metrics_histogram(),
+                new_metrics_histogram(),
+            ]),
+        }
+    }
+
+    /// Publishes the executor's counters: totals, per stream (indexed as the streams were
+    /// given to [`ExecutorStats::new`]) and its input queue's depth.
+    pub(crate) fn publish(&self, c: &Counters, streams: &[[u64; 2]], queue_depth: usize) {
         self.emitted.store(c.emitted, Ordering::Relaxed);
         self.transferred.store(c.transferred, Ordering::Relaxed);
         self.acked.store(c.acked, Ordering::Relaxed);
@@ -90,6 +131,12 @@ impl ExecutorStats {
         self.executed.store(c.executed, Ordering::Relaxed);
         self.pending.store(c.pending, Ordering::Relaxed);
         self.error_count.store(c.errors, Ordering::Relaxed);
+        self.queue_depth
+            .store(queue_depth as u64, Ordering::Relaxed);
+        for ((_, emitted, transferred), [e, t]) in self.streams.iter().zip(streams) {
+            emitted.store(*e, Ordering::Relaxed);
+            transferred.store(*t, Ordering::Relaxed);
+        }
     }
 
     /// The counters as last published.
@@ -103,6 +150,23 @@ impl ExecutorStats {
             pending: self.pending.load(Ordering::Relaxed),
             errors: self.error_count.load(Ordering::Relaxed),
         }
+    }
+
+    /// Per output stream counts as last published.
+    pub fn streams(&self) -> Vec<StreamCounts> {
+        self.streams
+            .iter()
+            .map(|(stream, emitted, transferred)| StreamCounts {
+                stream: stream.clone(),
+                emitted: emitted.load(Ordering::Relaxed),
+                transferred: transferred.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+
+    /// Batches waiting in the executor's input queue when it last published.
+    pub fn queue_depth(&self) -> u64 {
+        self.queue_depth.load(Ordering::Relaxed)
     }
 
     pub(crate) fn set_exhausted(&self, exhausted: bool) {
@@ -130,22 +194,23 @@ impl ExecutorStats {
             .clone()
     }
 
-    /// Adds complete latencies measured since the last merge.
-    pub(crate) fn merge_latency(&self, local: &Histogram<u64>) {
-        let mut h = self
-            .complete_latency_us
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        // Both histograms have the same bounds, so adding cannot fail.
-        let _ = h.add(local);
+    /// Adds latencies measured since the last merge.
+    pub(crate) fn merge_latencies(&self, local: &[Histogram<u64>; 3]) {
+        let mut all = self.latencies_us.lock().unwrap_or_else(|p| p.into_inner());
+        for (h, l) in all.iter_mut().zip(local) {
+            // Same bounds on both sides, so adding cannot fail.
+            let _ = h.add(l);
+        }
+    }
+
+    /// One latency distribution of this executor since it started, in microseconds.
+    pub fn latency_us(&self, kind: LatencyKind) -> Histogram<u64> {
+        self.latencies_us.lock().unwrap_or_else(|p| p.into_inner())[kind as usize].clone()
     }
 
     /// Complete latencies of the trees this (spout) executor saw finish, in microseconds.
     pub fn complete_latency_us(&self) -> Histogram<u64> {
-        self.complete_latency_us
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.latency_us(LatencyKind::Complete)
     }
 }
 

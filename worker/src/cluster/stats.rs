@@ -1,21 +1,20 @@
-//! Executor counters as they travel to the supervisor and on to Nimbus.
+//! Executor counters and latency histograms as they travel to the supervisor and on to Nimbus,
+//! and the worker's own memory.
 
-use squall_proto::pb::ExecutorStats as WireStats;
+use hdrhistogram::Histogram;
+use squall_proto::pb;
 
 use crate::assembly::RunningExecutor;
+use crate::stats::LatencyKind;
 
-/// The wire form of every executor's counters and complete-latency histogram.
-pub(crate) fn wire_stats(executors: &[RunningExecutor]) -> Vec<WireStats> {
+/// The wire form of every executor's counters, errors and latency histograms.
+pub(crate) fn wire_stats(executors: &[RunningExecutor]) -> Vec<pb::ExecutorStats> {
     executors
         .iter()
         .map(|e| {
             let c = e.stats.snapshot();
-            let histogram = e.stats.complete_latency_us();
-            let (latency_us, latency_counts) = histogram
-                .iter_recorded()
-                .map(|v| (v.value_iterated_to(), v.count_at_value()))
-                .unzip();
-            WireStats {
+            let histogram = |kind| Some(wire_histogram(&e.stats.latency_us(kind)));
+            pb::ExecutorStats {
                 component: e.plan.component.clone(),
                 tasks: e.plan.tasks.clone(),
                 emitted: c.emitted,
@@ -24,15 +23,57 @@ pub(crate) fn wire_stats(executors: &[RunningExecutor]) -> Vec<WireStats> {
                 failed: c.failed,
                 executed: c.executed,
                 errors: c.errors,
-                last_error: e
+                recent_errors: e
                     .stats
                     .errors()
-                    .last()
-                    .map(|r| r.message.clone())
-                    .unwrap_or_default(),
-                latency_us,
-                latency_counts,
+                    .into_iter()
+                    .map(|r| pb::ErrorReport {
+                        time_ms: r
+                            .time
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_millis() as u64),
+                        task: r.task,
+                        message: r.message,
+                        host: String::new(),
+                        port: 0,
+                    })
+                    .collect(),
+                complete_latency: histogram(LatencyKind::Complete),
+                execute_latency: histogram(LatencyKind::Execute),
+                process_latency: histogram(LatencyKind::Process),
+                streams: e
+                    .stats
+                    .streams()
+                    .into_iter()
+                    .map(|s| pb::StreamCounts {
+                        stream: s.stream,
+                        emitted: s.emitted,
+                        transferred: s.transferred,
+                    })
+                    .collect(),
+                queue_depth: e.stats.queue_depth(),
+                pending: c.pending,
             }
         })
         .collect()
+}
+
+fn wire_histogram(h: &Histogram<u64>) -> pb::Histogram {
+    let (values, counts) = h
+        .iter_recorded()
+        .map(|v| (v.value_iterated_to(), v.count_at_value()))
+        .unzip();
+    pb::Histogram { values, counts }
+}
+
+/// This process's resident memory in bytes (0 where /proc is not available).
+pub(crate) fn resident_bytes() -> u64 {
+    // "VmRSS:    12345 kB" in /proc/self/status, which needs no page size.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
 }

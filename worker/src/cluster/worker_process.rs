@@ -19,7 +19,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Endpoint, Server};
 
 use super::ClusterError;
-use super::stats::wire_stats;
+use super::stats::{resident_bytes, wire_stats};
 use crate::assembly::{
     ExecutorKind, ExecutorPlan, StartOptions, Started, kind_of, start_executors, stop_all,
 };
@@ -113,6 +113,7 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
                 .as_ref()
                 .map(|(_, s)| wire_stats(&s.executors))
                 .unwrap_or_default(),
+            memory_bytes: resident_bytes(),
         };
         match runtime.block_on(supervisor.worker_heartbeat(request)) {
             Ok(reply) => {

@@ -43,13 +43,13 @@ pub(crate) fn run(setup: Setup) -> Report {
                 apply(&mut state, &mut emitter, batch);
                 if last_flush.elapsed() >= flush_interval {
                     emitter.outbox.flush();
-                    publish(&mut emitter, &state);
+                    publish(&mut emitter, &state, inbox.data.len());
                     last_flush = Instant::now();
                 }
             }
             Err(empty_or_closed) => {
                 emitter.outbox.flush();
-                publish(&mut emitter, &state);
+                publish(&mut emitter, &state, inbox.data.len());
                 last_flush = Instant::now();
                 let wake = next_rotation
                     .map(|at| at.saturating_duration_since(Instant::now()))
@@ -73,7 +73,7 @@ pub(crate) fn run(setup: Setup) -> Report {
         }
     }
     emitter.outbox.flush();
-    publish(&mut emitter, &state);
+    publish(&mut emitter, &state, inbox.data.len());
     Report { captured: None }
 }
 
@@ -89,7 +89,7 @@ fn apply(state: &mut AckerState, emitter: &mut Emitter, batch: Batch) {
     emitter.outbox.batches_done += 1;
 }
 
-fn publish(emitter: &mut Emitter, state: &AckerState) {
+fn publish(emitter: &mut Emitter, state: &AckerState, queued: usize) {
     emitter.counters.pending = state.len() as u64;
-    emitter.stats.publish(&emitter.counters);
+    emitter.publish(queued, false);
 }

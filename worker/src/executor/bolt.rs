@@ -79,7 +79,8 @@ pub(crate) fn run(setup: Setup) -> Report {
         guarded(&mut ex.emitter, task.id, "cleanup", |_| bolt.cleanup());
     }
     ex.emitter.outbox.flush();
-    ex.publish();
+    let queued = ex.inbox.data.len();
+    ex.emitter.publish(queued, true);
     Report {
         captured: ex.emitter.capture.take(),
     }
@@ -189,9 +190,13 @@ impl BoltExecutor {
             emitter: &mut self.emitter,
             task,
         };
+        let sampled = out.emitter.latencies.start_execute(&tuple);
         let result = self.tasks[index]
             .bolt
             .execute(tuple, &mut BoltCollector::new(&mut out));
+        if let Some(stamp) = sampled {
+            self.emitter.latencies.finish_execute(stamp);
+        }
         if let Err(e) = result {
             self.emitter.report_error(task, &e);
             self.fail_current();
@@ -237,6 +242,7 @@ impl BoltExecutor {
     }
 
     fn publish(&mut self) {
-        self.emitter.stats.publish(&self.emitter.counters);
+        let queued = self.inbox.data.len();
+        self.emitter.publish(queued, false);
     }
 }

@@ -2,7 +2,6 @@
 //! `topology.max.spout.pending` trees are in flight, turns the acker's answers into `ack` and
 //! `fail` calls, and fails trees that time out.
 
-use hdrhistogram::Histogram;
 use squall_topology_api::{
     ComponentFactory, MessageId, Spout, SpoutCollector, TaskId, TopologyContext,
 };
@@ -12,7 +11,7 @@ use crate::collector::{Emitter, SpoutOut};
 use crate::inflight::InflightLimit;
 use crate::message::{AckKind, AckMsg, Control};
 use crate::pending::PendingMap;
-use crate::stats::new_latency_histogram;
+use crate::stats::LatencyKind;
 
 struct SpoutTask {
     id: TaskId,
@@ -34,8 +33,6 @@ struct SpoutExecutor {
     opened: bool,
     immediate_acks: Vec<(TaskId, MessageId)>,
     expired: Vec<MessageId>,
-    latency: Histogram<u64>,
-    last_latency_merge_ns: u64,
 }
 
 /// `next_tuple` calls between two looks at the clock and the control queue.
@@ -43,10 +40,6 @@ const NEXT_TUPLE_ROUND: usize = 64;
 
 /// How often an idle spout republishes its counters.
 const IDLE_PUBLISH_NS: u64 = 10_000_000;
-
-/// Latencies are merged into the shared stats at most this often (a merge walks every bucket;
-/// a spout at a low rate goes idle after every tuple).
-const LATENCY_MERGE_NS: u64 = 100_000_000;
 
 pub(crate) fn run(setup: Setup) -> Report {
     let Some(ComponentFactory::Spout(factory)) = setup.topology.factory(&setup.component).cloned()
@@ -86,8 +79,6 @@ pub(crate) fn run(setup: Setup) -> Report {
         opened: false,
         immediate_acks: Vec::new(),
         expired: Vec::new(),
-        latency: new_latency_histogram(),
-        last_latency_merge_ns: 0,
     };
     ex.run_loop();
     ex.shut_down();
@@ -146,14 +137,14 @@ impl SpoutExecutor {
                 idle_rounds = 0;
                 if now.saturating_sub(last_flush) >= flush_ns {
                     self.emitter.outbox.flush();
-                    self.publish(now, false);
+                    self.publish(false);
                     last_flush = now;
                 }
             } else {
                 self.emitter.outbox.flush();
                 // Publishing on every nap of a long idle stretch is wasted work.
                 if idle_rounds < 32 || now.saturating_sub(last_flush) >= IDLE_PUBLISH_NS {
-                    self.publish(now, true);
+                    self.publish(true);
                     last_flush = now;
                 }
                 stash = idle_wait(&self.inbox.control, idle_rounds);
@@ -209,7 +200,9 @@ impl SpoutExecutor {
                             inflight.completed();
                         }
                         self.emitter.counters.acked += 1;
-                        let _ = self.latency.record((done.age_ns / 1000).max(1));
+                        self.emitter
+                            .latencies
+                            .record(LatencyKind::Complete, done.age_ns / 1000);
                         let spout = &mut task.spout;
                         guarded(&mut self.emitter, task.id, "ack", |_| {
                             spout.ack(done.msg_id)
@@ -300,19 +293,15 @@ impl SpoutExecutor {
         self.active = false;
     }
 
-    fn publish(&mut self, now_ns: u64, idle: bool) {
+    fn publish(&mut self, idle: bool) {
         let c = &mut self.emitter.counters;
         c.pending = self.tasks.iter().map(|t| t.pending.len() as u64).sum();
         if idle {
             let exhausted = self.tasks.iter().all(|t| t.spout.is_exhausted());
             self.emitter.stats.set_exhausted(exhausted);
         }
-        self.emitter.stats.publish(&self.emitter.counters);
-        if !self.latency.is_empty() && now_ns - self.last_latency_merge_ns >= LATENCY_MERGE_NS {
-            self.emitter.stats.merge_latency(&self.latency);
-            self.latency.reset();
-            self.last_latency_merge_ns = now_ns;
-        }
+        let queued = self.inbox.control.len();
+        self.emitter.publish(queued, false);
     }
 
     fn shut_down(&mut self) {
@@ -321,8 +310,8 @@ impl SpoutExecutor {
             guarded(&mut self.emitter, task.id, "close", |_| spout.close());
         }
         self.emitter.outbox.flush();
-        let now = self.clock.now_ns();
-        self.publish(now, true);
-        self.emitter.stats.merge_latency(&self.latency);
+        self.publish(true);
+        let queued = self.inbox.control.len();
+        self.emitter.publish(queued, true);
     }
 }
