@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
         let words = stats.component("count").map_or(0, |c| c.counters.executed);
         let p99 = stats
             .component("sentences")
-            .map_or(0, |c| c.complete_latency_us.value_at_quantile(0.99));
+            .map_or(0, |c| c.complete_latency_ns.value_at_quantile(0.99) / 1000);
         println!(
             "t={:>3}s sentences emitted={} acked={} failed={} pending={} | words counted={} ({} /s) | complete latency p99={} us",
             started.elapsed().as_secs(),

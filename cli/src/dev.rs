@@ -40,6 +40,7 @@ pub async fn run(
     binary: Option<PathBuf>,
     seconds: Option<u64>,
     port: u16,
+    ui: Option<String>,
     args: Vec<String>,
 ) -> anyhow::Result<()> {
     let dir = tempfile::Builder::new().prefix("squall-dev-").tempdir()?;
@@ -47,17 +48,17 @@ pub async fn run(
     let slots: Vec<String> = (0..4)
         .map(|_| free_port().map(|p| p.to_string()))
         .collect::<Result<_, _>>()?;
-    let mut nimbus = daemon(
-        dir.path(),
-        "nimbus.log",
-        &[
-            "nimbus".into(),
-            "--listen".into(),
-            format!("127.0.0.1:{port}"),
-            "--data-dir".into(),
-            dir.path().join("nimbus").display().to_string(),
-        ],
-    )?;
+    let mut nimbus_args: Vec<String> = vec![
+        "nimbus".into(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+        "--data-dir".into(),
+        dir.path().join("nimbus").display().to_string(),
+    ];
+    if let Some(ui) = &ui {
+        nimbus_args.extend(["--ui".into(), ui.clone()]);
+    }
+    let mut nimbus = daemon(dir.path(), "nimbus.log", &nimbus_args)?;
     let mut supervisor = daemon(
         dir.path(),
         "supervisor.log",
@@ -73,8 +74,9 @@ pub async fn run(
             dir.path().join("supervisor").display().to_string(),
         ],
     )?;
+    let ui_note = ui.map_or_else(String::new, |u| format!(", web UI http://{u}"));
     println!(
-        "dev cluster: nimbus {url}, logs and state in {}",
+        "dev cluster: nimbus {url}{ui_note}, logs and state in {}",
         dir.path().display()
     );
     let deadline = Instant::now() + Duration::from_secs(30);

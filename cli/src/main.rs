@@ -39,6 +39,9 @@ enum Command {
         /// Where state and binaries are kept.
         #[arg(long)]
         data_dir: PathBuf,
+        /// Address to serve the web UI, REST API and /metrics on (off when not given).
+        #[arg(long)]
+        ui: Option<String>,
         /// Daemon configuration, key=value (e.g. nimbus.supervisor.timeout.secs=10).
         #[arg(long = "conf", value_parser = squall_topology_api::config::parse_setting)]
         conf: Vec<(String, ConfigValue)>,
@@ -168,6 +171,9 @@ enum Command {
         /// Nimbus port.
         #[arg(long, default_value_t = 6627)]
         port: u16,
+        /// Where Nimbus serves the web UI ("off" for none).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        ui: String,
         /// Arguments for the submitted topology's main.
         #[arg(last = true)]
         args: Vec<String>,
@@ -202,14 +208,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nimbus {
             listen,
             data_dir,
+            ui,
             conf,
         } => {
             init_logs();
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            let ui_listener = match ui {
+                Some(addr) => Some(
+                    tokio::net::TcpListener::bind(&addr)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("cannot serve the UI on {addr}: {e}"))?,
+                ),
+                None => None,
+            };
             squall_nimbus::serve(
                 listener,
+                ui_listener,
                 squall_nimbus::NimbusOptions {
                     data_dir,
                     conf: config(conf),
@@ -300,8 +316,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             submit,
             seconds,
             port,
+            ui,
             args,
-        } => dev::run(submit, seconds, port, args).await?,
+        } => {
+            let ui = (ui != "off").then_some(ui);
+            dev::run(submit, seconds, port, ui, args).await?
+        }
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! `service` (the gRPC API), `error` (errors and their status codes).
 
 pub mod error;
+pub mod http;
 pub mod metrics;
 pub mod scheduler;
 pub mod service;
@@ -42,12 +43,14 @@ pub struct NimbusOptions {
     pub conf: Config,
 }
 
-/// Recovers state from the data dir and serves the API on `listener` until the process ends.
+/// Recovers state from the data dir and serves the API on `listener`, and the web UI, REST API
+/// and `/metrics` on `ui` when given, until the process ends.
 ///
 /// # Errors
 /// When the state cannot be opened or the server fails.
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    ui: Option<tokio::net::TcpListener>,
     options: NimbusOptions,
 ) -> Result<(), NimbusError> {
     let timeout = Duration::from_secs_f64(
@@ -85,10 +88,22 @@ pub async fn serve(
             }
         }
     });
+    let service = NimbusService::new(Arc::clone(&state), max_upload);
+    if let Some(ui_listener) = ui {
+        let ui = http::Ui {
+            state: Arc::clone(&state),
+            service: service.clone(),
+        };
+        tokio::spawn(async move {
+            if let Err(e) = http::serve(ui_listener, ui).await {
+                tracing::error!(error = %e, "ui server stopped");
+            }
+        });
+    }
     tracing::info!(addr = ?listener.local_addr().ok(), "nimbus serving");
     tonic::transport::Server::builder()
         .add_service(
-            NimbusServer::new(NimbusService::new(state, max_upload))
+            NimbusServer::new(service)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )

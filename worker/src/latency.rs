@@ -83,11 +83,11 @@ impl Latencies {
         }
     }
 
-    /// Records one latency.
+    /// Records one latency in nanoseconds.
     #[inline]
-    pub fn record(&mut self, kind: LatencyKind, micros: u64) {
+    pub fn record(&mut self, kind: LatencyKind, nanos: u64) {
         // Values past the histogram's hour saturate rather than being lost.
-        self.local[kind as usize].saturating_record(micros.max(1));
+        self.local[kind as usize].saturating_record(nanos.max(1));
         self.unmerged = true;
     }
 
@@ -96,21 +96,26 @@ impl Latencies {
         self.started.elapsed().as_micros() as u32
     }
 
-    /// If this input is sampled, stamps it and returns the stamp to close its execute span.
+    /// Microseconds since `stamp`; a stamp nudged from 0 to 1 reads as 0, not as a wrap.
+    fn since(&self, stamp: u32) -> u64 {
+        let d = self.now_us().wrapping_sub(stamp);
+        if d > u32::MAX / 2 { 0 } else { u64::from(d) }
+    }
+
+    /// If this input is sampled, stamps it (for its process latency, in microseconds) and
+    /// returns when its execute began (for its execute latency, in nanoseconds).
     #[inline]
-    pub fn start_execute(&mut self, input: &Tuple) -> Option<u32> {
+    pub fn start_execute(&mut self, input: &Tuple) -> Option<Instant> {
         if !self.sampler.sample() {
             return None;
         }
-        let stamp = self.now_us() | 1;
-        input.set_sample_stamp(stamp);
-        Some(stamp)
+        input.set_sample_stamp(self.now_us().max(1));
+        Some(Instant::now())
     }
 
     /// Closes a sampled execute span.
-    pub fn finish_execute(&mut self, stamp: u32) {
-        let micros = self.now_us().wrapping_sub(stamp);
-        self.record(LatencyKind::Execute, u64::from(micros));
+    pub fn finish_execute(&mut self, started: Instant) {
+        self.record(LatencyKind::Execute, started.elapsed().as_nanos() as u64);
     }
 
     /// Records the process latency of an input being acked, if it was sampled.
@@ -119,8 +124,8 @@ impl Latencies {
         let stamp = input.sample_stamp();
         if stamp != 0 {
             input.set_sample_stamp(0);
-            let micros = self.now_us().wrapping_sub(stamp);
-            self.record(LatencyKind::Process, u64::from(micros));
+            let micros = self.since(stamp);
+            self.record(LatencyKind::Process, micros * 1000);
         }
     }
 
@@ -173,14 +178,19 @@ mod tests {
             squall_topology_api::Fields::new(["x"]),
             squall_topology_api::values![1],
         );
-        let stamp = l.start_execute(&t).expect("rate 1 samples every tuple");
-        l.finish_execute(stamp);
+        let started = l.start_execute(&t).expect("rate 1 samples every tuple");
+        l.finish_execute(started);
         l.on_ack(&t);
         l.on_ack(&t);
         let stats = ExecutorStats::new(Vec::new());
         l.merge_into(&stats, true);
-        assert_eq!(stats.latency_us(LatencyKind::Execute).len(), 1);
-        assert_eq!(stats.latency_us(LatencyKind::Process).len(), 1);
-        assert_eq!(stats.latency_us(LatencyKind::Complete).len(), 0);
+        let execute = stats.latency_ns(LatencyKind::Execute);
+        assert_eq!(execute.len(), 1);
+        assert!(
+            execute.max() < 1_000_000_000,
+            "a span right after start is not a wrap"
+        );
+        assert_eq!(stats.latency_ns(LatencyKind::Process).len(), 1);
+        assert_eq!(stats.latency_ns(LatencyKind::Complete).len(), 0);
     }
 }

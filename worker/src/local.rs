@@ -48,12 +48,12 @@ pub struct ComponentStats {
     pub exhausted: bool,
     /// The newest errors, oldest first.
     pub errors: Vec<ReportedError>,
-    /// Complete latency of the component's trees in microseconds (spouts).
-    pub complete_latency_us: Histogram<u64>,
-    /// Sampled execute latency in microseconds (bolts).
-    pub execute_latency_us: Histogram<u64>,
-    /// Sampled process latency in microseconds (bolts).
-    pub process_latency_us: Histogram<u64>,
+    /// Complete latency of the component's trees in nanoseconds (spouts).
+    pub complete_latency_ns: Histogram<u64>,
+    /// Sampled execute latency in nanoseconds (bolts).
+    pub execute_latency_ns: Histogram<u64>,
+    /// Sampled process latency in nanoseconds (bolts).
+    pub process_latency_ns: Histogram<u64>,
 }
 
 /// A snapshot of a running topology.
@@ -192,9 +192,9 @@ impl LocalTopology {
                         counters: Counters::default(),
                         exhausted: true,
                         errors: Vec::new(),
-                        complete_latency_us: new_metrics_histogram(),
-                        execute_latency_us: new_metrics_histogram(),
-                        process_latency_us: new_metrics_histogram(),
+                        complete_latency_ns: new_metrics_histogram(),
+                        execute_latency_ns: new_metrics_histogram(),
+                        process_latency_ns: new_metrics_histogram(),
                     });
                     components.len() - 1
                 }
@@ -213,14 +213,14 @@ impl LocalTopology {
             c.exhausted &= e.stats.exhausted();
             c.errors.extend(e.stats.errors());
             let _ = c
-                .complete_latency_us
-                .add(e.stats.latency_us(LatencyKind::Complete));
+                .complete_latency_ns
+                .add(e.stats.latency_ns(LatencyKind::Complete));
             let _ = c
-                .execute_latency_us
-                .add(e.stats.latency_us(LatencyKind::Execute));
+                .execute_latency_ns
+                .add(e.stats.latency_ns(LatencyKind::Execute));
             let _ = c
-                .process_latency_us
-                .add(e.stats.latency_us(LatencyKind::Process));
+                .process_latency_ns
+                .add(e.stats.latency_ns(LatencyKind::Process));
         }
         for c in &mut components {
             c.errors.sort_by_key(|e| e.time);

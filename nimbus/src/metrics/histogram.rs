@@ -4,7 +4,7 @@
 
 use squall_proto::pb;
 
-/// A sparse latency histogram in microseconds.
+/// A sparse latency histogram in nanoseconds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SparseHistogram {
     /// (value, count), sorted by value, no zero counts.
@@ -117,7 +117,7 @@ impl SparseHistogram {
         Some(SparseHistogram { buckets: out })
     }
 
-    /// The value at quantile `q` (0..=1), in microseconds; 0 when empty.
+    /// The value at quantile `q` (0..=1), in nanoseconds; 0 when empty.
     pub fn quantile(&self, q: f64) -> u64 {
         let total = self.count();
         if total == 0 {
@@ -134,7 +134,7 @@ impl SparseHistogram {
         self.buckets.last().map_or(0, |b| b.0)
     }
 
-    /// The mean in microseconds; 0 when empty.
+    /// The mean in nanoseconds; 0 when empty.
     pub fn mean(&self) -> f64 {
         let total = self.count();
         if total == 0 {
@@ -146,10 +146,10 @@ impl SparseHistogram {
 
     /// Count and summary in milliseconds, as status shows it.
     pub fn summary(&self) -> pb::LatencySummary {
-        let ms = |us: u64| us as f64 / 1000.0;
+        let ms = |ns: u64| ns as f64 / 1e6;
         pb::LatencySummary {
             count: self.count(),
-            mean_ms: self.mean() / 1000.0,
+            mean_ms: self.mean() / 1e6,
             p50_ms: ms(self.quantile(0.5)),
             p99_ms: ms(self.quantile(0.99)),
             p999_ms: ms(self.quantile(0.999)),
@@ -157,7 +157,7 @@ impl SparseHistogram {
         }
     }
 
-    /// Buckets, for exposition: (value in µs, count).
+    /// Buckets, for exposition: (value in ns, count).
     pub fn buckets(&self) -> &[(u64, u64)] {
         &self.buckets
     }

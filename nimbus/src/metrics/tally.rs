@@ -112,7 +112,7 @@ impl Tally {
         if span_secs <= 0.0 {
             return 0.0;
         }
-        self.executed as f64 * self.execute.mean() / 1e6 / span_secs
+        self.executed as f64 * self.execute.mean() / 1e9 / span_secs
     }
 }
 
@@ -145,7 +145,7 @@ mod tests {
         let t = Tally {
             executed: 1_000,
             execute: SparseHistogram::from_wire(Some(&pb::Histogram {
-                values: vec![5_000],
+                values: vec![5_000_000],
                 counts: vec![10],
             })),
             ..Tally::default()

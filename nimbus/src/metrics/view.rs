@@ -117,9 +117,9 @@ fn component_info(
         info.failed = t.failed;
         info.executed = t.executed;
         info.errors = t.errors;
-        info.complete_latency_ms = t.complete.mean() / 1000.0;
-        info.execute_latency_ms = t.execute.mean() / 1000.0;
-        info.process_latency_ms = t.process.mean() / 1000.0;
+        info.complete_latency_ms = t.complete.mean() / 1e6;
+        info.execute_latency_ms = t.execute.mean() / 1e6;
+        info.process_latency_ms = t.process.mean() / 1e6;
         info.complete_latency = Some(t.complete.summary());
         info.execute_latency = Some(t.execute.summary());
         info.process_latency = Some(t.process.summary());
@@ -162,9 +162,9 @@ fn executor_row(e: &ExecutorMetrics, window: Window, now: u64) -> ExecutorInfo {
         acked: t.acked,
         failed: t.failed,
         executed: t.executed,
-        complete_latency_ms: t.complete.mean() / 1000.0,
-        execute_latency_ms: t.execute.mean() / 1000.0,
-        process_latency_ms: t.process.mean() / 1000.0,
+        complete_latency_ms: t.complete.mean() / 1e6,
+        execute_latency_ms: t.execute.mean() / 1e6,
+        process_latency_ms: t.process.mean() / 1e6,
         capacity: t.capacity(span),
         queue_depth: e.queue_depth,
         pending: e.pending,

@@ -176,6 +176,25 @@ impl Rolling {
         (ring.sum_since(since), covered.min(len as f64))
     }
 
+    /// The figures of the last `secs` seconds (to the fine buckets' resolution) and the span
+    /// they cover: for current rates.
+    pub fn recent(&self, secs: u64, now_secs: u64) -> (Tally, f64) {
+        let since = now_secs.saturating_sub(secs);
+        let start = self
+            .fine
+            .buckets
+            .iter()
+            .map(|(s, _)| *s)
+            .find(|s| s + FINE_SECS > since)
+            .unwrap_or(now_secs)
+            .max(since)
+            .max(self.since_secs);
+        (
+            self.fine.sum_since(since),
+            now_secs.saturating_sub(start).max(1) as f64,
+        )
+    }
+
     /// The fine buckets of the last hour: (start in Unix seconds, figures).
     pub fn series(&self) -> impl Iterator<Item = (u64, &Tally)> {
         self.fine.buckets.iter().map(|(s, t)| (*s, t))

@@ -13,7 +13,7 @@ pub(crate) fn wire_stats(executors: &[RunningExecutor]) -> Vec<pb::ExecutorStats
         .iter()
         .map(|e| {
             let c = e.stats.snapshot();
-            let histogram = |kind| Some(wire_histogram(&e.stats.latency_us(kind)));
+            let histogram = |kind| Some(wire_histogram(&e.stats.latency_ns(kind)));
             pb::ExecutorStats {
                 component: e.plan.component.clone(),
                 tasks: e.plan.tasks.clone(),

@@ -194,8 +194,8 @@ impl BoltExecutor {
         let result = self.tasks[index]
             .bolt
             .execute(tuple, &mut BoltCollector::new(&mut out));
-        if let Some(stamp) = sampled {
-            self.emitter.latencies.finish_execute(stamp);
+        if let Some(started) = sampled {
+            self.emitter.latencies.finish_execute(started);
         }
         if let Err(e) = result {
             self.emitter.report_error(task, &e);

@@ -202,7 +202,7 @@ impl SpoutExecutor {
                         self.emitter.counters.acked += 1;
                         self.emitter
                             .latencies
-                            .record(LatencyKind::Complete, done.age_ns / 1000);
+                            .record(LatencyKind::Complete, done.age_ns);
                         let spout = &mut task.spout;
                         guarded(&mut self.emitter, task.id, "ack", |_| {
                             spout.ack(done.msg_id)
