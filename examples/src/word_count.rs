@@ -12,12 +12,16 @@ use squall_worker::{CompactString, InvalidTopology};
 pub type Totals = Arc<Mutex<FxHashMap<String, u64>>>;
 
 /// Emits sentences from a fixed list in a cycle, each with a message id; re-emits the ones
-/// whose tree fails.
+/// whose tree fails. Keeps its own totals and logs them when deactivated, so what it did can be
+/// checked against what the cluster reports.
 pub struct SentenceSpout {
     sentences: Arc<[Value]>,
     next: u64,
     pending: FxHashMap<MessageId, usize>,
     replay: VecDeque<MessageId>,
+    emitted: u64,
+    acked: u64,
+    failed: u64,
 }
 
 impl SentenceSpout {
@@ -28,6 +32,9 @@ impl SentenceSpout {
             next: 0,
             pending: FxHashMap::default(),
             replay: VecDeque::new(),
+            emitted: 0,
+            acked: 0,
+            failed: 0,
         }
     }
 
@@ -60,15 +67,27 @@ impl Spout for SentenceSpout {
         let mut v = Values::with_capacity(1);
         v.push(self.sentences[index].clone());
         out.emit_with_id(v, id)?;
+        self.emitted += 1;
         Ok(())
     }
 
     fn ack(&mut self, msg_id: MessageId) {
         self.pending.remove(&msg_id);
+        self.acked += 1;
     }
 
     fn fail(&mut self, msg_id: MessageId) {
         self.replay.push_back(msg_id);
+        self.failed += 1;
+    }
+
+    fn deactivate(&mut self) {
+        tracing::info!(
+            emitted = self.emitted,
+            acked = self.acked,
+            failed = self.failed,
+            "sentence spout deactivated"
+        );
     }
 }
 

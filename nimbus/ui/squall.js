@@ -125,7 +125,7 @@ function svgEl(tag, attrs, parent) {
 // with its grouping and current rate.
 function drawDag(svg, dag) {
   svg.innerHTML = '';
-  const W = 170, H = 46, GX = 120, GY = 30, PAD = 20;
+  const W = 190, H = 46, GX = 190, GY = 34, PAD = 20;
   const columns = {};
   for (const n of dag.nodes) (columns[n.depth] = columns[n.depth] || []).push(n);
   const pos = {};
@@ -137,8 +137,10 @@ function drawDag(svg, dag) {
   const depth = Math.max(0, ...dag.nodes.map(n => n.depth));
   const width = PAD * 2 + (depth + 1) * W + depth * GX;
   const height = PAD * 2 + maxRows * H + (maxRows - 1) * GY + 20;
+  // Drawn at its natural size (scaled down only when the page is narrower), so labels stay legible.
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
-  svg.style.height = height + 'px';
+  svg.setAttribute('width', width);
+  svg.setAttribute('height', height);
   const defs = svgEl('defs', {}, svg);
   const marker = svgEl('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto' }, defs);
   svgEl('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#8b96a8' }, marker);

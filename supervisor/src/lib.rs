@@ -25,6 +25,9 @@ use tonic::{Request, Response, Status};
 use cache::BinaryCache;
 use workers::{StartSpec, Workers};
 
+/// How often worker logs are checked against `supervisor.worker.log.max.bytes`.
+const LOG_ROTATION_CHECK: Duration = Duration::from_secs(5);
+
 /// `supervisor.worker.timeout.secs`: a worker silent this long is restarted (Storm: 30).
 pub const WORKER_TIMEOUT_KEY: &str = "supervisor.worker.timeout.secs";
 const DEFAULT_WORKER_TIMEOUT_SECS: u64 = 30;
@@ -195,7 +198,24 @@ pub async fn serve(
         nimbus,
         started: Instant::now(),
     };
+    let log_dir = reconciler.options.data_dir.join("workers");
+    let log_max = reconciler
+        .options
+        .conf
+        .get_u64(logs::LOG_MAX_BYTES_KEY)
+        .unwrap_or(logs::DEFAULT_LOG_MAX_BYTES);
     tokio::spawn(reconciler.run());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(LOG_ROTATION_CHECK).await;
+            let dir = log_dir.clone();
+            match tokio::task::spawn_blocking(move || logs::rotate_logs(&dir, log_max)).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(logs = n, "rotated worker logs"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot scan worker logs"),
+                _ => {}
+            }
+        }
+    });
     tracing::info!(addr = %local, "supervisor serving");
     tonic::transport::Server::builder()
         .add_service(SupervisorServer::new(SupervisorService { shared }))

@@ -18,12 +18,14 @@ use squall_proto::pb::{ClusterInfo, Empty};
 
 pub use crate::eventually;
 
-/// The binaries the cluster runs: `squall` and the test topology.
+/// The binaries the cluster runs: `squall` and the test topologies.
 pub struct Binaries {
     /// The `squall` command.
     pub squall: PathBuf,
     /// The `ids_topology` test topology.
     pub ids_topology: PathBuf,
+    /// The word-count example.
+    pub word_count: PathBuf,
 }
 
 /// Builds the binaries once per test process (a no-op when they are up to date) in the same
@@ -51,11 +53,27 @@ pub fn binaries() -> &'static Binaries {
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let status = cmd.status().expect("run cargo build");
         assert!(status.success(), "building the squall binaries failed");
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args([
+            "build",
+            "-q",
+            "-p",
+            "squall-examples",
+            "--example",
+            "word_count",
+        ]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "building the word-count example failed");
         Binaries {
             squall: profile_dir.join("squall"),
             ids_topology: profile_dir.join("ids_topology"),
+            word_count: profile_dir.join("examples").join("word_count"),
         }
     })
 }
@@ -87,7 +105,10 @@ pub struct Cluster {
     pub dir: tempfile::TempDir,
     /// Nimbus's URL.
     pub nimbus_url: String,
+    /// Nimbus's web UI, REST API and `/metrics` (`http://127.0.0.1:PORT`).
+    pub ui_url: String,
     nimbus_listen: String,
+    ui_listen: String,
     nimbus: Option<Child>,
     /// The supervisors, in the order given.
     pub supervisors: Vec<SupervisorHandle>,
@@ -125,9 +146,12 @@ impl Cluster {
             .tempdir()
             .expect("temp dir");
         let nimbus_listen = format!("127.0.0.1:{}", free_port("127.0.0.1"));
+        let ui_listen = format!("127.0.0.1:{}", free_port("127.0.0.1"));
         let mut cluster = Cluster {
             nimbus_url: format!("http://{nimbus_listen}"),
+            ui_url: format!("http://{ui_listen}"),
             nimbus_listen,
+            ui_listen,
             nimbus: None,
             supervisors: Vec::new(),
             dir,
@@ -164,6 +188,8 @@ impl Cluster {
             self.nimbus_listen.clone(),
             "--data-dir".into(),
             self.dir.path().join("nimbus").display().to_string(),
+            "--ui".into(),
+            self.ui_listen.clone(),
             "--conf".into(),
             format!("nimbus.supervisor.timeout.secs={SUPERVISOR_TIMEOUT_SECS}"),
         ];
@@ -288,6 +314,21 @@ impl Cluster {
             self.dir.path().display()
         );
         out
+    }
+
+    /// GETs a path of the UI server (`/api/v1/...`, `/metrics`); `None` on any failure.
+    pub fn http_get(&self, path: &str) -> Option<String> {
+        ureq::get(&format!("{}{path}", self.ui_url))
+            .call()
+            .ok()?
+            .body_mut()
+            .read_to_string()
+            .ok()
+    }
+
+    /// GETs a REST API path and parses the JSON.
+    pub fn api(&self, path: &str) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.http_get(path)?).ok()
     }
 
     /// `squall status NAME --json`, parsed.

@@ -1,5 +1,6 @@
 //! Test components shared by the cross-crate tests.
 
+pub mod browser;
 pub mod cluster;
 
 use std::collections::VecDeque;

@@ -3,7 +3,10 @@
 //! output directory and, when (re)started, skips the ids already acked there, as a spout over
 //! a durable source does; the sink appends every id it sees. Tests read the files.
 //!
-//!     ids_topology --ids 3000 --rate 1000 --out DIR [--parallelism 2]
+//! With `--error-every K` the sink reports an error (without failing anything) for every id
+//! that is a multiple of K.
+//!
+//!     ids_topology --ids 3000 --rate 1000 --out DIR [--parallelism 2] [--error-every K]
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -18,6 +21,7 @@ struct Args {
     rate: f64,
     out: PathBuf,
     parallelism: u32,
+    error_every: Option<i64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -26,6 +30,7 @@ fn parse_args() -> Result<Args, String> {
         rate: 1000.0,
         out: std::env::temp_dir(),
         parallelism: 2,
+        error_every: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -35,6 +40,9 @@ fn parse_args() -> Result<Args, String> {
             "--rate" => a.rate = value.parse().map_err(|_| "bad --rate")?,
             "--out" => a.out = PathBuf::from(value),
             "--parallelism" => a.parallelism = value.parse().map_err(|_| "bad --parallelism")?,
+            "--error-every" => {
+                a.error_every = Some(value.parse().map_err(|_| "bad --error-every")?);
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -113,6 +121,7 @@ impl Bolt for Relay {
 struct Sink {
     file: Option<File>,
     out: PathBuf,
+    error_every: Option<i64>,
 }
 
 impl Bolt for Sink {
@@ -122,8 +131,12 @@ impl Bolt for Sink {
     }
 
     fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        let id = input.get_i64("id")?;
         if let Some(f) = &mut self.file {
-            writeln!(f, "{}", input.get_i64("id")?)?;
+            writeln!(f, "{id}")?;
+        }
+        if self.error_every.is_some_and(|k| id % k == 0) {
+            out.report_error(&format!("id {id} is unlucky"));
         }
         out.ack(&input);
         Ok(())
@@ -150,11 +163,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     b.set_bolt("relay", || Relay, args.parallelism)
         .shuffle_grouping("ids");
     let out = args.out.clone();
+    let error_every = args.error_every;
     b.set_bolt(
         "sink",
         move || Sink {
             file: None,
             out: out.clone(),
+            error_every,
         },
         args.parallelism,
     )
