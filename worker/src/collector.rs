@@ -50,8 +50,6 @@ pub(crate) struct Emitter {
     /// Acker task ids; empty when tracking is off.
     ackers: Vec<TaskId>,
     pub counters: Counters,
-    /// Per output stream (the router's order): emitted, transferred.
-    stream_counts: Vec<[u64; 2]>,
     pub latencies: Latencies,
     pub stats: Arc<ExecutorStats>,
     pub capture: Option<Captured>,
@@ -71,7 +69,6 @@ impl Emitter {
         watch: EmitWatch,
     ) -> Self {
         Emitter {
-            stream_counts: vec![[0; 2]; router.stream_count()],
             latencies,
             router,
             outbox,
@@ -123,9 +120,6 @@ impl Emitter {
         )?;
         self.counters.emitted += 1;
         self.counters.transferred += self.targets.len() as u64;
-        let per_stream = &mut self.stream_counts[stream];
-        per_stream[0] += 1;
-        per_stream[1] += self.targets.len() as u64;
         if self.debug {
             tracing::info!(
                 stream = self.router.schema(stream).stream(),
@@ -169,7 +163,7 @@ impl Emitter {
     /// Publishes counters and (at most every 200 ms unless `force`) latencies.
     pub fn publish(&mut self, queue_depth: usize, force: bool) {
         self.stats
-            .publish(&self.counters, &self.stream_counts, queue_depth);
+            .publish(&self.counters, self.router.stream_counts(), queue_depth);
         self.latencies.merge_into(&self.stats, force);
     }
 

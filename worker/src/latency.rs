@@ -109,8 +109,11 @@ impl Latencies {
         if !self.sampler.sample() {
             return None;
         }
-        input.set_sample_stamp(self.now_us().max(1));
-        Some(Instant::now())
+        // One clock read serves both: the stamp is the same instant in microseconds.
+        let now = Instant::now();
+        let stamp = now.duration_since(self.started).as_micros() as u32;
+        input.set_sample_stamp(stamp.max(1));
+        Some(now)
     }
 
     /// Closes a sampled execute span.

@@ -124,7 +124,12 @@ impl ExecutorStats {
 
     /// Publishes the executor's counters: totals, per stream (indexed as the streams were
     /// given to [`ExecutorStats::new`]) and its input queue's depth.
-    pub(crate) fn publish(&self, c: &Counters, streams: &[[u64; 2]], queue_depth: usize) {
+    pub(crate) fn publish(
+        &self,
+        c: &Counters,
+        streams: impl Iterator<Item = [u64; 2]>,
+        queue_depth: usize,
+    ) {
         self.emitted.store(c.emitted, Ordering::Relaxed);
         self.transferred.store(c.transferred, Ordering::Relaxed);
         self.acked.store(c.acked, Ordering::Relaxed);
@@ -135,8 +140,8 @@ impl ExecutorStats {
         self.queue_depth
             .store(queue_depth as u64, Ordering::Relaxed);
         for ((_, emitted, transferred), [e, t]) in self.streams.iter().zip(streams) {
-            emitted.store(*e, Ordering::Relaxed);
-            transferred.store(*t, Ordering::Relaxed);
+            emitted.store(e, Ordering::Relaxed);
+            transferred.store(t, Ordering::Relaxed);
         }
     }
 
