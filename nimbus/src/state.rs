@@ -131,10 +131,11 @@ impl State {
         for id in finished {
             self.store.remove(&id)?;
             inner.topologies.remove(&id);
-            let topologies = &inner.topologies;
-            inner.metrics.retain(|t| topologies.contains_key(t));
             tracing::info!(topology = %id, "topology removed");
         }
+        // Forget the figures of removed topologies and of sources long silent.
+        let topologies = &inner.topologies;
+        inner.metrics.retain(|t| topologies.contains_key(t));
         let live: Vec<SupervisorView> = inner
             .supervisors
             .iter()
