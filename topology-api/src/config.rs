@@ -26,6 +26,14 @@ pub const TOPOLOGY_TICK_TUPLE_FREQ_SECS: &str = "topology.tick.tuple.freq.secs";
 pub const TOPOLOGY_MAX_TASK_PARALLELISM: &str = "topology.max.task.parallelism";
 /// `topology.debug`: log every emitted tuple.
 pub const TOPOLOGY_DEBUG: &str = "topology.debug";
+/// `topology.disable.loadaware.messaging`: true makes shuffle a plain round robin over every
+/// task, even in a cluster where some of them share the emitter's worker.
+pub const TOPOLOGY_DISABLE_LOADAWARE_MESSAGING: &str = "topology.disable.loadaware.messaging";
+/// Mean input-queue fill of a shuffle's worker-local tasks above which it spreads to all
+/// (Storm's default 0.8).
+pub const TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND: &str = "topology.localityaware.higher.bound";
+/// Fill below which a spread shuffle comes back to the local tasks (Storm's default 0.2).
+pub const TOPOLOGY_LOCALITYAWARE_LOWER_BOUND: &str = "topology.localityaware.lower.bound";
 /// The share of tuples whose execute and process latency bolts measure (default 0.05; 0 turns
 /// latency sampling off).
 pub const TOPOLOGY_STATS_SAMPLE_RATE: &str = "topology.stats.sample.rate";

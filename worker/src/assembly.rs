@@ -21,8 +21,8 @@ use crate::executor::{self, Inbox, Report, Setup};
 use crate::latency::{DEFAULT_SAMPLE_RATE, Latencies};
 use crate::message::{Batch, Control};
 use crate::outbox::{NO_PEER, Outbox, Peer};
-use crate::router::Router;
-use crate::settings::{TopologySettings, executor_settings};
+use crate::router::{Locality, Router};
+use crate::settings::{TopologySettings, executor_settings, locality_bounds};
 use crate::stats::{ExecutorStats, Flow};
 
 /// What kind of executor runs a component.
@@ -197,13 +197,11 @@ pub(crate) fn start_executors(
         let mut rng = SmallRng::seed_from_u64(
             seed.wrapping_add((index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
         );
-        let router = Router::new(
-            topology,
-            &context.layout,
-            &e.component,
-            &worker_tasks,
-            &mut rng,
-        );
+        let locality = Locality {
+            worker_tasks: &worker_tasks,
+            bounds: locality_bounds(&component_conf),
+        };
+        let router = Router::new(topology, &context.layout, &e.component, &locality, &mut rng);
         let stats = Arc::new(ExecutorStats::new(router.stream_ids()));
         let latencies = Latencies::new(
             component_conf

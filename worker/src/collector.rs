@@ -32,6 +32,10 @@ pub(crate) type Captured = Vec<(String, Values)>;
 const ERROR_LOG_BURST: u32 = 5;
 const ERROR_LOG_INTERVAL_SECS: u64 = 10;
 
+/// Locality-aware shuffles re-read their local tasks' queue fill once per this many emits
+/// (Storm refreshes its load mapping on a timer; a count needs no clock read per emit).
+const LOAD_CHECK_EVERY: u32 = 1024;
+
 /// What an emitter keeps or logs of each emit besides sending it.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct EmitWatch {
@@ -50,6 +54,8 @@ pub(crate) struct Emitter {
     /// Acker task ids; empty when tracking is off.
     ackers: Vec<TaskId>,
     pub counters: Counters,
+    /// Emits until locality-aware shuffles look at their local tasks' load again.
+    emits_until_load_check: u32,
     pub latencies: Latencies,
     pub stats: Arc<ExecutorStats>,
     pub capture: Option<Captured>,
@@ -70,6 +76,7 @@ impl Emitter {
     ) -> Self {
         Emitter {
             latencies,
+            emits_until_load_check: LOAD_CHECK_EVERY,
             router,
             outbox,
             rng,
@@ -120,6 +127,14 @@ impl Emitter {
         )?;
         self.counters.emitted += 1;
         self.counters.transferred += self.targets.len() as u64;
+        self.emits_until_load_check -= 1;
+        if self.emits_until_load_check == 0 {
+            self.emits_until_load_check = LOAD_CHECK_EVERY;
+            if self.router.load_aware() {
+                let outbox = &self.outbox;
+                self.router.refresh_load(&|task| outbox.local_fill(task));
+            }
+        }
         if self.debug {
             tracing::info!(
                 stream = self.router.schema(stream).stream(),

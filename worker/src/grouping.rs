@@ -28,6 +28,16 @@ pub(crate) enum Chooser {
     Random,
     /// Only `emit_direct` reaches this subscriber.
     Direct,
+    /// Storm 2's locality-aware shuffle, at worker scope: round robin over the subscriber's
+    /// tasks in this worker while their input queues are not filling up, over all of them
+    /// while they are (from above the higher bound until back below the lower bound). Only for
+    /// subscribers with tasks both here and elsewhere; otherwise plain `Shuffle`.
+    LocalityShuffle {
+        local: Vec<TaskId>,
+        next_local: usize,
+        next_all: usize,
+        everywhere: bool,
+    },
     /// Round robin over the tasks in this worker, or over all if none is local.
     LocalOrShuffle {
         local: Vec<TaskId>,
@@ -39,6 +49,24 @@ pub(crate) enum Chooser {
         sent: Vec<u64>,
     },
     Custom(Box<dyn CustomGrouping>),
+}
+
+/// Storm's `topology.localityaware.higher.bound` and `.lower.bound`: the mean input-queue fill
+/// of a shuffle's local tasks above which it spreads to every task, and below which it comes
+/// back to the local ones.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct LocalityBounds {
+    pub higher: f64,
+    pub lower: f64,
+}
+
+impl Default for LocalityBounds {
+    fn default() -> Self {
+        LocalityBounds {
+            higher: 0.8,
+            lower: 0.2,
+        }
+    }
 }
 
 /// Maps a 64-bit hash onto `0..n` using its high bits, which mix better than the low ones.
@@ -61,6 +89,22 @@ impl Chooser {
     pub fn shuffle(rng: &mut SmallRng, targets: usize) -> Self {
         Chooser::Shuffle {
             next: rng.random_range(0..targets.max(1)),
+        }
+    }
+
+    /// Moves a locality-aware shuffle between its scopes given the fill (0..=1) of local
+    /// tasks' input queues; other choosers ignore it.
+    pub fn refresh_load(&mut self, fill: &dyn Fn(TaskId) -> f64, bounds: LocalityBounds) {
+        if let Chooser::LocalityShuffle {
+            local, everywhere, ..
+        } = self
+        {
+            let load = local.iter().map(|&t| fill(t)).sum::<f64>() / local.len().max(1) as f64;
+            if load > bounds.higher {
+                *everywhere = true;
+            } else if load < bounds.lower {
+                *everywhere = false;
+            }
         }
     }
 
@@ -89,6 +133,24 @@ impl Chooser {
             Chooser::Global => out.push(targets[0]),
             Chooser::Random => out.push(targets[bucket(rng.next_u64(), targets.len())]),
             Chooser::Direct => {}
+            Chooser::LocalityShuffle {
+                local,
+                next_local,
+                next_all,
+                everywhere,
+            } => {
+                let (pool, next) = if *everywhere {
+                    (targets, next_all)
+                } else {
+                    (local.as_slice(), next_local)
+                };
+                *next = if *next + 1 >= pool.len() {
+                    0
+                } else {
+                    *next + 1
+                };
+                out.push(pool[*next]);
+            }
             Chooser::LocalOrShuffle { local, next } => {
                 let pool = if local.is_empty() { targets } else { local };
                 *next = if *next + 1 >= pool.len() {
@@ -156,6 +218,41 @@ mod tests {
             }
         }
         assert_eq!(counts, [250; 4]);
+    }
+
+    #[test]
+    fn locality_shuffle_stays_local_until_local_queues_fill_and_comes_back_when_they_drain() {
+        let targets = [3, 4, 5, 6];
+        let mut c = Chooser::LocalityShuffle {
+            local: vec![4, 6],
+            next_local: 0,
+            next_all: 0,
+            everywhere: false,
+        };
+        let mut counts = std::collections::BTreeMap::new();
+        let mut send = |c: &mut Chooser, n: usize| {
+            counts.clear();
+            for _ in 0..n {
+                for t in run(c, &[], &targets) {
+                    *counts.entry(t).or_insert(0) += 1;
+                }
+            }
+            counts.clone()
+        };
+        let bounds = LocalityBounds::default();
+        assert_eq!(send(&mut c, 100), [(4, 50), (6, 50)].into());
+        // Local queues at 90%: spread over every task, equally.
+        c.refresh_load(&|_| 0.9, bounds);
+        assert_eq!(
+            send(&mut c, 100),
+            [(3, 25), (4, 25), (5, 25), (6, 25)].into()
+        );
+        // Half full is between the bounds: no change of scope.
+        c.refresh_load(&|_| 0.5, bounds);
+        assert_eq!(send(&mut c, 4).len(), 4);
+        // Drained: local again.
+        c.refresh_load(&|_| 0.1, bounds);
+        assert_eq!(send(&mut c, 10), [(4, 5), (6, 5)].into());
     }
 
     #[test]

@@ -78,6 +78,16 @@ impl Outbox {
         }
     }
 
+    /// How full a task's input queue is (0..=1), for a task in this process; 0 otherwise.
+    pub fn local_fill(&self, task: TaskId) -> f64 {
+        match self.peer_of(task).map(|p| &self.peers[p]) {
+            Some(Peer::Local { data, .. }) => data
+                .capacity()
+                .map_or(0.0, |c| data.len() as f64 / c.max(1) as f64),
+            _ => 0.0,
+        }
+    }
+
     fn mark(&mut self, peer: usize) {
         if !self.is_dirty[peer] {
             self.is_dirty[peer] = true;

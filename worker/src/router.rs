@@ -12,7 +12,7 @@ use squall_topology_api::{
     DEFAULT_STREAM_ID, EmitError, Grouping, StreamSchema, TaskId, TaskLayout, Topology, Value,
 };
 
-use crate::grouping::Chooser;
+use crate::grouping::{Chooser, LocalityBounds};
 
 struct Subscription {
     targets: Vec<TaskId>,
@@ -34,16 +34,25 @@ pub(crate) struct Router {
     component: String,
     streams: Vec<StreamRoute>,
     default_stream: Option<usize>,
+    /// Set when some shuffle is locality-aware (its subscriber has tasks here and elsewhere).
+    locality: Option<LocalityBounds>,
+}
+
+/// Where the emitting executor runs, for the groupings that care.
+pub(crate) struct Locality<'a> {
+    /// The tasks in this worker process.
+    pub worker_tasks: &'a [TaskId],
+    /// Locality-aware shuffle's bounds; `None` with `topology.disable.loadaware.messaging`.
+    pub bounds: Option<LocalityBounds>,
 }
 
 impl Router {
-    /// Routes for `component`; `worker_tasks` are the tasks in this process, for
-    /// local-or-shuffle.
+    /// Routes for `component`, running where `locality` says.
     pub fn new(
         topology: &Topology,
         layout: &TaskLayout,
         component: &str,
-        worker_tasks: &[TaskId],
+        locality: &Locality<'_>,
         rng: &mut SmallRng,
     ) -> Self {
         let spec = topology.spec();
@@ -68,7 +77,7 @@ impl Router {
                             &key,
                             &out.fields,
                             &targets,
-                            worker_tasks,
+                            locality,
                             rng,
                         );
                         Subscription { targets, chooser }
@@ -85,10 +94,30 @@ impl Router {
             })
             .collect();
         let default_stream = streams.iter().position(|s| s.id == DEFAULT_STREAM_ID);
+        let any_locality = streams
+            .iter()
+            .flat_map(|s| &s.subscriptions)
+            .any(|s| matches!(s.chooser, Chooser::LocalityShuffle { .. }));
         Router {
             component: component.to_owned(),
             streams,
             default_stream,
+            locality: locality.bounds.filter(|_| any_locality),
+        }
+    }
+
+    /// Whether some shuffle here watches its local tasks' load.
+    pub fn load_aware(&self) -> bool {
+        self.locality.is_some()
+    }
+
+    /// Lets locality-aware shuffles pick their scope from the local tasks' queue fill.
+    pub fn refresh_load(&mut self, fill: &dyn Fn(TaskId) -> f64) {
+        let Some(bounds) = self.locality else {
+            return;
+        };
+        for s in self.streams.iter_mut().flat_map(|r| &mut r.subscriptions) {
+            s.chooser.refresh_load(fill, bounds);
         }
     }
 
@@ -174,9 +203,10 @@ fn chooser_for(
     key: &squall_topology_api::SubscriptionKey,
     fields: &squall_topology_api::Fields,
     targets: &[TaskId],
-    worker_tasks: &[TaskId],
+    locality: &Locality<'_>,
     rng: &mut SmallRng,
 ) -> Chooser {
+    let worker_tasks = locality.worker_tasks;
     let indices = |f: &squall_topology_api::Fields| -> Vec<usize> {
         // Validation checked that every key field exists on the stream.
         f.names()
@@ -185,7 +215,23 @@ fn chooser_for(
             .collect()
     };
     match grouping {
-        Grouping::Shuffle => Chooser::shuffle(rng, targets.len()),
+        Grouping::Shuffle => {
+            let local: Vec<TaskId> = targets
+                .iter()
+                .copied()
+                .filter(|t| worker_tasks.contains(t))
+                .collect();
+            if locality.bounds.is_some() && !local.is_empty() && local.len() < targets.len() {
+                Chooser::LocalityShuffle {
+                    next_local: rng.random_range(0..local.len()),
+                    next_all: rng.random_range(0..targets.len()),
+                    local,
+                    everywhere: false,
+                }
+            } else {
+                Chooser::shuffle(rng, targets.len())
+            }
+        }
         Grouping::Fields(f) => Chooser::Fields {
             indices: indices(f),
         },

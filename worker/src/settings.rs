@@ -6,6 +6,7 @@ use std::time::Duration;
 use squall_topology_api::{Config, config};
 
 use crate::executor::Settings;
+use crate::grouping::LocalityBounds;
 
 /// `topology.message.timeout.secs` default.
 pub const DEFAULT_MESSAGE_TIMEOUT_SECS: f64 = 30.0;
@@ -63,6 +64,26 @@ pub(crate) fn executor_settings(conf: &Config, start_active: bool) -> Settings {
         ),
         start_active,
     }
+}
+
+/// Locality-aware shuffle's bounds from a component's configuration, or `None` when
+/// `topology.disable.loadaware.messaging` is set.
+pub(crate) fn locality_bounds(conf: &Config) -> Option<LocalityBounds> {
+    if conf
+        .get_bool(config::TOPOLOGY_DISABLE_LOADAWARE_MESSAGING)
+        .unwrap_or(false)
+    {
+        return None;
+    }
+    let default = LocalityBounds::default();
+    Some(LocalityBounds {
+        higher: conf
+            .get_f64(config::TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND)
+            .unwrap_or(default.higher),
+        lower: conf
+            .get_f64(config::TOPOLOGY_LOCALITYAWARE_LOWER_BOUND)
+            .unwrap_or(default.lower),
+    })
 }
 
 #[cfg(test)]
