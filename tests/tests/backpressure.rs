@@ -49,10 +49,47 @@ impl Bolt for Slow {
     }
 }
 
+/// This process's resident memory in KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// 4,000 tuples (about 4.5 s) by default; `SQUALL_SOAK_TUPLES=200000` makes it a soak run of
+/// minutes that also prints the process's memory every 10 s.
 #[test]
 fn a_slow_bolt_bounds_the_trees_in_flight_and_nothing_times_out() {
-    const N: usize = 4000;
-    let tracker = Tracker::new(N);
+    let n: usize = std::env::var("SQUALL_SOAK_TUPLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4000);
+    let soak = n > 4000;
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = soak.then(|| {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            while !done.load(Ordering::SeqCst) {
+                eprintln!(
+                    "soak t={:>4}s rss={} KiB",
+                    started.elapsed().as_secs(),
+                    rss_kib()
+                );
+                for _ in 0..100 {
+                    if done.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        })
+    });
+    let tracker = Tracker::new(n);
     let peak = Arc::new(AtomicU32::new(0));
     let (t, p) = (Arc::clone(&tracker), Arc::clone(&peak));
     let mut b = TopologyBuilder::new();
@@ -69,9 +106,13 @@ fn a_slow_bolt_bounds_the_trees_in_flight_and_nothing_times_out() {
     conf.set(squall_worker::config::TOPOLOGY_MESSAGE_TIMEOUT_SECS, 2.0);
     let run = CompleteTopology::new()
         .conf(conf)
-        .timeout(Duration::from_secs(60))
+        .timeout(Duration::from_secs(60 + n as u64 / 500))
         .run(&b.build().unwrap())
         .unwrap();
+    done.store(true, Ordering::SeqCst);
+    if let Some(s) = sampler {
+        let _ = s.join();
+    }
     assert!(run.is_complete());
     assert_eq!(
         tracker.total_fails(),
@@ -80,6 +121,7 @@ fn a_slow_bolt_bounds_the_trees_in_flight_and_nothing_times_out() {
     );
     assert_eq!(tracker.not_acked_once(), Vec::<usize>::new());
     let peak = peak.load(Ordering::SeqCst);
-    // Unbounded, all 4,000 would be queued at once (about 4.5 s of work against a 2 s timeout).
+    // Unbounded, all of them would be queued at once (4,000 is about 4.5 s of work against a
+    // 2 s timeout).
     assert!(peak <= 1100, "{peak} trees were in flight at once");
 }
