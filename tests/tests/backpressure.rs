@@ -107,6 +107,7 @@ fn a_slow_bolt_bounds_the_trees_in_flight_and_nothing_times_out() {
     let run = CompleteTopology::new()
         .conf(conf)
         .timeout(Duration::from_secs(60 + n as u64 / 500))
+        .capture(!soak)
         .run(&b.build().unwrap())
         .unwrap();
     done.store(true, Ordering::SeqCst);

@@ -125,6 +125,7 @@ pub struct CompleteTopology {
     conf: Config,
     timeout: Duration,
     mocks: Vec<(String, String, Arc<[Values]>)>,
+    capture: bool,
 }
 
 impl Default for CompleteTopology {
@@ -140,7 +141,15 @@ impl CompleteTopology {
             conf: Config::new(),
             timeout: Duration::from_secs(60),
             mocks: Vec::new(),
+            capture: true,
         }
+    }
+
+    /// Whether to keep every emitted tuple for [`CompletedRun::emitted`] (the default). Long
+    /// runs turn it off so the kept tuples do not grow the process.
+    pub fn capture(mut self, capture: bool) -> Self {
+        self.capture = capture;
+        self
     }
 
     /// The topology configuration to run with.
@@ -197,8 +206,13 @@ impl CompleteTopology {
             });
             topology = topology.with_factory(&spout, ComponentFactory::Spout(factory))?;
         }
-        let running =
-            LocalTopology::start_with("complete-topology", &self.conf, &topology, true, true)?;
+        let running = LocalTopology::start_with(
+            "complete-topology",
+            &self.conf,
+            &topology,
+            true,
+            self.capture,
+        )?;
         let deadline = Instant::now() + self.timeout;
         let complete = loop {
             if is_complete(&running) {
