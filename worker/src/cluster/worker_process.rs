@@ -19,6 +19,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Endpoint, Server};
 
 use super::ClusterError;
+use super::startup::{WAIT_FOR_PEERS_CAP, all_listening, other_slots};
 use super::stats::{resident_bytes, wire_stats};
 use crate::assembly::{
     ExecutorKind, ExecutorPlan, StartOptions, Started, kind_of, start_executors, stop_all,
@@ -32,6 +33,8 @@ use crate::transport::receiver;
 use crate::transport::sender::{RemoteSender, Routes, WINDOW_BYTES};
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+/// How often waiting spouts look whether the other workers listen yet.
+const PEER_PROBE_EVERY: Duration = Duration::from_millis(100);
 const DEFAULT_TIMEOUT_SECS: u64 = 30;
 
 fn var(name: &str) -> Result<String, ClusterError> {
@@ -104,7 +107,33 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
     };
     let mut current: Option<(Assignment, Started)> = None;
     let mut last_contact = Instant::now();
+    // Since when freshly started spouts have been waiting for the other workers.
+    let mut waiting_for_peers: Option<Instant> = None;
+    let mut next_heartbeat = Instant::now();
     loop {
+        if let (Some(since), Some((assignment, started))) = (waiting_for_peers, &current) {
+            let peers = other_slots(assignment, &me);
+            let ready = all_listening(&peers);
+            if ready || since.elapsed() >= WAIT_FOR_PEERS_CAP {
+                if assignment.status.spouts_active() {
+                    tracing::info!(ready, "activating spouts");
+                    for e in started
+                        .executors
+                        .iter()
+                        .filter(|e| e.plan.kind == ExecutorKind::Spout)
+                    {
+                        let _ = e.control.send(Control::Activate);
+                    }
+                }
+                waiting_for_peers = None;
+            }
+        }
+        let now = Instant::now();
+        if now < next_heartbeat {
+            std::thread::sleep((next_heartbeat - now).min(PEER_PROBE_EVERY));
+            continue;
+        }
+        next_heartbeat = now + HEARTBEAT_EVERY;
         let request = WorkerHeartbeatRequest {
             topology_id: topology_id.clone(),
             port: u32::from(port),
@@ -125,7 +154,15 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
                 }
                 match serde_json::from_str::<Assignment>(&json) {
                     Ok(assignment) => {
-                        current = follow(topology, &me, assignment, current, &sender, &outbox_tx)?;
+                        let (next, restarted) =
+                            follow(topology, &me, assignment, current, &sender, &outbox_tx)?;
+                        current = next;
+                        let gated = current
+                            .as_ref()
+                            .is_some_and(|(a, _)| !other_slots(a, &me).is_empty());
+                        if restarted && gated {
+                            waiting_for_peers = Some(Instant::now());
+                        }
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "unreadable assignment; keeping the last one")
@@ -140,7 +177,6 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
                 tracing::warn!(%status, "heartbeat failed");
             }
         }
-        std::thread::sleep(HEARTBEAT_EVERY);
     }
     if let Some((_, mut started)) = current {
         stop_all(&mut started.executors);
@@ -148,7 +184,9 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
     Ok(())
 }
 
-/// Applies a (possibly unchanged) assignment; returns the new current state.
+/// Applies a (possibly unchanged) assignment; returns the new current state and whether the
+/// executors were (re)started. Restarted spouts start inactive when other workers take part:
+/// the caller activates them once those listen.
 fn follow(
     topology: &Topology,
     me: &Slot,
@@ -156,7 +194,7 @@ fn follow(
     current: Option<(Assignment, Started)>,
     sender: &RemoteSender,
     outboxes: &crossbeam_channel::Sender<Outbox>,
-) -> Result<Option<(Assignment, Started)>, ClusterError> {
+) -> Result<(Option<(Assignment, Started)>, bool), ClusterError> {
     let mine = |a: &Assignment| -> Vec<ExecutorPlan> {
         a.executors_on(me)
             .map(|e| ExecutorPlan {
@@ -195,7 +233,7 @@ fn follow(
                 }
             }
             let started = current.map(|(_, s)| s);
-            return Ok(started.map(|s| (assignment, s)));
+            return Ok((started.map(|s| (assignment, s)), false));
         }
     }
     if let Some((_, mut old)) = current {
@@ -206,7 +244,7 @@ fn follow(
     let layout = topology.spec().layout(&conf);
     let options = StartOptions {
         topology_id: assignment.topology_id.clone(),
-        start_active: assignment.status.spouts_active(),
+        start_active: assignment.status.spouts_active() && other_slots(&assignment, me).is_empty(),
         capture: false,
         worker_port: Some(me.port),
     };
@@ -225,5 +263,5 @@ fn follow(
         Arc::new(Flow::default()),
     ));
     tracing::info!(executors = started.executors.len(), "executors started");
-    Ok(Some((assignment, started)))
+    Ok((Some((assignment, started)), true))
 }
