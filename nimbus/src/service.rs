@@ -309,25 +309,7 @@ impl Nimbus for NimbusService {
     async fn get_cluster(&self, _request: Request<Empty>) -> Result<Response<ClusterInfo>, Status> {
         let info = self
             .with_state(|state, inner| {
-                let used: BTreeMap<&str, u32> = inner
-                    .topologies
-                    .values()
-                    .filter_map(|r| r.assignment.as_ref())
-                    .flat_map(|a| {
-                        a.slots()
-                            .into_iter()
-                            .filter_map(|s| {
-                                a.executors
-                                    .iter()
-                                    .find(|e| e.slot == s)
-                                    .map(|e| e.supervisor_id.as_str())
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                    .fold(BTreeMap::new(), |mut m, s| {
-                        *m.entry(s).or_default() += 1;
-                        m
-                    });
+                let used = State::slots_used(inner);
                 Ok(ClusterInfo {
                     supervisors: inner
                         .supervisors

@@ -111,6 +111,23 @@ impl State {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Worker slots in use per supervisor id, as the assignments place them.
+    pub fn slots_used(inner: &Inner) -> BTreeMap<&str, u32> {
+        let mut used = BTreeMap::new();
+        for a in inner
+            .topologies
+            .values()
+            .filter_map(|r| r.assignment.as_ref())
+        {
+            for slot in a.slots() {
+                if let Some(e) = a.executors.iter().find(|e| e.slot == slot) {
+                    *used.entry(e.supervisor_id.as_str()).or_default() += 1;
+                }
+            }
+        }
+        used
+    }
+
     /// Whether a supervisor has heartbeat within the timeout.
     pub fn alive(&self, s: &SupervisorEntry) -> bool {
         s.last_seen.elapsed() <= self.supervisor_timeout

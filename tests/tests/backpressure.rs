@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use squall_tests::{Tracker, TrackingSpout};
 use squall_worker::prelude::*;
+use squall_worker::stats::resident_bytes;
 use squall_worker::testing::CompleteTopology;
 
 /// Records the most trees it ever had in flight.
@@ -49,17 +50,6 @@ impl Bolt for Slow {
     }
 }
 
-/// This process's resident memory in KiB.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .unwrap_or(0)
-}
-
 /// 4,000 tuples (about 4.5 s) by default; `SQUALL_SOAK_TUPLES=200000` makes it a soak run of
 /// minutes that also prints the process's memory every 10 s.
 #[test]
@@ -78,7 +68,7 @@ fn a_slow_bolt_bounds_the_trees_in_flight_and_nothing_times_out() {
                 eprintln!(
                     "soak t={:>4}s rss={} KiB",
                     started.elapsed().as_secs(),
-                    rss_kib()
+                    resident_bytes() / 1024
                 );
                 for _ in 0..100 {
                     if done.load(Ordering::SeqCst) {

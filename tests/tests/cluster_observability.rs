@@ -11,20 +11,21 @@ use serde_json::Value;
 use squall_tests::browser;
 use squall_tests::cluster::{Cluster, all_acked, binaries, eventually};
 
-fn spout(t: &Value, id: &str) -> Value {
-    t["spouts"]
+/// A row of the topology API's `spouts` or `bolts` list.
+fn row(t: &Value, list: &str, key: &str, id: &str) -> Value {
+    t[list]
         .as_array()
-        .and_then(|s| s.iter().find(|c| c["spoutId"] == id))
+        .and_then(|s| s.iter().find(|c| c[key] == id))
         .cloned()
         .unwrap_or(Value::Null)
 }
 
+fn spout(t: &Value, id: &str) -> Value {
+    row(t, "spouts", "spoutId", id)
+}
+
 fn bolt(t: &Value, id: &str) -> Value {
-    t["bolts"]
-        .as_array()
-        .and_then(|s| s.iter().find(|c| c["boltId"] == id))
-        .cloned()
-        .unwrap_or(Value::Null)
+    row(t, "bolts", "boltId", id)
 }
 
 /// The value of a Prometheus sample whose line contains every one of `parts`.

@@ -213,11 +213,18 @@ impl ExecutorStats {
     pub fn latency_ns(&self, kind: LatencyKind) -> Histogram<u64> {
         self.latencies_us.lock().unwrap_or_else(|p| p.into_inner())[kind as usize].clone()
     }
+}
 
-    /// Complete latencies of the trees this (spout) executor saw finish, in nanoseconds.
-    pub fn complete_latency_ns(&self) -> Histogram<u64> {
-        self.latency_ns(LatencyKind::Complete)
-    }
+/// This process's resident memory in bytes (0 where /proc is not available).
+pub fn resident_bytes() -> u64 {
+    // "VmRSS:    12345 kB" in /proc/self/status, which needs no page size.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
 }
 
 /// Batches in flight across one topology's executors: the testing kit's "nothing is moving".

@@ -19,7 +19,7 @@ use squall_topology_api::{ACKER_COMPONENT_ID, Grouping};
 use super::Ui;
 use crate::metrics::view::{summary, topology_info};
 use crate::metrics::window::{FINE_SECS, Window};
-use crate::state::{Inner, now_secs};
+use crate::state::{Inner, State, now_secs};
 use crate::topology::TopologyRecord;
 
 /// An API error: a status and one line, as JSON.
@@ -74,7 +74,7 @@ fn find<'a>(inner: &'a Inner, key: &str) -> Result<&'a TopologyRecord, ApiError>
 /// Runs a read of the state on the blocking pool (the state's lock is a std mutex).
 async fn read<T: Send + 'static>(
     ui: &Ui,
-    f: impl FnOnce(&crate::state::State, &Inner) -> Result<T, ApiError> + Send + 'static,
+    f: impl FnOnce(&State, &Inner) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let state = ui.state.clone();
     tokio::task::spawn_blocking(move || {
@@ -87,13 +87,17 @@ async fn read<T: Send + 'static>(
 
 pub async fn cluster_summary(Extract(ui): Extract<Ui>) -> ApiResult {
     read(&ui, |state, inner| {
+        let used = State::slots_used(inner);
         let alive: Vec<_> = inner
             .supervisors
-            .values()
-            .filter(|s| state.alive(s))
+            .iter()
+            .filter(|(_, s)| state.alive(s))
             .collect();
-        let slots_total: usize = alive.iter().map(|s| s.ports.len()).sum();
-        let slots_used: usize = alive.iter().map(|s| s.workers.len()).sum();
+        let slots_total: usize = alive.iter().map(|(_, s)| s.ports.len()).sum();
+        let slots_used: u32 = alive
+            .iter()
+            .map(|(id, _)| used.get(id.as_str()).copied().unwrap_or(0))
+            .sum();
         let executors: usize = inner
             .topologies
             .values()
@@ -105,7 +109,7 @@ pub async fn cluster_summary(Extract(ui): Extract<Ui>) -> ApiResult {
             "supervisors": alive.len(),
             "slotsTotal": slots_total,
             "slotsUsed": slots_used,
-            "slotsFree": slots_total.saturating_sub(slots_used),
+            "slotsFree": slots_total.saturating_sub(slots_used as usize),
             "topologies": inner.topologies.len(),
             "executorsTotal": executors,
         })))
@@ -115,17 +119,19 @@ pub async fn cluster_summary(Extract(ui): Extract<Ui>) -> ApiResult {
 
 pub async fn supervisor_summary(Extract(ui): Extract<Ui>) -> ApiResult {
     read(&ui, |state, inner| {
+        let used = State::slots_used(inner);
         let supervisors: Vec<Value> = inner
             .supervisors
             .iter()
             .map(|(id, s)| {
+                let used = used.get(id.as_str()).copied().unwrap_or(0) as usize;
                 json!({
                     "id": id,
                     "host": s.host,
                     "uptimeSeconds": s.uptime_secs,
                     "slotsTotal": s.ports.len(),
-                    "slotsUsed": s.workers.len(),
-                    "slotsFree": s.ports.len().saturating_sub(s.workers.len()),
+                    "slotsUsed": used,
+                    "slotsFree": s.ports.len().saturating_sub(used),
                     "alive": state.alive(s),
                 })
             })
@@ -434,24 +440,27 @@ fn done(action: &str, name: &str) -> ApiResult {
     ))
 }
 
-pub async fn activate(Extract(ui): Extract<Ui>, Path(id): Path<String>) -> ApiResult {
-    let name = name_of(&ui, id).await?;
-    let request = NameRequest {
+async fn set_active(ui: &Ui, id: String, active: bool) -> ApiResult {
+    let name = name_of(ui, id).await?;
+    let request = tonic::Request::new(NameRequest {
         name: name.clone(),
         window: String::new(),
-    };
-    ui.service.activate(tonic::Request::new(request)).await?;
-    done("activate", &name)
+    });
+    if active {
+        ui.service.activate(request).await?;
+        done("activate", &name)
+    } else {
+        ui.service.deactivate(request).await?;
+        done("deactivate", &name)
+    }
+}
+
+pub async fn activate(Extract(ui): Extract<Ui>, Path(id): Path<String>) -> ApiResult {
+    set_active(&ui, id, true).await
 }
 
 pub async fn deactivate(Extract(ui): Extract<Ui>, Path(id): Path<String>) -> ApiResult {
-    let name = name_of(&ui, id).await?;
-    let request = NameRequest {
-        name: name.clone(),
-        window: String::new(),
-    };
-    ui.service.deactivate(tonic::Request::new(request)).await?;
-    done("deactivate", &name)
+    set_active(&ui, id, false).await
 }
 
 pub async fn kill(Extract(ui): Extract<Ui>, Path((id, wait)): Path<(String, u32)>) -> ApiResult {

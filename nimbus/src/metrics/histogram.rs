@@ -156,11 +156,6 @@ impl SparseHistogram {
             max_ms: ms(self.buckets.last().map_or(0, |b| b.0)),
         }
     }
-
-    /// Buckets, for exposition: (value in ns, count).
-    pub fn buckets(&self) -> &[(u64, u64)] {
-        &self.buckets
-    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,7 @@
 //! latency distributions, capacity, queue depths, errors and per-executor rows.
 
 use squall_proto::pb::{
-    ComponentInfo, ErrorReport, ExecutorInfo, StreamCounts, TopologyInfo, TopologySummary,
-    WorkerInfo,
+    ComponentInfo, ExecutorInfo, StreamCounts, TopologyInfo, TopologySummary, WorkerInfo,
 };
 use squall_topology_api::{ACKER_COMPONENT_ID, ComponentKind};
 
@@ -170,9 +169,4 @@ fn executor_row(e: &ExecutorMetrics, window: Window, now: u64) -> ExecutorInfo {
         pending: e.pending,
         uptime_secs: e.uptime_secs,
     }
-}
-
-/// The newest error of a list, for one-line displays.
-pub fn newest(errors: &[ErrorReport]) -> Option<&ErrorReport> {
-    errors.iter().max_by_key(|e| e.time_ms)
 }

@@ -1,5 +1,4 @@
-//! Executor counters and latency histograms as they travel to the supervisor and on to Nimbus,
-//! and the worker's own memory.
+//! Executor counters and latency histograms as they travel to the supervisor and on to Nimbus.
 
 use hdrhistogram::Histogram;
 use squall_proto::pb;
@@ -64,16 +63,4 @@ fn wire_histogram(h: &Histogram<u64>) -> pb::Histogram {
         .map(|v| (v.value_iterated_to(), v.count_at_value()))
         .unzip();
     pb::Histogram { values, counts }
-}
-
-/// This process's resident memory in bytes (0 where /proc is not available).
-pub(crate) fn resident_bytes() -> u64 {
-    // "VmRSS:    12345 kB" in /proc/self/status, which needs no page size.
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .map_or(0, |kib| kib * 1024)
 }

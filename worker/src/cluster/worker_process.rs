@@ -20,14 +20,14 @@ use tonic::transport::{Endpoint, Server};
 
 use super::ClusterError;
 use super::startup::{WAIT_FOR_PEERS_CAP, all_listening, other_slots};
-use super::stats::{resident_bytes, wire_stats};
+use super::stats::wire_stats;
 use crate::assembly::{
     ExecutorKind, ExecutorPlan, StartOptions, Started, kind_of, start_executors, stop_all,
 };
 use crate::message::Control;
 use crate::outbox::Outbox;
 use crate::settings::TopologySettings;
-use crate::stats::Flow;
+use crate::stats::{Flow, resident_bytes};
 use crate::transport::codec::StreamTable;
 use crate::transport::receiver;
 use crate::transport::sender::{RemoteSender, Routes, WINDOW_BYTES};
