@@ -43,6 +43,16 @@ pub async fn run(
     ui: Option<String>,
     args: Vec<String>,
 ) -> anyhow::Result<()> {
+    // A busy UI port must not stop the dev cluster from coming up: go on without the UI.
+    let ui = ui.filter(|addr| {
+        let free = std::net::TcpListener::bind(addr.as_str()).is_ok();
+        if !free {
+            eprintln!(
+                "web UI: cannot listen on {addr}; going on without it (--ui ADDR picks another)"
+            );
+        }
+        free
+    });
     let dir = tempfile::Builder::new().prefix("squall-dev-").tempdir()?;
     let url = format!("http://127.0.0.1:{port}");
     let slots: Vec<String> = (0..4)
