@@ -10,6 +10,9 @@
 //! records_per_sec=<x> cpu_cores=<x> p50_us=<x> p99_us=<x> p999_us=<x>`. Records are counted at
 //! the last bolt during the window after the warm-up; latency is complete latency with acking
 //! on, sink arrival with it off (sampled 1 in 16 in closed-loop runs, all at a fixed rate).
+//!
+//! `--memory-every 60 --seconds 600` adds a `memory t_s=<x> rss_mb=<x>` line a minute for the
+//! ten-minute memory check.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,7 +24,7 @@ use hdrhistogram::Histogram;
 use squall_examples::bench::{self, BenchConfig, Probe, Workload, read_histograms};
 use squall_examples::cluster_run::DevCluster;
 use squall_examples::cpu::process_cpu_secs;
-use squall_worker::stats::new_latency_histogram;
+use squall_worker::stats::{new_latency_histogram, resident_bytes};
 use squall_worker::{Config, ConfigValue, LocalTopology, TopologyStats};
 
 /// Every record of the chain is allocated by the spout's thread and freed by the sink's;
@@ -79,6 +82,10 @@ struct Args {
     /// Extra topology configuration, key=value (JSON values).
     #[arg(long = "conf", value_parser = squall_worker::config::parse_setting)]
     conf: Vec<(String, ConfigValue)>,
+    /// Print `memory t_s=<x> rss_mb=<x>` every this many seconds of the measuring window
+    /// (resident memory of the process, or of all workers in cluster mode).
+    #[arg(long)]
+    memory_every: Option<f64>,
     /// Set by the driver for the bench's own worker processes: the directory it shares with
     /// them for the measuring window and latency dumps.
     #[arg(long, hide = true)]
@@ -90,6 +97,35 @@ struct Figures {
     cpu_cores: f64,
     latency: Histogram<u64>,
     failed: u64,
+}
+
+/// Waits out the measuring window, printing resident memory as it goes if asked to.
+fn measuring_window(args: &Args, resident: impl Fn() -> u64) {
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(args.seconds);
+    let every = args
+        .memory_every
+        .filter(|s| *s > 0.0)
+        .map(Duration::from_secs_f64);
+    let print = |at: Instant| {
+        println!(
+            "memory t_s={:.0} rss_mb={:.1}",
+            at.duration_since(start).as_secs_f64(),
+            resident() as f64 / f64::from(1 << 20)
+        );
+    };
+    let Some(every) = every else {
+        std::thread::sleep(end - start);
+        return;
+    };
+    print(start);
+    let mut next = start + every;
+    while next <= end {
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        print(next);
+        next += every;
+    }
+    std::thread::sleep(end.saturating_duration_since(Instant::now()));
 }
 
 fn sink_count(stats: &TopologyStats, sink: &str) -> u64 {
@@ -111,7 +147,7 @@ fn run_local(
         Instant::now(),
     );
     probe.set_measuring(true);
-    std::thread::sleep(Duration::from_secs_f64(args.seconds));
+    measuring_window(args, resident_bytes);
     probe.set_measuring(false);
     let (count1, cpu1, elapsed) = (
         sink_count(&running.stats(), sink),
@@ -141,6 +177,7 @@ fn worker_args(dir: &std::path::Path) -> Vec<String> {
             "--workers",
             "--warmup",
             "--seconds",
+            "--memory-every",
             "--latency-dir",
         ]
         .contains(&flag.as_str())
@@ -195,7 +232,7 @@ fn run_cluster(args: &Args, sink: &str) -> anyhow::Result<Figures> {
         cluster.cpu_secs("bench"),
         Instant::now(),
     );
-    std::thread::sleep(Duration::from_secs_f64(args.seconds));
+    measuring_window(args, || cluster.worker_memory_bytes("bench"));
     std::fs::remove_file(&measuring)?;
     let (count1, cpu1, elapsed) = (
         cluster.executed("bench", sink),

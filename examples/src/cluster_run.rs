@@ -129,18 +129,29 @@ impl DevCluster {
             .unwrap_or(0)
     }
 
+    /// One field of each of the topology's workers, as `status --json` has it.
+    fn worker_field(&self, topology: &str, field: &str) -> Vec<u64> {
+        self.json(&["status", topology, "--json"])
+            .and_then(|s| {
+                s["workers"]
+                    .as_array()
+                    .map(|w| w.iter().filter_map(|w| w[field].as_u64()).collect())
+            })
+            .unwrap_or_default()
+    }
+
+    /// Resident memory of the topology's workers, summed, as their last heartbeats gave it.
+    pub fn worker_memory_bytes(&self, topology: &str) -> u64 {
+        self.worker_field(topology, "memory_bytes").iter().sum()
+    }
+
     /// CPU seconds used so far by the daemons and the topology's workers.
     pub fn cpu_secs(&self, topology: &str) -> f64 {
         let workers: Vec<u32> = self
-            .json(&["status", topology, "--json"])
-            .and_then(|s| {
-                s["workers"].as_array().map(|w| {
-                    w.iter()
-                        .filter_map(|w| w["pid"].as_u64().map(|p| p as u32))
-                        .collect()
-                })
-            })
-            .unwrap_or_default();
+            .worker_field(topology, "pid")
+            .into_iter()
+            .map(|p| p as u32)
+            .collect();
         self.daemons
             .iter()
             .map(Child::id)

@@ -11,7 +11,7 @@ use squall_topology_api::{ACKER_COMPONENT_ID, cap_parallelism, split_tasks};
 
 use crate::error::NimbusError;
 use crate::metrics::Metrics;
-use crate::scheduler::{ExecutorToPlace, SupervisorView, assign};
+use crate::scheduler::{Affinity, ExecutorToPlace, SupervisorView, assign};
 use crate::store::Store;
 use crate::topology::TopologyRecord;
 
@@ -227,7 +227,14 @@ fn place(
     } else {
         let wanted = executors_of(record);
         let before = previous.map(|a| a.executors.as_slice()).unwrap_or_default();
-        match assign(&wanted, record.workers, live, taken, before) {
+        match assign(
+            &wanted,
+            &Affinity::of(&record.spec),
+            record.workers,
+            live,
+            taken,
+            before,
+        ) {
             Ok(placed) => placed,
             Err(e) => {
                 tracing::warn!(topology = %record.id, error = %e, "cannot place topology");

@@ -22,6 +22,21 @@ pub(crate) fn random_id(rng: &mut SmallRng) -> u64 {
     }
 }
 
+/// A random non-zero root id that `grouping::bucket` maps to acker `index` of `ackers`.
+pub(crate) fn random_id_in_bucket(rng: &mut SmallRng, index: usize, ackers: usize) -> u64 {
+    // bucket(x, n) = floor(x n / 2^64), so bucket k holds [ceil(k 2^64 / n), ceil((k+1) 2^64 / n)).
+    let n = ackers.max(1) as u128;
+    let low = ((index as u128) << 64).div_ceil(n);
+    let high = ((index as u128 + 1) << 64).div_ceil(n);
+    let span = (high - low).max(1);
+    loop {
+        let id = (low + u128::from(rng.next_u64()) % span) as u64;
+        if id != 0 {
+            return id;
+        }
+    }
+}
+
 /// The tree ids of one copy of a tuple anchored to `anchors`; updates each anchor's `ack_val`.
 pub(crate) fn anchor_copy(anchors: &[&Tuple], rng: &mut SmallRng) -> AnchorIds {
     let mut ids = AnchorIds::new();
@@ -56,4 +71,26 @@ pub(crate) fn messages_for(tuple: &Tuple, kind: AckKind) -> impl Iterator<Item =
         dest: 0,
         kind,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::grouping::bucket;
+
+    #[test]
+    fn ids_drawn_for_an_acker_are_routed_to_that_acker() {
+        let mut rng = SmallRng::seed_from_u64(7);
+        for ackers in [1usize, 2, 3, 5, 7, 64] {
+            for index in 0..ackers {
+                for _ in 0..200 {
+                    let id = random_id_in_bucket(&mut rng, index, ackers);
+                    assert_ne!(id, 0);
+                    assert_eq!(bucket(id, ackers), index, "{ackers} ackers, index {index}");
+                }
+            }
+        }
+    }
 }

@@ -16,7 +16,7 @@ use squall_topology_api::{
     cap_parallelism, split_tasks,
 };
 
-use crate::collector::{EmitWatch, Emitter};
+use crate::collector::{AckerTasks, EmitWatch, Emitter};
 use crate::executor::{self, Inbox, Report, Setup};
 use crate::latency::{DEFAULT_SAMPLE_RATE, Latencies};
 use crate::message::{Batch, Control};
@@ -175,7 +175,13 @@ pub(crate) fn start_executors(
         task_peer: task_peer.into(),
         local_task_peer: local_task_peer.into(),
     };
-    let ackers = layout.tasks_of(ACKER_COMPONENT_ID).to_vec();
+    let all_ackers = layout.tasks_of(ACKER_COMPONENT_ID).to_vec();
+    let ackers = AckerTasks {
+        here: (0..all_ackers.len())
+            .filter(|&i| worker_tasks.contains(&all_ackers[i]))
+            .collect(),
+        all: all_ackers,
+    };
     let context = Arc::new(SharedContext {
         topology_id: options.topology_id.clone(),
         spec: Arc::clone(topology.spec()),

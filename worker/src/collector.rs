@@ -10,12 +10,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use rand::RngExt;
 use rand::rngs::SmallRng;
 use squall_topology_api::{
     AnchorIds, BoltOutput, EmitError, MessageId, SpoutOutput, TaskId, Tuple, Values,
 };
 
-use crate::anchoring::{anchor_copy, messages_for, random_id};
+use crate::anchoring::{anchor_copy, messages_for, random_id, random_id_in_bucket};
 use crate::grouping::bucket;
 use crate::latency::Latencies;
 use crate::message::{AckKind, AckMsg, Delivery};
@@ -36,6 +37,15 @@ const ERROR_LOG_INTERVAL_SECS: u64 = 10;
 /// (Storm refreshes its load mapping on a timer; a count needs no clock read per emit).
 const LOAD_CHECK_EVERY: u32 = 1024;
 
+/// The topology's acker tasks, and which of them run in this process.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AckerTasks {
+    /// Every acker task; a tree's acker is `all[bucket(root)]`.
+    pub all: Vec<TaskId>,
+    /// Indices into `all` of the ackers in this process.
+    pub here: Vec<usize>,
+}
+
 /// What an emitter keeps or logs of each emit besides sending it.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct EmitWatch {
@@ -52,7 +62,7 @@ pub(crate) struct Emitter {
     pub rng: SmallRng,
     targets: Vec<TaskId>,
     /// Acker task ids; empty when tracking is off.
-    ackers: Vec<TaskId>,
+    ackers: AckerTasks,
     pub counters: Counters,
     /// Emits until locality-aware shuffles look at their local tasks' load again.
     emits_until_load_check: u32,
@@ -69,7 +79,7 @@ impl Emitter {
         router: Router,
         outbox: Outbox,
         rng: SmallRng,
-        ackers: Vec<TaskId>,
+        ackers: AckerTasks,
         stats: Arc<ExecutorStats>,
         latencies: Latencies,
         watch: EmitWatch,
@@ -93,12 +103,23 @@ impl Emitter {
 
     /// Whether tuple trees are tracked.
     pub fn acking(&self) -> bool {
-        !self.ackers.is_empty()
+        !self.ackers.all.is_empty()
     }
 
     /// The acker task responsible for a tree (Storm fields-groups acker streams by root id).
     pub fn acker_for(&self, root: u64) -> TaskId {
-        self.ackers[bucket(root, self.ackers.len())]
+        self.ackers.all[bucket(root, self.ackers.all.len())]
+    }
+
+    /// A root id for a new tree, whose acker runs in this process when one does: the spout's
+    /// init and the acker's answer then never cross the network.
+    fn new_root(&mut self) -> u64 {
+        let (all, here) = (self.ackers.all.len(), &self.ackers.here);
+        if here.is_empty() || here.len() == all {
+            return random_id(&mut self.rng);
+        }
+        let pick = here[self.rng.random_range(0..here.len())];
+        random_id_in_bucket(&mut self.rng, pick, all)
     }
 
     /// Sends a message to the acker of its tree.
@@ -225,7 +246,7 @@ impl SpoutOutput for SpoutOut<'_> {
         let stream = em.route(stream, self.task, &values, direct_task)?;
         match msg_id {
             Some(msg_id) if em.acking() && !em.targets.is_empty() => {
-                let root = random_id(&mut em.rng);
+                let root = em.new_root();
                 let mut init = 0u64;
                 em.deliver(stream, self.task, values, |rng| {
                     let edge = random_id(rng);

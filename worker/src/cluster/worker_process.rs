@@ -67,7 +67,7 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
     let _entered = span.enter();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .thread_name("worker-io")
         .enable_all()
         .build()?;

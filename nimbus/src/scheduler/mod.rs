@@ -1,0 +1,427 @@
+//! The even scheduler: which slots a topology gets and which executors run on each.
+//!
+//! A pure function of the cluster, the topology and its previous placement. Properties,
+//! checked by the tests below:
+//! - **even**: a topology's executors differ by at most one between its slots, and its slots
+//!   spread over as many supervisors as possible;
+//! - **affinity**: within the even share, executors that exchange tuples share a slot (see
+//!   [`affinity`]), and ackers are spread so that each slot has its own;
+//! - **minimal movement**: slots that are still usable are kept, and executors stay where they
+//!   were unless evening out requires a move;
+//! - **deterministic and stable**: the same inputs give the same placement, and scheduling a
+//!   placement again changes nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use squall_proto::{ExecutorAssignment, Slot};
+use squall_topology_api::TaskId;
+
+mod affinity;
+
+pub use affinity::Affinity;
+
+/// A live supervisor as the scheduler sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisorView {
+    /// Its id.
+    pub id: String,
+    /// Its host address.
+    pub host: String,
+    /// Its slot ports.
+    pub ports: Vec<u16>,
+}
+
+/// One executor to place: its component and tasks.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ExecutorToPlace {
+    /// The component.
+    pub component: String,
+    /// Its tasks.
+    pub tasks: Vec<TaskId>,
+}
+
+/// Why nothing could be placed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    /// No free slot on any live supervisor.
+    #[error("no free worker slot on any live supervisor")]
+    NoFreeSlot,
+}
+
+/// Places `executors` on up to `workers` slots of `supervisors`, avoiding `taken` slots (used
+/// by other topologies), starting from `previous`, keeping executors that talk together.
+pub fn assign(
+    executors: &[ExecutorToPlace],
+    affinity: &Affinity,
+    workers: u32,
+    supervisors: &[SupervisorView],
+    taken: &BTreeSet<Slot>,
+    previous: &[ExecutorAssignment],
+) -> Result<Vec<ExecutorAssignment>, ScheduleError> {
+    let owner: BTreeMap<Slot, &str> = supervisors
+        .iter()
+        .flat_map(|s| {
+            s.ports.iter().map(move |&port| {
+                (
+                    Slot {
+                        host: s.host.clone(),
+                        port,
+                    },
+                    s.id.as_str(),
+                )
+            })
+        })
+        .collect();
+    let usable = |slot: &Slot| owner.contains_key(slot) && !taken.contains(slot);
+    let wanted = (workers.max(1) as usize).min(executors.len().max(1));
+
+    // Keep the previous slots that are still usable.
+    let mut chosen: Vec<Slot> = Vec::new();
+    for e in previous {
+        if chosen.len() < wanted && usable(&e.slot) && !chosen.contains(&e.slot) {
+            chosen.push(e.slot.clone());
+        }
+    }
+    // Add slots on the supervisors with the fewest chosen so far, lowest port first.
+    while chosen.len() < wanted {
+        let next = owner
+            .keys()
+            .filter(|s| usable(s) && !chosen.contains(s))
+            .min_by_key(|s| {
+                let on_same = chosen.iter().filter(|c| owner[*c] == owner[*s]).count();
+                (on_same, owner[*s], s.port)
+            })
+            .cloned();
+        match next {
+            Some(slot) => chosen.push(slot),
+            None => break,
+        }
+    }
+    if chosen.is_empty() {
+        return Err(ScheduleError::NoFreeSlot);
+    }
+    chosen.sort();
+
+    let order = affinity.placement_order(executors);
+    let mut load = Loads::even(order.len(), chosen.len());
+    let mut placed: Vec<Option<&Slot>> = vec![None; order.len()];
+    // Executors stay on their previous slot while it has room under an even share.
+    for (i, e) in order.iter().enumerate() {
+        let before = previous
+            .iter()
+            .find(|p| p.component == e.component && p.tasks == e.tasks)
+            .and_then(|p| chosen.iter().find(|s| **s == p.slot));
+        if let Some(slot) = before
+            && load.has_room(slot)
+        {
+            load.add(slot);
+            placed[i] = Some(slot);
+        }
+    }
+    // The rest go, in placement order, where most of their neighbours already are, then to
+    // the least loaded slot.
+    for i in 0..order.len() {
+        if placed[i].is_some() {
+            continue;
+        }
+        let component = order[i].component.as_str();
+        let neighbours_on = |slot: &Slot| {
+            order
+                .iter()
+                .zip(&placed)
+                .filter(|(other, at)| {
+                    *at == &Some(slot) && affinity.talk(component, &other.component)
+                })
+                .count()
+        };
+        let slot = chosen
+            .iter()
+            .filter(|s| load.has_room(s))
+            .min_by_key(|s| {
+                (
+                    std::cmp::Reverse(neighbours_on(s)),
+                    load.of(s),
+                    (*s).clone(),
+                )
+            })
+            .unwrap_or(&chosen[0]);
+        load.add(slot);
+        placed[i] = Some(slot);
+    }
+    let mut out: Vec<ExecutorAssignment> = order
+        .iter()
+        .zip(placed)
+        .map(|(e, slot)| {
+            let slot = slot.cloned().unwrap_or_else(|| chosen[0].clone());
+            ExecutorAssignment {
+                component: e.component.clone(),
+                tasks: e.tasks.clone(),
+                supervisor_id: owner
+                    .get(&slot)
+                    .map(|s| (*s).to_owned())
+                    .unwrap_or_default(),
+                slot,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (a.tasks.first(), &a.component).cmp(&(b.tasks.first(), &b.component)));
+    Ok(out)
+}
+
+/// Executors per slot, against an even share: `base` each, one more on `extra` of them.
+struct Loads<'a> {
+    per_slot: BTreeMap<&'a Slot, usize>,
+    base: usize,
+    extra: usize,
+    extras_used: usize,
+}
+
+impl<'a> Loads<'a> {
+    fn even(executors: usize, slots: usize) -> Self {
+        Loads {
+            per_slot: BTreeMap::new(),
+            base: executors / slots,
+            extra: executors % slots,
+            extras_used: 0,
+        }
+    }
+
+    fn of(&self, slot: &Slot) -> usize {
+        self.per_slot.get(slot).copied().unwrap_or(0)
+    }
+
+    fn has_room(&self, slot: &Slot) -> bool {
+        let l = self.of(slot);
+        l < self.base || (l == self.base && self.extras_used < self.extra)
+    }
+
+    fn add(&mut self, slot: &'a Slot) {
+        let l = self.per_slot.entry(slot).or_default();
+        if *l == self.base {
+            self.extras_used += 1;
+        }
+        *l += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn supervisors(n: usize, ports: u16) -> Vec<SupervisorView> {
+        (0..n)
+            .map(|i| SupervisorView {
+                id: format!("s{i}"),
+                host: format!("127.0.0.{}", i + 2),
+                ports: (6700..6700 + ports).collect(),
+            })
+            .collect()
+    }
+
+    fn executors(n: u32) -> Vec<ExecutorToPlace> {
+        (0..n)
+            .map(|i| ExecutorToPlace {
+                component: format!("c{}", i % 3),
+                tasks: vec![i + 1],
+            })
+            .collect()
+    }
+
+    fn per_slot(a: &[ExecutorAssignment]) -> BTreeMap<Slot, usize> {
+        let mut m = BTreeMap::new();
+        for e in a {
+            *m.entry(e.slot.clone()).or_default() += 1;
+        }
+        m
+    }
+
+    proptest! {
+        #[test]
+        fn placements_are_even_spread_and_stable(
+            n_exec in 1u32..30, workers in 1u32..6, n_sup in 1usize..4, ports in 1u16..4,
+            chain in any::<bool>(),
+        ) {
+            let sups = supervisors(n_sup, ports);
+            let execs = executors(n_exec);
+            let affinity = if chain {
+                Affinity::from_links([("c0", vec![]), ("c1", vec!["c0"]), ("c2", vec!["c1"])])
+            } else {
+                Affinity::default()
+            };
+            let a = assign(&execs, &affinity, workers, &sups, &BTreeSet::new(), &[]).unwrap();
+            prop_assert_eq!(a.len(), execs.len());
+            let loads = per_slot(&a);
+            let expected_slots = (workers as usize).min(n_exec as usize).min(n_sup * ports as usize);
+            prop_assert_eq!(loads.len(), expected_slots);
+            let (min, max) = (loads.values().min().unwrap(), loads.values().max().unwrap());
+            prop_assert!(max - min <= 1, "uneven: {loads:?}");
+            // Spread: supervisors used = as many as the slot count allows.
+            let used: BTreeSet<&str> = a.iter().map(|e| e.supervisor_id.as_str()).collect();
+            prop_assert_eq!(used.len(), expected_slots.min(n_sup));
+            // Stable: scheduling the result again changes nothing.
+            let again = assign(&execs, &affinity, workers, &sups, &BTreeSet::new(), &a).unwrap();
+            prop_assert_eq!(again, a);
+        }
+    }
+
+    #[test]
+    fn a_lost_supervisor_moves_only_its_executors() {
+        let sups = supervisors(3, 2);
+        let execs = executors(9);
+        let a = assign(
+            &execs,
+            &Affinity::default(),
+            3,
+            &sups,
+            &BTreeSet::new(),
+            &[],
+        )
+        .unwrap();
+        let survivors: Vec<SupervisorView> = sups[..2].to_vec();
+        let b = assign(
+            &execs,
+            &Affinity::default(),
+            3,
+            &survivors,
+            &BTreeSet::new(),
+            &a,
+        )
+        .unwrap();
+        assert!(b.iter().all(|e| e.supervisor_id != "s2"));
+        let moved = a.iter().zip(&b).filter(|(x, y)| x.slot != y.slot).count();
+        assert_eq!(moved, 3, "only the lost supervisor's executors move");
+    }
+
+    #[test]
+    fn taken_slots_are_avoided_and_no_slot_is_an_error() {
+        let sups = supervisors(1, 2);
+        let taken: BTreeSet<Slot> = [Slot {
+            host: "127.0.0.2".into(),
+            port: 6700,
+        }]
+        .into();
+        let a = assign(&executors(2), &Affinity::default(), 2, &sups, &taken, &[]).unwrap();
+        assert!(a.iter().all(|e| e.slot.port == 6701));
+        let all: BTreeSet<Slot> = (6700..6702)
+            .map(|port| Slot {
+                host: "127.0.0.2".into(),
+                port,
+            })
+            .collect();
+        assert_eq!(
+            assign(&executors(2), &Affinity::default(), 2, &sups, &all, &[]),
+            Err(ScheduleError::NoFreeSlot)
+        );
+    }
+
+    fn linked(components: &[(&str, u32)]) -> (Vec<ExecutorToPlace>, Affinity) {
+        // A chain in declaration order, then two ackers; tasks numbered in that order.
+        let mut execs = Vec::new();
+        let mut task = 1;
+        for (c, parallelism) in components.iter().chain(&[("__acker", 2)]) {
+            for _ in 0..*parallelism {
+                execs.push(ExecutorToPlace {
+                    component: (*c).to_owned(),
+                    tasks: vec![task],
+                });
+                task += 1;
+            }
+        }
+        let links = components.iter().enumerate().map(|(i, (c, _))| {
+            (
+                *c,
+                components[..i]
+                    .last()
+                    .map(|p| vec![p.0])
+                    .unwrap_or_default(),
+            )
+        });
+        (execs, Affinity::from_links(links))
+    }
+
+    /// The slots a component's executors run on.
+    fn slots_of(a: &[ExecutorAssignment], component: &str) -> BTreeSet<Slot> {
+        a.iter()
+            .filter(|e| e.component == component)
+            .map(|e| e.slot.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_chain_on_two_workers_crosses_once_and_each_has_an_acker() {
+        let (execs, affinity) = linked(&[("a", 1), ("b", 1), ("c", 1), ("d", 1)]);
+        let a = assign(
+            &execs,
+            &affinity,
+            2,
+            &supervisors(2, 1),
+            &BTreeSet::new(),
+            &[],
+        )
+        .unwrap();
+        let slot = |c: &str| slots_of(&a, c).into_iter().next().unwrap();
+        let crossings = [("a", "b"), ("b", "c"), ("c", "d")]
+            .iter()
+            .filter(|(x, y)| slot(x) != slot(y))
+            .count();
+        assert_eq!(crossings, 1, "{a:?}");
+        assert_eq!(slots_of(&a, "__acker").len(), 2, "one acker per worker");
+        // Round robin by task id, as before, crossed on every hop.
+        let plain = assign(
+            &execs,
+            &Affinity::default(),
+            2,
+            &supervisors(2, 1),
+            &BTreeSet::new(),
+            &[],
+        )
+        .unwrap();
+        let plain_slot = |c: &str| slots_of(&plain, c).into_iter().next().unwrap();
+        assert!(plain_slot("a") != plain_slot("b") && plain_slot("b") != plain_slot("c"));
+    }
+
+    #[test]
+    fn each_worker_gets_a_full_pipeline_when_parallelism_allows() {
+        let (execs, affinity) = linked(&[("spout", 2), ("split", 2), ("count", 2)]);
+        let a = assign(
+            &execs,
+            &affinity,
+            2,
+            &supervisors(2, 1),
+            &BTreeSet::new(),
+            &[],
+        )
+        .unwrap();
+        for slot in per_slot(&a).keys() {
+            let here: BTreeSet<&str> = a
+                .iter()
+                .filter(|e| &e.slot == slot)
+                .map(|e| e.component.as_str())
+                .collect();
+            assert_eq!(here, ["__acker", "count", "split", "spout"].into(), "{a:?}");
+        }
+    }
+
+    #[test]
+    fn new_executors_join_their_neighbours_without_moving_others() {
+        let (execs, affinity) = linked(&[("spout", 2), ("split", 2), ("count", 2)]);
+        let sups = supervisors(2, 1);
+        let first = assign(&execs, &affinity, 2, &sups, &BTreeSet::new(), &[]).unwrap();
+        // A rebalance to three workers: executors move only to fill the new slot.
+        let sups3 = supervisors(3, 1);
+        let second = assign(&execs, &affinity, 3, &sups3, &BTreeSet::new(), &first).unwrap();
+        let moved = first
+            .iter()
+            .zip(&second)
+            .filter(|(x, y)| x.slot != y.slot)
+            .count();
+        assert_eq!(per_slot(&second).len(), 3);
+        assert!(moved <= 3, "moved {moved}: {second:?}");
+        assert_eq!(
+            assign(&execs, &affinity, 3, &sups3, &BTreeSet::new(), &second).unwrap(),
+            second
+        );
+    }
+}
