@@ -406,7 +406,8 @@ impl Drop for Cluster {
     }
 }
 
-/// The ids listed in the files of `dir` whose names start with `prefix` ("acked" or "seen").
+/// The ids listed in the files of `dir` whose names start with `prefix` ("acked", "seen" or
+/// "failed").
 pub fn ids_in(dir: &Path, prefix: &str) -> HashSet<u64> {
     let mut out = HashSet::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {

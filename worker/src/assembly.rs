@@ -19,11 +19,12 @@ use squall_topology_api::{
 use crate::collector::{AckerTasks, EmitWatch, Emitter};
 use crate::executor::{self, Inbox, Report, Setup};
 use crate::latency::{DEFAULT_SAMPLE_RATE, Latencies};
-use crate::message::{Batch, Control};
+use crate::message::Control;
 use crate::outbox::{NO_PEER, Outbox, Peer};
 use crate::router::{Locality, Router};
 use crate::settings::{TopologySettings, executor_settings, locality_bounds};
 use crate::stats::{ExecutorStats, Flow};
+use crate::transport::sender::RemoteLink;
 
 /// What kind of executor runs a component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,7 +128,7 @@ pub(crate) fn start_executors(
     conf: &Config,
     layout: &TaskLayout,
     executors: Vec<ExecutorPlan>,
-    remote: Option<Sender<Batch>>,
+    remote: Option<RemoteLink>,
     options: &StartOptions,
 ) -> std::io::Result<Started> {
     let n = executors.len();

@@ -13,6 +13,7 @@ use squall_topology_api::TaskId;
 
 use crate::message::{AckMsg, Batch, Control, Delivery};
 use crate::stats::Flow;
+use crate::transport::sender::RemoteLink;
 
 /// Where a destination's batches go.
 #[derive(Clone)]
@@ -26,7 +27,7 @@ pub(crate) enum Peer {
     },
     /// The network transport, for every task in other worker processes; batches carry their
     /// destination task in each entry.
-    Remote(Sender<Batch>),
+    Remote(RemoteLink),
 }
 
 /// The peer index of tasks that have no destination here (dropped, as Storm drops tuples
@@ -130,31 +131,42 @@ impl Outbox {
         if self.tuples[peer].is_empty() {
             return;
         }
-        let batch = Self::take(&mut self.tuples[peer]);
         self.flow.sent_one();
         // A closed queue means the destination has shut down; its tuples are lost the way
         // Storm loses a dead worker's queue, and their trees time out.
-        let _ = match &self.peers[peer] {
-            Peer::Local { data, .. } | Peer::Remote(data) => data.send(Batch::Tuples(batch)),
-        };
+        match &self.peers[peer] {
+            Peer::Local { data, .. } => {
+                let _ = data.send(Batch::Tuples(Self::take(&mut self.tuples[peer])));
+            }
+            // Encoded right here, so the buffer is kept for the next batch.
+            Peer::Remote(link) => {
+                link.send_tuples(&self.tuples[peer]);
+                self.tuples[peer].clear();
+            }
+        }
     }
 
     fn send_acks(&mut self, peer: usize) {
         if self.acks[peer].is_empty() {
             return;
         }
-        let batch = Self::take(&mut self.acks[peer]);
         self.flow.sent_one();
-        let _ = match &self.peers[peer] {
+        match &self.peers[peer] {
             Peer::Local {
                 control,
                 acks_on_control: true,
                 ..
-            } => control.send(Control::Acks(batch)).map_err(drop),
-            Peer::Local { data, .. } | Peer::Remote(data) => {
-                data.send(Batch::Acks(batch)).map_err(drop)
+            } => {
+                let _ = control.send(Control::Acks(Self::take(&mut self.acks[peer])));
             }
-        };
+            Peer::Local { data, .. } => {
+                let _ = data.send(Batch::Acks(Self::take(&mut self.acks[peer])));
+            }
+            Peer::Remote(link) => {
+                link.send_acks(&self.acks[peer]);
+                self.acks[peer].clear();
+            }
+        }
     }
 
     /// Hands over everything buffered, then reports the batches processed so far as done.

@@ -4,14 +4,16 @@
 //! a durable source does; the sink appends every id it sees. Tests read the files.
 //!
 //! With `--error-every K` the sink reports an error (without failing anything) for every id
-//! that is a multiple of K.
+//! that is a multiple of K; with `--sink-delay-ms D` it takes D ms over each tuple. The spout
+//! appends every id that fails to a `failed` file.
 //!
 //!     ids_topology --ids 3000 --rate 1000 --out DIR [--parallelism 2] [--error-every K]
+//!                  [--sink-delay-ms D]
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use squall_tests::cluster::ids_in;
 use squall_worker::prelude::*;
@@ -22,6 +24,7 @@ struct Args {
     out: PathBuf,
     parallelism: u32,
     error_every: Option<i64>,
+    sink_delay: Duration,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -31,6 +34,7 @@ fn parse_args() -> Result<Args, String> {
         out: std::env::temp_dir(),
         parallelism: 2,
         error_every: None,
+        sink_delay: Duration::ZERO,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -42,6 +46,10 @@ fn parse_args() -> Result<Args, String> {
             "--parallelism" => a.parallelism = value.parse().map_err(|_| "bad --parallelism")?,
             "--error-every" => {
                 a.error_every = Some(value.parse().map_err(|_| "bad --error-every")?);
+            }
+            "--sink-delay-ms" => {
+                a.sink_delay =
+                    Duration::from_millis(value.parse().map_err(|_| "bad --sink-delay-ms")?);
             }
             other => return Err(format!("unknown flag {other}")),
         }
@@ -67,6 +75,7 @@ struct IdSpout {
     emitted: u64,
     started: Option<Instant>,
     acked: Option<File>,
+    failed: Option<File>,
 }
 
 impl Spout for IdSpout {
@@ -78,6 +87,7 @@ impl Spout for IdSpout {
         let done = ids_in(&self.out, "acked");
         self.todo = (0..self.ids).rev().filter(|i| !done.contains(i)).collect();
         self.acked = Some(log_file(&self.out, "acked")?);
+        self.failed = Some(log_file(&self.out, "failed")?);
         Ok(())
     }
 
@@ -100,6 +110,9 @@ impl Spout for IdSpout {
     }
 
     fn fail(&mut self, id: MessageId) {
+        if let Some(f) = &mut self.failed {
+            let _ = writeln!(f, "{id}");
+        }
         self.todo.push(id);
     }
 }
@@ -122,6 +135,7 @@ struct Sink {
     file: Option<File>,
     out: PathBuf,
     error_every: Option<i64>,
+    delay: Duration,
 }
 
 impl Bolt for Sink {
@@ -132,6 +146,9 @@ impl Bolt for Sink {
 
     fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
         let id = input.get_i64("id")?;
+        if !self.delay.is_zero() {
+            std::thread::sleep(self.delay);
+        }
         if let Some(f) = &mut self.file {
             writeln!(f, "{id}")?;
         }
@@ -157,19 +174,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             emitted: 0,
             started: None,
             acked: None,
+            failed: None,
         },
         1,
     );
     b.set_bolt("relay", || Relay, args.parallelism)
         .shuffle_grouping("ids");
     let out = args.out.clone();
-    let error_every = args.error_every;
+    let (error_every, delay) = (args.error_every, args.sink_delay);
     b.set_bolt(
         "sink",
         move || Sink {
             file: None,
             out: out.clone(),
             error_every,
+            delay,
         },
         args.parallelism,
     )

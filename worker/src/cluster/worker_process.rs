@@ -91,7 +91,7 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
             tracing::error!(error = %e, "transport server stopped");
         }
     });
-    let sender = RemoteSender::start(table, runtime.handle().clone())?;
+    let sender = RemoteSender::new(table, runtime.handle().clone());
     let _runtime_context = runtime.enter();
     let channel = Endpoint::from_shared(supervisor_url.clone())
         .map_err(|e| ClusterError::Env(format!("bad supervisor url {supervisor_url:?}: {e}")))?
@@ -208,6 +208,7 @@ fn follow(
         assignment
             .executors
             .iter()
+            .filter(|e| e.slot != *me)
             .flat_map(|e| e.tasks.iter().map(|&t| (t, e.slot.clone()))),
     ));
     if let Some((old, started)) = &current {
@@ -253,7 +254,7 @@ fn follow(
         &conf,
         &layout,
         mine(&assignment),
-        Some(sender.queue()),
+        Some(sender.link()),
         &options,
     )?;
     let _ = outboxes.send(Outbox::new(

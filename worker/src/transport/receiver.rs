@@ -57,6 +57,15 @@ pub(crate) fn start(
         .spawn(move || {
             let mut outbox: Option<Outbox> = None;
             while let Some(batches) = rx.blocking_recv() {
+                // The server listens before the executors exist, and peers start sending as
+                // soon as it does: their first batches wait here (and the stream behind them)
+                // until there is somewhere to deliver them, instead of being lost and replayed.
+                if outbox.is_none() {
+                    match outboxes.recv() {
+                        Ok(first) => outbox = Some(first),
+                        Err(_) => return,
+                    }
+                }
                 while let Ok(newer) = outboxes.try_recv() {
                     outbox = Some(newer);
                 }

@@ -1,0 +1,75 @@
+//! Backpressure across workers: the spout's worker slows down when the sinks in the other
+//! worker fall behind, so trees do not time out from queueing in the transport, and a
+//! topology running flat out across two workers neither stalls nor loses trees.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use squall_tests::cluster::{Cluster, all_acked, binaries, ids_in};
+
+/// Submits the ids topology over two workers with no rate limit; returns its output dir.
+fn submit_unlimited(cluster: &Cluster, ids: u64, extra: &[&str]) -> PathBuf {
+    let out = cluster.dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let topology = binaries().ids_topology.display().to_string();
+    let (ids, out_dir) = (ids.to_string(), out.display().to_string());
+    let mut args = vec![
+        "submit",
+        &topology,
+        "--name",
+        "flat-out",
+        "--workers",
+        "2",
+        "--",
+        "--ids",
+        &ids,
+        "--rate",
+        "1000000000",
+        "--out",
+        &out_dir,
+    ];
+    args.extend_from_slice(extra);
+    let submitted = cluster.squall(&args);
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+    out
+}
+
+/// Two sinks of 1 ms a tuple take about 5 s over 10,000 ids, against the topology's 3 s
+/// message timeout: without backpressure across the network the spout would put them all in
+/// flight at once and most would time out.
+#[test]
+fn slow_sinks_in_another_worker_slow_the_spout_and_nothing_times_out() {
+    let cluster = Cluster::start(&["127.0.0.2", "127.0.0.3"], 1);
+    let out = submit_unlimited(&cluster, 10_000, &["--sink-delay-ms", "1"]);
+    assert!(
+        all_acked(&out, 10_000, Duration::from_secs(120)),
+        "not every id was acked; logs in {}",
+        cluster.dir.path().display()
+    );
+    let failed = ids_in(&out, "failed");
+    assert!(
+        failed.is_empty(),
+        "{} trees timed out from queueing alone (ids {:?} to {:?})",
+        failed.len(),
+        failed.iter().min(),
+        failed.iter().max()
+    );
+}
+
+/// Every id completes when nothing holds the spout back and tuples and acks cross workers
+/// in both directions at full speed.
+#[test]
+fn a_topology_running_flat_out_across_two_workers_completes_every_id() {
+    let cluster = Cluster::start(&["127.0.0.2", "127.0.0.3"], 1);
+    let out = submit_unlimited(&cluster, 200_000, &[]);
+    assert!(
+        all_acked(&out, 200_000, Duration::from_secs(180)),
+        "not every id was acked; logs in {}",
+        cluster.dir.path().display()
+    );
+}
