@@ -55,23 +55,16 @@ pub(crate) fn start(
     std::thread::Builder::new()
         .name("transport-recv".into())
         .spawn(move || {
-            let mut outbox: Option<Outbox> = None;
+            // The server listens before the executors exist, and peers start sending as soon
+            // as it does: their first batches wait (and the stream behind them) until there is
+            // somewhere to deliver them, instead of being lost and replayed.
+            let Ok(mut out) = outboxes.recv() else {
+                return;
+            };
             while let Some(batches) = rx.blocking_recv() {
-                // The server listens before the executors exist, and peers start sending as
-                // soon as it does: their first batches wait here (and the stream behind them)
-                // until there is somewhere to deliver them, instead of being lost and replayed.
-                if outbox.is_none() {
-                    match outboxes.recv() {
-                        Ok(first) => outbox = Some(first),
-                        Err(_) => return,
-                    }
-                }
                 while let Ok(newer) = outboxes.try_recv() {
-                    outbox = Some(newer);
+                    out = newer;
                 }
-                let Some(out) = outbox.as_mut() else {
-                    continue;
-                };
                 for batch in batches {
                     match batch {
                         Batch::Tuples(deliveries) => {
