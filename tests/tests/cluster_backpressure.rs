@@ -1,11 +1,13 @@
 //! Backpressure across workers: the spout's worker slows down when the sinks in the other
-//! worker fall behind, so trees do not time out from queueing in the transport, and a
-//! topology running flat out across two workers neither stalls nor loses trees.
+//! worker fall behind, so trees do not time out from queueing in the transport; a topology
+//! running flat out across two workers neither stalls nor loses trees, and goes quiet (next to
+//! no CPU) once its spout has nothing left to emit.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use squall_examples::cpu::pid_cpu_secs;
 use squall_tests::cluster::{Cluster, all_acked, binaries, ids_in};
 
 /// Submits the ids topology over two workers with no rate limit; returns its output dir.
@@ -62,9 +64,9 @@ fn slow_sinks_in_another_worker_slow_the_spout_and_nothing_times_out() {
 }
 
 /// Every id completes when nothing holds the spout back and tuples and acks cross workers
-/// in both directions at full speed.
+/// in both directions at full speed; then the workers idle.
 #[test]
-fn a_topology_running_flat_out_across_two_workers_completes_every_id() {
+fn a_topology_running_flat_out_across_two_workers_completes_every_id_then_idles() {
     let cluster = Cluster::start(&["127.0.0.2", "127.0.0.3"], 1);
     let out = submit_unlimited(&cluster, 200_000, &[]);
     assert!(
@@ -72,4 +74,20 @@ fn a_topology_running_flat_out_across_two_workers_completes_every_id() {
         "not every id was acked; logs in {}",
         cluster.dir.path().display()
     );
+
+    let workers = cluster.live_workers();
+    assert_eq!(workers.len(), 2, "two workers: {workers:?}");
+    let cpu = || workers.iter().map(|&pid| pid_cpu_secs(pid)).sum::<f64>();
+    // Past the spout's shorter naps; it has had nothing to emit since the last id went out.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (cpu0, t0) = (cpu(), Instant::now());
+    std::thread::sleep(Duration::from_secs(3));
+    let used = (cpu() - cpu0) / t0.elapsed().as_secs_f64();
+    // Heartbeats, metrics and a napping spout; "near zero" is under 5% of a core for both.
+    assert!(
+        used < 0.05,
+        "two idle workers used {:.1}% of a core",
+        used * 100.0
+    );
+    eprintln!("two idle workers: {:.2}% of a core", used * 100.0);
 }

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use squall_examples::cpu::process_cpu_secs;
 use squall_tests::Relay;
 use squall_worker::prelude::*;
 
@@ -20,17 +21,6 @@ impl Spout for Silent {
     }
 }
 
-/// CPU seconds this process has used (utime + stime from /proc/self/stat).
-fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let rest = stat.rsplit_once(") ").unwrap().1;
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0.0))
-        .collect();
-    (f[11] + f[12]) / 100.0
-}
-
 #[test]
 fn an_idle_topology_uses_almost_no_cpu() {
     let mut b = TopologyBuilder::new();
@@ -42,9 +32,9 @@ fn an_idle_topology_uses_almost_no_cpu() {
     let running = LocalTopology::start("idle", &Config::new(), &b.build().unwrap()).unwrap();
     // Past the spouts' shorter naps (about 0.1 s of 100 us, then about 1 s of 1 ms).
     std::thread::sleep(Duration::from_millis(1500));
-    let (cpu0, t0) = (cpu_secs(), Instant::now());
+    let (cpu0, t0) = (process_cpu_secs(), Instant::now());
     std::thread::sleep(Duration::from_secs(3));
-    let used = (cpu_secs() - cpu0) / t0.elapsed().as_secs_f64();
+    let used = (process_cpu_secs() - cpu0) / t0.elapsed().as_secs_f64();
     running.kill(Duration::ZERO);
     // 7 executor threads; "near zero" here is under 5% of one core.
     assert!(
