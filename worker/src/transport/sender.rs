@@ -305,3 +305,43 @@ async fn connection(slot: Slot, mut rx: Lanes) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(byte: u8) -> TransferBatch {
+        TransferBatch {
+            payload: vec![byte],
+        }
+    }
+
+    #[test]
+    fn acks_overtake_queued_tuples_and_never_wait_for_room() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let (tuples, tuples_rx) = mpsc::channel(1);
+        let (acks, acks_rx) = mpsc::unbounded_channel();
+        let mut lanes = Lanes {
+            tuples: tuples_rx,
+            acks: acks_rx,
+        };
+        tuples
+            .try_send(batch(1))
+            .expect("room for one tuple payload");
+        assert!(tuples.try_send(batch(2)).is_err(), "the tuple lane is full");
+        // The ack lane takes more while the tuple lane is full.
+        for b in [10, 11, 12] {
+            acks.send(batch(b)).expect("ack lane open");
+        }
+        let first = runtime.block_on(lanes.recv()).expect("a payload");
+        assert_eq!(first.payload, vec![10]);
+        let rest: Vec<u8> = std::iter::from_fn(|| lanes.try_recv())
+            .map(|b| b.payload[0])
+            .collect();
+        assert_eq!(rest, vec![11, 12, 1]);
+        drop((tuples, acks));
+        assert!(runtime.block_on(lanes.recv()).is_none(), "closed lanes end");
+    }
+}
