@@ -265,6 +265,19 @@ impl Cluster {
 
     /// Submits the test topology; returns the CLI's output.
     pub fn submit_ids(&self, name: &str, workers: u32, ids: u64, rate: u64, out: &Path) -> Output {
+        self.submit_ids_with(name, workers, ids, rate, out, &[])
+    }
+
+    /// Submits the test topology with more of its flags (`--sink-delay-ms 1`, ...).
+    pub fn submit_ids_with(
+        &self,
+        name: &str,
+        workers: u32,
+        ids: u64,
+        rate: u64,
+        out: &Path,
+        extra: &[&str],
+    ) -> Output {
         let topology = binaries().ids_topology.display().to_string();
         let (workers, ids, rate, out) = (
             workers.to_string(),
@@ -272,7 +285,7 @@ impl Cluster {
             rate.to_string(),
             out.display().to_string(),
         );
-        self.squall(&[
+        let mut args = vec![
             "submit",
             &topology,
             "--name",
@@ -286,7 +299,9 @@ impl Cluster {
             &rate,
             "--out",
             &out,
-        ])
+        ];
+        args.extend_from_slice(extra);
+        self.squall(&args)
     }
 
     /// Submits the test topology as `name` with output in `<cluster dir>/out`, checks the

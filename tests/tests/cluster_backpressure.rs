@@ -8,31 +8,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use squall_examples::cpu::pid_cpu_secs;
-use squall_tests::cluster::{Cluster, all_acked, binaries, ids_in};
+use squall_tests::cluster::{Cluster, all_acked, ids_in};
 
 /// Submits the ids topology over two workers with no rate limit; returns its output dir.
 fn submit_unlimited(cluster: &Cluster, ids: u64, extra: &[&str]) -> PathBuf {
     let out = cluster.dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let topology = binaries().ids_topology.display().to_string();
-    let (ids, out_dir) = (ids.to_string(), out.display().to_string());
-    let mut args = vec![
-        "submit",
-        &topology,
-        "--name",
-        "flat-out",
-        "--workers",
-        "2",
-        "--",
-        "--ids",
-        &ids,
-        "--rate",
-        "1000000000",
-        "--out",
-        &out_dir,
-    ];
-    args.extend_from_slice(extra);
-    let submitted = cluster.squall(&args);
+    let submitted = cluster.submit_ids_with("flat-out", 2, ids, 1_000_000_000, &out, extra);
     assert!(
         submitted.status.success(),
         "{}",

@@ -22,17 +22,35 @@ pub(crate) fn random_id(rng: &mut SmallRng) -> u64 {
     }
 }
 
-/// A random non-zero root id that `grouping::bucket` maps to acker `index` of `ackers`.
-pub(crate) fn random_id_in_bucket(rng: &mut SmallRng, index: usize, ackers: usize) -> u64 {
-    // bucket(x, n) = floor(x n / 2^64), so bucket k holds [ceil(k 2^64 / n), ceil((k+1) 2^64 / n)).
-    let n = ackers.max(1) as u128;
-    let low = ((index as u128) << 64).div_ceil(n);
-    let high = ((index as u128 + 1) << 64).div_ceil(n);
-    let span = (high - low).max(1);
-    loop {
-        let id = (low + u128::from(rng.next_u64()) % span) as u64;
-        if id != 0 {
-            return id;
+/// The root ids that `grouping::bucket` maps to one acker: `span` ids from `low`. Computed
+/// once per acker, so drawing an id costs one 64-bit remainder.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RootRange {
+    low: u64,
+    span: u64,
+}
+
+impl RootRange {
+    /// The ids of acker `index` of `ackers`.
+    pub fn of_bucket(index: usize, ackers: usize) -> Self {
+        // bucket(x, n) = floor(x n / 2^64), so bucket k holds [ceil(k 2^64 / n), ceil((k+1) 2^64 / n)).
+        let n = ackers.max(1) as u128;
+        let low = ((index as u128) << 64).div_ceil(n);
+        let high = ((index as u128 + 1) << 64).div_ceil(n);
+        RootRange {
+            low: low as u64,
+            // A single acker's 2^64 ids do not fit; all but one of them will do.
+            span: (high - low).clamp(1, u128::from(u64::MAX)) as u64,
+        }
+    }
+
+    /// A random non-zero id of the range.
+    pub fn draw(self, rng: &mut SmallRng) -> u64 {
+        loop {
+            let id = self.low + rng.next_u64() % self.span;
+            if id != 0 {
+                return id;
+            }
         }
     }
 }
@@ -86,7 +104,7 @@ mod tests {
         for ackers in [1usize, 2, 3, 5, 7, 64] {
             for index in 0..ackers {
                 for _ in 0..200 {
-                    let id = random_id_in_bucket(&mut rng, index, ackers);
+                    let id = RootRange::of_bucket(index, ackers).draw(&mut rng);
                     assert_ne!(id, 0);
                     assert_eq!(bucket(id, ackers), index, "{ackers} ackers, index {index}");
                 }

@@ -16,6 +16,7 @@ use squall_topology_api::{
     cap_parallelism, split_tasks,
 };
 
+use crate::anchoring::RootRange;
 use crate::collector::{AckerTasks, EmitWatch, Emitter};
 use crate::executor::{self, Inbox, Report, Setup};
 use crate::latency::{DEFAULT_SAMPLE_RATE, Latencies};
@@ -180,6 +181,7 @@ pub(crate) fn start_executors(
     let ackers = AckerTasks {
         here: (0..all_ackers.len())
             .filter(|&i| worker_tasks.contains(&all_ackers[i]))
+            .map(|i| RootRange::of_bucket(i, all_ackers.len()))
             .collect(),
         all: all_ackers,
     };

@@ -16,7 +16,7 @@ use squall_topology_api::{
     AnchorIds, BoltOutput, EmitError, MessageId, SpoutOutput, TaskId, Tuple, Values,
 };
 
-use crate::anchoring::{anchor_copy, messages_for, random_id, random_id_in_bucket};
+use crate::anchoring::{RootRange, anchor_copy, messages_for, random_id};
 use crate::grouping::bucket;
 use crate::latency::Latencies;
 use crate::message::{AckKind, AckMsg, Delivery};
@@ -42,8 +42,8 @@ const LOAD_CHECK_EVERY: u32 = 1024;
 pub(crate) struct AckerTasks {
     /// Every acker task; a tree's acker is `all[bucket(root)]`.
     pub all: Vec<TaskId>,
-    /// Indices into `all` of the ackers in this process.
-    pub here: Vec<usize>,
+    /// The root ids of the ackers in this process.
+    pub here: Vec<RootRange>,
 }
 
 /// What an emitter keeps or logs of each emit besides sending it.
@@ -114,12 +114,12 @@ impl Emitter {
     /// A root id for a new tree, whose acker runs in this process when one does: the spout's
     /// init and the acker's answer then never cross the network.
     fn new_root(&mut self) -> u64 {
-        let (all, here) = (self.ackers.all.len(), &self.ackers.here);
-        if here.is_empty() || here.len() == all {
+        let here = self.ackers.here.len();
+        if here == 0 || here == self.ackers.all.len() {
             return random_id(&mut self.rng);
         }
-        let pick = here[self.rng.random_range(0..here.len())];
-        random_id_in_bucket(&mut self.rng, pick, all)
+        let pick = self.rng.random_range(0..here);
+        self.ackers.here[pick].draw(&mut self.rng)
     }
 
     /// Sends a message to the acker of its tree.

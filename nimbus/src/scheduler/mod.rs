@@ -341,6 +341,22 @@ mod tests {
         (execs, Affinity::from_links(links))
     }
 
+    /// A first placement on two workers, one per supervisor.
+    fn first_on_two_workers(
+        execs: &[ExecutorToPlace],
+        affinity: &Affinity,
+    ) -> Vec<ExecutorAssignment> {
+        assign(
+            execs,
+            affinity,
+            2,
+            &supervisors(2, 1),
+            &BTreeSet::new(),
+            &[],
+        )
+        .unwrap()
+    }
+
     /// The slots a component's executors run on.
     fn slots_of(a: &[ExecutorAssignment], component: &str) -> BTreeSet<Slot> {
         a.iter()
@@ -352,15 +368,7 @@ mod tests {
     #[test]
     fn a_chain_on_two_workers_crosses_once_and_each_has_an_acker() {
         let (execs, affinity) = linked(&[("a", 1), ("b", 1), ("c", 1), ("d", 1)]);
-        let a = assign(
-            &execs,
-            &affinity,
-            2,
-            &supervisors(2, 1),
-            &BTreeSet::new(),
-            &[],
-        )
-        .unwrap();
+        let a = first_on_two_workers(&execs, &affinity);
         let slot = |c: &str| slots_of(&a, c).into_iter().next().unwrap();
         let crossings = [("a", "b"), ("b", "c"), ("c", "d")]
             .iter()
@@ -369,15 +377,7 @@ mod tests {
         assert_eq!(crossings, 1, "{a:?}");
         assert_eq!(slots_of(&a, "__acker").len(), 2, "one acker per worker");
         // Round robin by task id, as before, crossed on every hop.
-        let plain = assign(
-            &execs,
-            &Affinity::default(),
-            2,
-            &supervisors(2, 1),
-            &BTreeSet::new(),
-            &[],
-        )
-        .unwrap();
+        let plain = first_on_two_workers(&execs, &Affinity::default());
         let plain_slot = |c: &str| slots_of(&plain, c).into_iter().next().unwrap();
         assert!(plain_slot("a") != plain_slot("b") && plain_slot("b") != plain_slot("c"));
     }
@@ -385,15 +385,7 @@ mod tests {
     #[test]
     fn each_worker_gets_a_full_pipeline_when_parallelism_allows() {
         let (execs, affinity) = linked(&[("spout", 2), ("split", 2), ("count", 2)]);
-        let a = assign(
-            &execs,
-            &affinity,
-            2,
-            &supervisors(2, 1),
-            &BTreeSet::new(),
-            &[],
-        )
-        .unwrap();
+        let a = first_on_two_workers(&execs, &affinity);
         for slot in per_slot(&a).keys() {
             let here: BTreeSet<&str> = a
                 .iter()
