@@ -83,6 +83,16 @@ fn change(
     state.reschedule(inner)
 }
 
+/// Fixes the task numbering for the topology's life: the acker count, which otherwise follows
+/// `topology.workers`, is written into the stored conf, so a rebalance that changes the worker
+/// count moves tasks but never renumbers them (Storm fixes it at submit the same way).
+pub(crate) fn fix_task_layout(conf: &mut Config) {
+    if conf.get(keys::TOPOLOGY_ACKER_EXECUTORS).is_none() {
+        let ackers = squall_topology_api::acker_count(conf);
+        conf.set(keys::TOPOLOGY_ACKER_EXECUTORS, ackers);
+    }
+}
+
 fn wait_secs(conf: &Config, wait: Option<u32>) -> u64 {
     wait.map(u64::from).unwrap_or_else(|| {
         conf.get_u64(keys::TOPOLOGY_MESSAGE_TIMEOUT_SECS)
@@ -127,8 +137,9 @@ impl Nimbus for NimbusService {
             .map_err(|e| NimbusError::Invalid(format!("unreadable topology spec: {e}")))?;
         spec.validate()
             .map_err(|e| NimbusError::Invalid(e.to_string()))?;
-        let conf: Config = serde_json::from_str(&header.conf_json)
+        let mut conf: Config = serde_json::from_str(&header.conf_json)
             .map_err(|e| NimbusError::Invalid(format!("unreadable topology config: {e}")))?;
+        fix_task_layout(&mut conf);
         let name = header.name.clone();
         let taken = self
             .with_state(move |_, inner| Ok(inner.topologies.values().any(|r| r.name == name)))

@@ -75,7 +75,10 @@ impl State {
         let now = Instant::now();
         let mut topologies = BTreeMap::new();
         let mut supervisors: BTreeMap<String, SupervisorEntry> = BTreeMap::new();
-        for record in store.load()? {
+        for mut record in store.load()? {
+            // Records stored before the acker count was fixed at submit: fix it now, as the
+            // running layout has it.
+            crate::service::fix_task_layout(&mut record.conf);
             for e in record.assignment.iter().flat_map(|a| &a.executors) {
                 let entry = supervisors
                     .entry(e.supervisor_id.clone())
@@ -221,8 +224,16 @@ fn place(
     taken: &BTreeSet<Slot>,
 ) -> Option<TopologyRecord> {
     let previous = record.assignment.as_ref();
-    let executors = if record.status == TopologyStatus::Killed {
+    let stays = match record.status {
         // A dying topology stays where it is until its wait is over.
+        TopologyStatus::Killed => true,
+        // A rebalance drains first, as Storm's: spouts paused, trees in flight finish where
+        // they are, and only when the wait is over are executors moved (and spouts resumed,
+        // in the same assignment).
+        TopologyStatus::Rebalancing => previous.is_some(),
+        TopologyStatus::Active | TopologyStatus::Inactive => false,
+    };
+    let executors = if stays {
         previous.map(|a| a.executors.clone())?
     } else {
         let wanted = executors_of(record);
@@ -248,6 +259,11 @@ fn place(
     if unchanged {
         return None;
     }
+    let version = previous.map_or(1, |a| a.version + 1);
+    let placement_version = match previous {
+        Some(a) if a.executors == executors => a.placement_version,
+        _ => version,
+    };
     let mut updated = record.clone();
     updated.assignment = Some(Assignment {
         topology_id: record.id.clone(),
@@ -256,8 +272,9 @@ fn place(
         binary_sha256: record.binary_sha256.clone(),
         conf: record.conf.clone(),
         args: record.args.clone(),
+        version,
+        placement_version,
         executors,
-        version: previous.map_or(1, |a| a.version + 1),
     });
     Some(updated)
 }

@@ -84,6 +84,12 @@ pub struct Assignment {
     pub executors: Vec<ExecutorAssignment>,
     /// Bumped on every change, so workers notice.
     pub version: u64,
+    /// The `version` at which the executors last moved. Workers tag every transfer batch with
+    /// it and refuse batches routed under another placement, so a tuple never reaches a task
+    /// through a route that no longer holds. Status changes alone keep it, so acks in flight
+    /// during a deactivate or a rebalance's drain still arrive.
+    #[serde(default)]
+    pub placement_version: u64,
 }
 
 impl Assignment {

@@ -25,6 +25,9 @@ pub use pb::worker_server::{Worker, WorkerServer};
 /// Largest gRPC message we accept or send: batches and binary chunks stay well below it.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
+/// The metadata key of a `Transfer` call that names the sending worker's topology.
+pub const TRANSFER_TOPOLOGY_HEADER: &str = "squall-topology-bin";
+
 /// How a supervisor tells a topology binary to run as a worker, and `squall submit` asks it
 /// to describe itself: environment variables, so the topology's own arguments stay its own.
 pub mod env {

@@ -440,6 +440,19 @@ pub fn ids_in(dir: &Path, prefix: &str) -> HashSet<u64> {
     out
 }
 
+/// The lines of the files of `dir` whose names start with `prefix`.
+pub fn lines_in(dir: &Path, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(prefix)
+            && let Ok(f) = File::open(entry.path())
+        {
+            out.extend(BufReader::new(f).lines().map_while(Result::ok));
+        }
+    }
+    out
+}
+
 /// Waits until every id in `0..n` has been acked (listed in the output dir).
 pub fn all_acked(out: &Path, n: u64, limit: Duration) -> bool {
     eventually(limit, || ids_in(out, "acked").len() as u64 >= n)

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use squall_tests::cluster::{Cluster, all_acked, eventually};
+use std::collections::BTreeSet;
+
+use squall_tests::cluster::{Cluster, all_acked, eventually, ids_in, lines_in};
 
 fn worker_count(cluster: &Cluster) -> usize {
     cluster
@@ -38,5 +40,87 @@ fn rebalance_changes_the_worker_count_and_ids_keep_completing() {
     assert_eq!(
         String::from_utf8_lossy(&bad.stderr).trim(),
         r#"error: no component "nope" in topology "ids""#
+    );
+}
+
+fn rebalance_to(cluster: &Cluster, workers: usize) {
+    let n = workers.to_string();
+    let r = cluster.squall(&["rebalance", "ids", "--workers", &n, "--wait", "1"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            worker_count(cluster) == workers
+                && cluster
+                    .status_json("ids")
+                    .is_some_and(|s| s["status"] == "ACTIVE")
+        }),
+        "the rebalance to {workers} workers did not finish"
+    );
+}
+
+/// Rebalancing 1→2→1 workers while ids flow moves tasks but never renumbers them: every sink
+/// task runs under one task numbering, every id reaches the sink task its key hashes to (and
+/// only from `relay`), and every id is acked.
+#[test]
+fn rebalance_keeps_the_task_layout_and_every_key_on_its_task() {
+    let cluster = Cluster::start(&["127.0.4.4", "127.0.4.5"], 2);
+    let out = cluster.run_ids("ids", 1, 6000, 500, 201);
+    rebalance_to(&cluster, 2);
+    rebalance_to(&cluster, 1);
+    assert!(
+        all_acked(&out, 6000, Duration::from_secs(120)),
+        "ids were lost in the rebalances; logs in {}",
+        out.display()
+    );
+    let layouts: BTreeSet<String> = lines_in(&out, "layout").into_iter().collect();
+    assert_eq!(layouts.len(), 1, "the task numbering changed: {layouts:#?}");
+    let misrouted = lines_in(&out, "misrouted");
+    assert!(
+        misrouted.is_empty(),
+        "{} tuples misrouted, first: {:?}",
+        misrouted.len(),
+        &misrouted[..misrouted.len().min(5)]
+    );
+}
+
+/// A spout over a queue keeps what it took only in memory until it is acked. Rebalancing
+/// 1→2→1 restarts it; its trees in flight must be failed back to it before it closes (so it
+/// puts them back on the queue), never dropped: every id is acked.
+#[test]
+fn a_spout_stopped_by_a_rebalance_fails_its_trees_in_flight_back() {
+    let cluster = Cluster::start(&["127.0.4.6", "127.0.4.7"], 2);
+    let out = cluster.dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // Slow sinks keep trees in flight at every instant of the rebalances.
+    let submitted = cluster.submit_ids_with(
+        "ids",
+        1,
+        3000,
+        400,
+        &out,
+        &["--source", "queue", "--sink-delay-ms", "2"],
+    );
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+    assert!(eventually(Duration::from_secs(30), || ids_in(
+        &out, "acked"
+    )
+    .len()
+        >= 200));
+    rebalance_to(&cluster, 2);
+    rebalance_to(&cluster, 1);
+    let acked = || ids_in(&out, "acked");
+    let done = eventually(Duration::from_secs(90), || acked().len() >= 3000);
+    let taken = ids_in(&out, "taken");
+    let lost: BTreeSet<u64> = taken.difference(&acked()).copied().collect();
+    assert!(
+        done,
+        "{} ids taken from the queue were never acked (first {:?}); logs in {}",
+        lost.len(),
+        lost.iter().take(10).collect::<Vec<_>>(),
+        out.display()
     );
 }

@@ -272,7 +272,7 @@ pub(crate) fn start_executors(
         let thread = match spawned {
             Ok(thread) => thread,
             Err(err) => {
-                stop_all(&mut running);
+                stop_all(&mut running, false);
                 return Err(err);
             }
         };
@@ -293,11 +293,15 @@ pub(crate) fn start_executors(
     })
 }
 
-/// Tells every executor to stop and waits for them; returns their reports.
-pub(crate) fn stop_all(executors: &mut [RunningExecutor]) -> Vec<Option<Report>> {
+/// Tells every executor to stop and waits for them; returns their reports. With
+/// `fail_pending`, spouts fail their trees in flight back to themselves before `close`.
+pub(crate) fn stop_all(
+    executors: &mut [RunningExecutor],
+    fail_pending: bool,
+) -> Vec<Option<Report>> {
     for e in executors.iter() {
         // An executor that already stopped has dropped its queue; nothing to tell it.
-        let _ = e.control.send(Control::Shutdown);
+        let _ = e.control.send(Control::Shutdown { fail_pending });
     }
     executors
         .iter_mut()

@@ -74,6 +74,25 @@ pub(crate) fn bucket(hash: u64, n: usize) -> usize {
     ((u128::from(hash) * n as u128) >> 64) as usize
 }
 
+/// The task among `targets` that a fields grouping sends a tuple with these key values to (the
+/// grouping's fields in order). The same in every process, so a test or a tool can tell which
+/// task owns a key.
+///
+/// # Examples
+/// ```
+/// use squall_worker::{Value, fields_target};
+/// let owner = fields_target(&[Value::I64(42)], &[4, 5, 6]);
+/// assert!(matches!(owner, Some(4..=6)));
+/// assert_eq!(fields_target(&[Value::I64(42)], &[]), None);
+/// ```
+pub fn fields_target(key: &[Value], targets: &[TaskId]) -> Option<TaskId> {
+    if targets.is_empty() {
+        return None;
+    }
+    let indices: Vec<usize> = (0..key.len()).collect();
+    Some(targets[bucket(key_hash(key, &indices), targets.len())])
+}
+
 /// The hash of the values at `indices`, the same in every process.
 pub(crate) fn key_hash(values: &[Value], indices: &[usize]) -> u64 {
     let mut h = FxBuildHasher.build_hasher();

@@ -64,6 +64,7 @@ pub(crate) mod transport;
 
 pub use assembly::ExecutorKind;
 pub use cluster::{ClusterError, serve_cluster_role};
+pub use grouping::fields_target;
 pub use local::{
     ComponentStats, Emitted, LocalCluster, LocalTopology, RuntimeError, TopologyStats,
 };

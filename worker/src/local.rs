@@ -237,7 +237,7 @@ impl LocalTopology {
     pub(crate) fn kill_capturing(mut self, wait: Duration) -> (TopologyStats, Emitted) {
         self.deactivate();
         std::thread::sleep(wait);
-        let reports = stop_all(&mut self.executors);
+        let reports = stop_all(&mut self.executors, false);
         let mut emitted = Emitted::new();
         for (e, report) in self.executors.iter().zip(reports) {
             if let Some(captured) = report.and_then(|r| r.captured) {
@@ -254,7 +254,7 @@ impl LocalTopology {
 
 impl Drop for LocalTopology {
     fn drop(&mut self) {
-        stop_all(&mut self.executors);
+        stop_all(&mut self.executors, false);
     }
 }
 

@@ -57,5 +57,10 @@ pub(crate) enum Control {
     Acks(Vec<AckMsg>),
     Activate,
     Deactivate,
-    Shutdown,
+    /// Stop. With `fail_pending` (a planned restart: rebalance, new conf) a spout first fails
+    /// its trees in flight back to itself, so a spout that keeps its messages in memory or
+    /// nacks them to a broker loses none; the end of a local run leaves them be.
+    Shutdown {
+        fail_pending: bool,
+    },
 }

@@ -74,6 +74,13 @@ impl PendingMap {
         oldest
     }
 
+    /// Removes every tree, pushing their message ids in the order they were emitted.
+    pub fn drain_oldest_first(&mut self, out: &mut Vec<MessageId>) {
+        let mut all: Vec<Pending> = self.trees.drain().map(|(_, p)| p).collect();
+        all.sort_by_key(|p| p.emitted_ns);
+        out.extend(all.into_iter().map(|p| p.msg_id));
+    }
+
     /// Trees in flight.
     pub fn len(&self) -> usize {
         self.trees.len()
@@ -113,5 +120,17 @@ mod tests {
             })
         );
         assert_eq!(p.remove(1, 1700), None);
+    }
+
+    #[test]
+    fn draining_gives_every_tree_back_in_emit_order() {
+        let mut p = PendingMap::default();
+        for (root, msg, at) in [(7, 70, 30), (3, 30, 10), (5, 50, 20)] {
+            p.insert(root, msg, at);
+        }
+        let mut out = Vec::new();
+        p.drain_oldest_first(&mut out);
+        assert_eq!(out, vec![30, 50, 70]);
+        assert_eq!(p.len(), 0);
     }
 }

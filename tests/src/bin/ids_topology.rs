@@ -7,8 +7,19 @@
 //! that is a multiple of K; with `--sink-delay-ms D` it takes D ms over each tuple. The spout
 //! appends every id that fails to a `failed` file.
 //!
+//! With `--source queue` the spout instead takes each id once from a queue whose cursor is on
+//! disk (the `taken` files, as a broker keeps its consumer's position) and keeps what it took
+//! only in memory until it is acked; a failed id goes back on the queue (the `requeued` files)
+//! and is emitted again. That is a broker spout: an id taken and then neither acked nor failed
+//! is lost for good, which is what a stop that drops trees in flight would do.
+//!
+//! The bolts check their routing: `relay` must only get tuples from `ids`, `sink` only from
+//! `relay`, and each id must reach the sink task its key hashes to among the sink's tasks.
+//! Every violation is a line in a `misrouted` file. Each sink task writes the task numbering
+//! it runs under to a `layout` file when it starts.
+//!
 //!     ids_topology --ids 3000 --rate 1000 --out DIR [--parallelism 2] [--error-every K]
-//!                  [--sink-delay-ms D]
+//!                  [--sink-delay-ms D] [--source durable|queue]
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -25,6 +36,7 @@ struct Args {
     parallelism: u32,
     error_every: Option<i64>,
     sink_delay: Duration,
+    queue: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -35,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
         parallelism: 2,
         error_every: None,
         sink_delay: Duration::ZERO,
+        queue: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -50,6 +63,13 @@ fn parse_args() -> Result<Args, String> {
             "--sink-delay-ms" => {
                 a.sink_delay =
                     Duration::from_millis(value.parse().map_err(|_| "bad --sink-delay-ms")?);
+            }
+            "--source" => {
+                a.queue = match value.as_str() {
+                    "queue" => true,
+                    "durable" => false,
+                    _ => return Err("--source is durable or queue".into()),
+                };
             }
             other => return Err(format!("unknown flag {other}")),
         }
@@ -76,6 +96,20 @@ struct IdSpout {
     started: Option<Instant>,
     acked: Option<File>,
     failed: Option<File>,
+    /// `--source queue`: the queue's cursor (the next id never taken) and its files.
+    queue: Option<Queue>,
+}
+
+struct Queue {
+    next: u64,
+    taken: File,
+    requeued: File,
+}
+
+fn misrouted(dir: &Path, what: &str) {
+    if let Ok(mut f) = log_file(dir, "misrouted") {
+        let _ = writeln!(f, "{what}");
+    }
 }
 
 impl Spout for IdSpout {
@@ -85,7 +119,18 @@ impl Spout for IdSpout {
 
     fn open(&mut self, _ctx: &TopologyContext) -> Result<(), ComponentError> {
         let done = ids_in(&self.out, "acked");
-        self.todo = (0..self.ids).rev().filter(|i| !done.contains(i)).collect();
+        if let Some(queue) = &mut self.queue {
+            // The queue hands out what was put back and not acked since, then new ids.
+            queue.next = ids_in(&self.out, "taken").iter().max().map_or(0, |m| m + 1);
+            let mut back: Vec<u64> = ids_in(&self.out, "requeued")
+                .into_iter()
+                .filter(|i| !done.contains(i))
+                .collect();
+            back.sort_unstable_by(|a, b| b.cmp(a));
+            self.todo = back;
+        } else {
+            self.todo = (0..self.ids).rev().filter(|i| !done.contains(i)).collect();
+        }
         self.acked = Some(log_file(&self.out, "acked")?);
         self.failed = Some(log_file(&self.out, "failed")?);
         Ok(())
@@ -96,7 +141,17 @@ impl Spout for IdSpout {
         if self.emitted as f64 >= started.elapsed().as_secs_f64() * self.rate {
             return Ok(());
         }
-        if let Some(id) = self.todo.pop() {
+        let next = match (self.todo.pop(), &mut self.queue) {
+            (Some(id), _) => Some(id),
+            (None, Some(q)) if q.next < self.ids => {
+                let id = q.next;
+                q.next += 1;
+                writeln!(q.taken, "{id}")?;
+                Some(id)
+            }
+            (None, _) => None,
+        };
+        if let Some(id) = next {
             self.emitted += 1;
             out.emit_with_id(values![id as i64], id)?;
         }
@@ -113,11 +168,16 @@ impl Spout for IdSpout {
         if let Some(f) = &mut self.failed {
             let _ = writeln!(f, "{id}");
         }
+        if let Some(q) = &mut self.queue {
+            let _ = writeln!(q.requeued, "{id}");
+        }
         self.todo.push(id);
     }
 }
 
-struct Relay;
+struct Relay {
+    out: PathBuf,
+}
 
 impl Bolt for Relay {
     fn declare_outputs(&self, out: &mut OutputDeclarer) {
@@ -125,6 +185,12 @@ impl Bolt for Relay {
     }
 
     fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        if input.source_component() != "ids" {
+            misrouted(
+                &self.out,
+                &format!("relay got a tuple from {}", input.source_component()),
+            );
+        }
         out.emit(&[&input], values![input.get_i64("id")?])?;
         out.ack(&input);
         Ok(())
@@ -136,16 +202,44 @@ struct Sink {
     out: PathBuf,
     error_every: Option<i64>,
     delay: Duration,
+    /// This task and the sink's tasks, to check that fields grouping kept every key on its task.
+    task: TaskId,
+    tasks: Vec<TaskId>,
 }
 
 impl Bolt for Sink {
-    fn prepare(&mut self, _ctx: &TopologyContext) -> Result<(), ComponentError> {
+    fn prepare(&mut self, ctx: &TopologyContext) -> Result<(), ComponentError> {
         self.file = Some(log_file(&self.out, "seen")?);
+        self.task = ctx.this_task_id();
+        self.tasks = ctx.component_tasks("sink").to_vec();
+        // The task numbering this worker runs under: it must never change (rebalance moves
+        // tasks, it does not renumber them).
+        let layout: Vec<String> = ctx
+            .component_ids()
+            .map(|c| format!("{c}={:?}", ctx.component_tasks(c)))
+            .collect();
+        writeln!(log_file(&self.out, "layout")?, "{}", layout.join(" "))?;
         Ok(())
     }
 
     fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
         let id = input.get_i64("id")?;
+        if input.source_component() != "relay" {
+            misrouted(
+                &self.out,
+                &format!("sink got id {id} from {}", input.source_component()),
+            );
+        }
+        let owner = squall_worker::fields_target(&[Value::I64(id)], &self.tasks);
+        if owner != Some(self.task) {
+            misrouted(
+                &self.out,
+                &format!(
+                    "id {id} reached sink task {} but hashes to {owner:?}",
+                    self.task
+                ),
+            );
+        }
         if !self.delay.is_zero() {
             std::thread::sleep(self.delay);
         }
@@ -162,24 +256,39 @@ impl Bolt for Sink {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
-    let (ids, rate, out) = (args.ids, args.rate, args.out.clone());
+    let (ids, rate, out, queue) = (args.ids, args.rate, args.out.clone(), args.queue);
     let mut b = TopologyBuilder::new();
     b.set_spout(
         "ids",
-        move || IdSpout {
-            ids,
-            rate,
-            out: out.clone(),
-            todo: Vec::new(),
-            emitted: 0,
-            started: None,
-            acked: None,
-            failed: None,
+        move || {
+            let files = || -> std::io::Result<Queue> {
+                Ok(Queue {
+                    next: 0,
+                    taken: log_file(&out, "taken")?,
+                    requeued: log_file(&out, "requeued")?,
+                })
+            };
+            IdSpout {
+                ids,
+                rate,
+                out: out.clone(),
+                todo: Vec::new(),
+                emitted: 0,
+                started: None,
+                acked: None,
+                failed: None,
+                queue: if queue { files().ok() } else { None },
+            }
         },
         1,
     );
-    b.set_bolt("relay", || Relay, args.parallelism)
-        .shuffle_grouping("ids");
+    let out = args.out.clone();
+    b.set_bolt(
+        "relay",
+        move || Relay { out: out.clone() },
+        args.parallelism,
+    )
+    .shuffle_grouping("ids");
     let out = args.out.clone();
     let (error_every, delay) = (args.error_every, args.sink_delay);
     b.set_bolt(
@@ -189,6 +298,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             out: out.clone(),
             error_every,
             delay,
+            task: 0,
+            tasks: Vec::new(),
         },
         args.parallelism,
     )

@@ -29,7 +29,7 @@ use crate::outbox::Outbox;
 use crate::settings::TopologySettings;
 use crate::stats::{Flow, resident_bytes};
 use crate::transport::codec::StreamTable;
-use crate::transport::receiver;
+use crate::transport::receiver::{self, PlacementGate};
 use crate::transport::sender::{RemoteSender, Routes, WINDOW_BYTES};
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
@@ -73,7 +73,13 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
         .build()?;
     let table = Arc::new(StreamTable::new(topology));
     let (outbox_tx, outbox_rx) = unbounded();
-    let service = receiver::start(Arc::clone(&table), outbox_rx)?;
+    let gate = Arc::new(PlacementGate::default());
+    let service = receiver::start(
+        Arc::clone(&table),
+        outbox_rx,
+        &topology_id,
+        Arc::clone(&gate),
+    )?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind((host.as_str(), port)))?;
     runtime.spawn(async move {
         let served = Server::builder()
@@ -91,7 +97,7 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
             tracing::error!(error = %e, "transport server stopped");
         }
     });
-    let sender = RemoteSender::new(table, runtime.handle().clone());
+    let sender = RemoteSender::new(table, runtime.handle().clone(), &topology_id);
     let _runtime_context = runtime.enter();
     let channel = Endpoint::from_shared(supervisor_url.clone())
         .map_err(|e| ClusterError::Env(format!("bad supervisor url {supervisor_url:?}: {e}")))?
@@ -110,6 +116,7 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
     // Since when freshly started spouts have been waiting for the other workers.
     let mut waiting_for_peers: Option<Instant> = None;
     let mut next_heartbeat = Instant::now();
+    let mut refused_logged = 0;
     loop {
         if let (Some(since), Some((assignment, started))) = (waiting_for_peers, &current) {
             let peers = other_slots(assignment, &me);
@@ -134,6 +141,14 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
             continue;
         }
         next_heartbeat = now + HEARTBEAT_EVERY;
+        let refused = gate.refused();
+        if refused != refused_logged {
+            tracing::warn!(
+                refused,
+                "batches routed under another placement were refused (their trees replay)"
+            );
+            refused_logged = refused;
+        }
         let request = WorkerHeartbeatRequest {
             topology_id: topology_id.clone(),
             port: u32::from(port),
@@ -154,8 +169,10 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
                 }
                 match serde_json::from_str::<Assignment>(&json) {
                     Ok(assignment) => {
+                        let placement = assignment.placement_version;
                         let (next, restarted) =
                             follow(topology, &me, assignment, current, &sender, &outbox_tx)?;
+                        gate.set(placement);
                         current = next;
                         let gated = current
                             .as_ref()
@@ -179,7 +196,9 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
         }
     }
     if let Some((_, mut started)) = current {
-        stop_all(&mut started.executors);
+        // The worker is going away for good (unassigned, or its supervisor is gone): its
+        // spouts' trees are failed back to them, as in a planned restart.
+        stop_all(&mut started.executors, true);
     }
     Ok(())
 }
@@ -204,13 +223,16 @@ fn follow(
             })
             .collect()
     };
-    sender.set_routes(Routes::new(
-        assignment
-            .executors
-            .iter()
-            .filter(|e| e.slot != *me)
-            .flat_map(|e| e.tasks.iter().map(|&t| (t, e.slot.clone()))),
-    ));
+    sender.set_routes(
+        Routes::new(
+            assignment
+                .executors
+                .iter()
+                .filter(|e| e.slot != *me)
+                .flat_map(|e| e.tasks.iter().map(|&t| (t, e.slot.clone()))),
+        ),
+        assignment.placement_version,
+    );
     if let Some((old, started)) = &current {
         let same_executors = mine(old)
             .iter()
@@ -239,7 +261,7 @@ fn follow(
     }
     if let Some((_, mut old)) = current {
         tracing::info!("assignment changed; restarting this worker's executors");
-        stop_all(&mut old.executors);
+        stop_all(&mut old.executors, true);
     }
     let conf = assignment.conf.clone();
     let layout = topology.spec().layout(&conf);

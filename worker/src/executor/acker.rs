@@ -24,7 +24,7 @@ pub(crate) fn run(setup: Setup) -> Report {
     'run: loop {
         loop {
             match inbox.control.try_recv() {
-                Ok(Control::Shutdown) => break 'run,
+                Ok(Control::Shutdown { .. }) => break 'run,
                 Ok(_) => {}
                 Err(_) => break,
             }
@@ -55,7 +55,7 @@ pub(crate) fn run(setup: Setup) -> Report {
                     .map(|at| at.saturating_duration_since(Instant::now()))
                     .unwrap_or(IDLE_WAKE);
                 if empty_or_closed == TryRecvError::Disconnected {
-                    if let Ok(Control::Shutdown) = inbox.control.recv_timeout(wake) {
+                    if let Ok(Control::Shutdown { .. }) = inbox.control.recv_timeout(wake) {
                         break 'run;
                     }
                     continue;
@@ -64,7 +64,7 @@ pub(crate) fn run(setup: Setup) -> Report {
                     recv(inbox.data) -> batch => if let Ok(batch) = batch {
                         apply(&mut state, &mut emitter, batch);
                     },
-                    recv(inbox.control) -> c => if let Ok(Control::Shutdown) = c {
+                    recv(inbox.control) -> c => if let Ok(Control::Shutdown { .. }) = c {
                         break 'run;
                     },
                     default(wake) => {}

@@ -92,7 +92,7 @@ impl BoltExecutor {
         loop {
             loop {
                 match self.inbox.control.try_recv() {
-                    Ok(Control::Shutdown) => return,
+                    Ok(Control::Shutdown { .. }) => return,
                     Ok(_) => {}
                     Err(_) => break,
                 }
@@ -116,7 +116,8 @@ impl BoltExecutor {
                         .map(|at| at.saturating_duration_since(Instant::now()))
                         .unwrap_or(IDLE_WAKE);
                     if empty_or_closed == TryRecvError::Disconnected {
-                        if let Ok(Control::Shutdown) = self.inbox.control.recv_timeout(wake) {
+                        if let Ok(Control::Shutdown { .. }) = self.inbox.control.recv_timeout(wake)
+                        {
                             return;
                         }
                         continue;
@@ -125,7 +126,7 @@ impl BoltExecutor {
                         recv(self.inbox.data) -> batch => if let Ok(batch) = batch {
                             self.process(batch);
                         },
-                        recv(self.inbox.control) -> c => if let Ok(Control::Shutdown) = c {
+                        recv(self.inbox.control) -> c => if let Ok(Control::Shutdown { .. }) = c {
                             return;
                         },
                         default(wake) => {}

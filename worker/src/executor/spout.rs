@@ -33,6 +33,8 @@ struct SpoutExecutor {
     opened: bool,
     immediate_acks: Vec<(TaskId, MessageId)>,
     expired: Vec<MessageId>,
+    /// Set by a planned stop: fail the trees in flight before `close`.
+    fail_pending_on_close: bool,
 }
 
 /// `next_tuple` calls between two looks at the clock and the control queue.
@@ -79,6 +81,7 @@ pub(crate) fn run(setup: Setup) -> Report {
         opened: false,
         immediate_acks: Vec::new(),
         expired: Vec::new(),
+        fail_pending_on_close: false,
     };
     ex.run_loop();
     ex.shut_down();
@@ -109,7 +112,10 @@ impl SpoutExecutor {
                     }
                     Control::Activate => self.activate(),
                     Control::Deactivate => self.deactivate(),
-                    Control::Shutdown => return,
+                    Control::Shutdown { fail_pending } => {
+                        self.fail_pending_on_close = fail_pending;
+                        return;
+                    }
                 }
             }
             let now = self.clock.now_ns();
@@ -293,6 +299,28 @@ impl SpoutExecutor {
         self.active = false;
     }
 
+    /// Fails every tree in flight back to its spout, oldest first: no tree vanishes with
+    /// neither `ack` nor `fail` when an executor stops (DESIGN.md: every tree either completes
+    /// or is failed back to its spout). Acks the acker sends later find nothing and are ignored.
+    fn fail_all_pending(&mut self) {
+        let mut failed = 0usize;
+        for task in &mut self.tasks {
+            task.pending.drain_oldest_first(&mut self.expired);
+            for msg_id in self.expired.drain(..) {
+                failed += 1;
+                self.emitter.counters.failed += 1;
+                let spout = &mut task.spout;
+                guarded(&mut self.emitter, task.id, "fail", |_| spout.fail(msg_id));
+            }
+        }
+        if failed > 0 {
+            tracing::info!(
+                failed,
+                "failed the trees in flight back to the spout before closing"
+            );
+        }
+    }
+
     fn publish(&mut self, idle: bool) {
         let c = &mut self.emitter.counters;
         c.pending = self.tasks.iter().map(|t| t.pending.len() as u64).sum();
@@ -305,6 +333,9 @@ impl SpoutExecutor {
     }
 
     fn shut_down(&mut self) {
+        if self.fail_pending_on_close {
+            self.fail_all_pending();
+        }
         for task in &mut self.tasks {
             let spout = &mut task.spout;
             guarded(&mut self.emitter, task.id, "close", |_| spout.close());

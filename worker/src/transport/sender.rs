@@ -21,10 +21,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use squall_proto::pb::TransferBatch;
-use squall_proto::{MAX_MESSAGE_BYTES, Slot, WorkerClient};
+use squall_proto::{MAX_MESSAGE_BYTES, Slot, TRANSFER_TOPOLOGY_HEADER, WorkerClient};
 use squall_topology_api::TaskId;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::MetadataValue;
 use tonic::transport::Endpoint;
 
 use super::codec::{StreamTable, encode_acks, encode_tuples};
@@ -84,6 +85,8 @@ struct Connection {
 struct Linked {
     routes: Routes,
     connections: Vec<Connection>,
+    /// The placement the routes come from; every batch routed by them carries it.
+    placement_version: u64,
 }
 
 /// The sending side of the transport: connections to the other workers, kept across route
@@ -92,6 +95,7 @@ pub(crate) struct RemoteSender {
     link: RemoteLink,
     runtime: tokio::runtime::Handle,
     open: Mutex<HashMap<Slot, Connection>>,
+    topology_id: Arc<str>,
 }
 
 /// What an executor sends remote batches through.
@@ -102,18 +106,24 @@ pub(crate) struct RemoteLink {
 }
 
 impl RemoteSender {
-    /// A sender whose connections run on `runtime`.
-    pub fn new(table: Arc<StreamTable>, runtime: tokio::runtime::Handle) -> Self {
+    /// A sender for `topology_id`'s worker whose connections run on `runtime`.
+    pub fn new(
+        table: Arc<StreamTable>,
+        runtime: tokio::runtime::Handle,
+        topology_id: &str,
+    ) -> Self {
         RemoteSender {
             link: RemoteLink {
                 table,
                 linked: Arc::new(RwLock::new(Arc::new(Linked {
                     routes: Routes::default(),
                     connections: Vec::new(),
+                    placement_version: 0,
                 }))),
             },
             runtime,
             open: Mutex::new(HashMap::new()),
+            topology_id: Arc::from(topology_id),
         }
     }
 
@@ -122,9 +132,10 @@ impl RemoteSender {
         self.link.clone()
     }
 
-    /// Points tasks at (new) slots, connecting to new slots and closing connections to slots
-    /// no task uses any more (once their queued payloads are sent).
-    pub fn set_routes(&self, routes: Routes) {
+    /// Points tasks at (new) slots of placement `placement_version`, connecting to new slots
+    /// and closing connections to slots no task uses any more (once their queued payloads are
+    /// sent).
+    pub fn set_routes(&self, routes: Routes, placement_version: u64) {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         open.retain(|slot, _| routes.slots.contains(slot));
         let connections = routes
@@ -132,13 +143,16 @@ impl RemoteSender {
             .iter()
             .map(|slot| {
                 open.entry(slot.clone())
-                    .or_insert_with(|| connect(slot.clone(), &self.runtime))
+                    .or_insert_with(|| {
+                        connect(slot.clone(), Arc::clone(&self.topology_id), &self.runtime)
+                    })
                     .clone()
             })
             .collect();
         *self.link.linked.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Linked {
             routes,
             connections,
+            placement_version,
         });
     }
 }
@@ -187,16 +201,21 @@ impl RemoteLink {
         for (s, part) in by_slot.iter().enumerate().filter(|(_, p)| !p.is_empty()) {
             let mut payload = Vec::new();
             encode(part, &mut payload);
-            queue(&linked.connections[s], TransferBatch { payload });
+            let batch = TransferBatch {
+                payload,
+                placement_version: linked.placement_version,
+            };
+            queue(&linked.connections[s], batch);
         }
     }
 }
 
-fn connect(slot: Slot, runtime: &tokio::runtime::Handle) -> Connection {
+fn connect(slot: Slot, topology_id: Arc<str>, runtime: &tokio::runtime::Handle) -> Connection {
     let (tuples, tuples_rx) = mpsc::channel(PAYLOADS_PER_PEER);
     let (acks, acks_rx) = mpsc::unbounded_channel();
     runtime.spawn(connection(
         slot,
+        topology_id,
         Lanes {
             tuples: tuples_rx,
             acks: acks_rx,
@@ -234,9 +253,12 @@ impl Lanes {
 /// listening yet (a worker starting up) gets `HOLD_WHILE_DOWN` before its batches are dropped:
 /// meanwhile they wait here and the queues behind them push back. Dropping at once lost the
 /// first trees of every topology whose workers did not start in the same instant.
-async fn connection(slot: Slot, mut rx: Lanes) {
+async fn connection(slot: Slot, topology_id: Arc<str>, mut rx: Lanes) {
     let url = format!("http://{slot}");
     let mut down_since: Option<std::time::Instant> = None;
+    // A payload taken from the lanes but not sent yet: it could not join the message before
+    // it (another placement version).
+    let mut held: Option<TransferBatch> = None;
     loop {
         let client = match Endpoint::from_shared(url.clone()) {
             Ok(e) => {
@@ -278,29 +300,42 @@ async fn connection(slot: Slot, mut rx: Lanes) {
         down_since = None;
         let (stream_tx, stream_rx) = mpsc::channel(PAYLOADS_PER_PEER);
         let mut client = client;
-        let mut call =
-            tokio::spawn(async move { client.transfer(ReceiverStream::new(stream_rx)).await });
+        let mut request = tonic::Request::new(ReceiverStream::new(stream_rx));
+        request.metadata_mut().insert_bin(
+            TRANSFER_TOPOLOGY_HEADER,
+            MetadataValue::from_bytes(topology_id.as_bytes()),
+        );
+        let mut call = tokio::spawn(async move { client.transfer(request).await });
         loop {
-            tokio::select! {
-                item = rx.recv() => match item {
-                    Some(mut batch) => {
-                        // Payloads that queued while the stream was busy go as one message.
-                        while batch.payload.len() < COALESCE_BYTES {
-                            match rx.try_recv() {
-                                Some(more) => batch.payload.extend_from_slice(&more.payload),
-                                None => break,
-                            }
+            let next = match held.take() {
+                Some(batch) => Some(batch),
+                None => tokio::select! {
+                    item = rx.recv() => item,
+                    result = &mut call => {
+                        if let Ok(Err(status)) = result {
+                            tracing::warn!(peer = %slot, %status, "transfer stream ended");
                         }
-                        if stream_tx.send(batch).await.is_err() { break }
+                        break;
                     }
-                    None => return,
                 },
-                result = &mut call => {
-                    if let Ok(Err(status)) = result {
-                        tracing::warn!(peer = %slot, %status, "transfer stream ended");
+            };
+            let Some(mut batch) = next else { return };
+            // Payloads that queued while the stream was busy go as one message, as long as
+            // they were routed under the same placement.
+            while batch.payload.len() < COALESCE_BYTES {
+                match rx.try_recv() {
+                    Some(more) if more.placement_version == batch.placement_version => {
+                        batch.payload.extend_from_slice(&more.payload);
                     }
-                    break;
+                    Some(more) => {
+                        held = Some(more);
+                        break;
+                    }
+                    None => break,
                 }
+            }
+            if stream_tx.send(batch).await.is_err() {
+                break;
             }
         }
     }
@@ -313,6 +348,7 @@ mod tests {
     fn batch(byte: u8) -> TransferBatch {
         TransferBatch {
             payload: vec![byte],
+            placement_version: 0,
         }
     }
 
