@@ -242,10 +242,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             conf,
         } => {
             init_logs();
-            let listen = listen.unwrap_or_else(|| format!("{host}:0"));
-            let listener = tokio::net::TcpListener::bind(&listen)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            let listener = match listen {
+                Some(listen) => tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?,
+                None => supervisor_api_listener(&data_dir, &host).await?,
+            };
             squall_supervisor::serve(
                 listener,
                 squall_supervisor::SupervisorOptions {
@@ -324,6 +326,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The supervisor's API listener when no `--listen` is given: the address it served on last
+/// time (its adopted workers heartbeat there), else any free port on the host.
+async fn supervisor_api_listener(
+    data_dir: &std::path::Path,
+    host: &str,
+) -> anyhow::Result<tokio::net::TcpListener> {
+    if let Some(addr) = squall_supervisor::memory::remembered_api_address(data_dir, host) {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => return Ok(listener),
+            Err(e) => {
+                tracing::warn!(%addr, error = %e, "cannot listen on the API address of the last run; workers it left running will be replaced")
+            }
+        }
+    }
+    let any = format!("{host}:0");
+    tokio::net::TcpListener::bind(&any)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {any}: {e}"))
 }
 
 fn main() -> ExitCode {

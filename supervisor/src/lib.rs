@@ -1,10 +1,13 @@
 //! The supervisor, Squall's host agent: registers its slots with Nimbus by heartbeating,
 //! downloads topology binaries into a content-addressed cache, starts one worker process per
 //! assigned slot, restarts workers that die or stop heartbeating, and kills the ones no
-//! longer assigned. With Nimbus unreachable it keeps its workers as they are.
+//! longer assigned. With Nimbus unreachable it keeps its workers as they are; restarted, it
+//! adopts them, serves them on the API address they know, and answers them from the
+//! assignments it last had (see [`memory`]).
 
 pub mod cache;
 pub mod logs;
+pub mod memory;
 pub mod workers;
 
 use std::collections::BTreeMap;
@@ -23,6 +26,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Response, Status};
 
 use cache::BinaryCache;
+use memory::AssignmentMemory;
 use workers::{StartSpec, Workers};
 
 /// How often worker logs are checked against `supervisor.worker.log.max.bytes`.
@@ -72,6 +76,10 @@ struct Shared {
     workers: Workers,
     /// Assignment JSON by (topology, port), as Nimbus last gave it.
     assigned: BTreeMap<(String, u16), String>,
+    /// Whether `assigned` says anything: false from a first start until Nimbus answers. Until
+    /// then a worker's heartbeat gets "unavailable", never "unassigned", which would make it
+    /// exit.
+    known: bool,
 }
 
 type SharedRef = Arc<Mutex<Shared>>;
@@ -98,6 +106,11 @@ impl Supervisor for SupervisorService {
         let port = u16::try_from(hb.port)
             .map_err(|_| Status::invalid_argument(format!("invalid port {}", hb.port)))?;
         let mut shared = lock(&self.shared);
+        if !shared.known {
+            return Err(Status::unavailable(
+                "this supervisor has not heard from nimbus yet; keep running and retry",
+            ));
+        }
         if let Some(w) = shared.workers.by_port.get_mut(&port)
             && w.topology_id == hb.topology_id
         {
@@ -172,11 +185,18 @@ pub async fn serve(
     );
     let workers = Workers::recover(&options.data_dir.join("workers"))?;
     let cache = BinaryCache::open(&options.data_dir.join("cache"))?;
+    let memory = AssignmentMemory::new(&options.data_dir);
+    let remembered = memory.load();
     let shared: SharedRef = Arc::new(Mutex::new(Shared {
         workers,
-        assigned: BTreeMap::new(),
+        assigned: remembered
+            .as_deref()
+            .map(memory::by_slot)
+            .unwrap_or_default(),
+        known: remembered.is_some(),
     }));
     let local = listener.local_addr()?;
+    memory::remember_api_address(&options.data_dir, local)?;
     let supervisor_url = format!("http://{local}");
     let channel = Endpoint::from_shared(options.nimbus.clone())
         .map_err(|e| {
@@ -197,6 +217,7 @@ pub async fn serve(
         cache,
         nimbus,
         started: Instant::now(),
+        memory,
     };
     let log_dir = reconciler.options.data_dir.join("workers");
     let log_max = reconciler
@@ -234,15 +255,23 @@ struct Reconciler {
     cache: BinaryCache,
     nimbus: NimbusClient<Channel>,
     started: Instant,
+    memory: AssignmentMemory,
 }
 
 impl Reconciler {
     async fn run(mut self) {
-        let mut last: Option<Vec<WorkerAssignment>> = None;
+        // Until Nimbus answers, the assignments remembered from before a restart stand.
+        let mut last: Option<Vec<WorkerAssignment>> = self.memory.load();
         loop {
             let request = self.heartbeat();
             match self.nimbus.supervisor_heartbeat(request).await {
-                Ok(reply) => last = Some(reply.into_inner().workers),
+                Ok(reply) => {
+                    let workers = reply.into_inner().workers;
+                    if last.as_ref() != Some(&workers) {
+                        self.remember(&workers).await;
+                    }
+                    last = Some(workers);
+                }
                 Err(status) => {
                     tracing::warn!(error = %status.message(), "nimbus heartbeat failed; keeping workers as they are")
                 }
@@ -251,6 +280,17 @@ impl Reconciler {
                 self.reconcile(assigned).await;
             }
             tokio::time::sleep(HEARTBEAT_EVERY).await;
+        }
+    }
+
+    /// Writes the assignments to the data dir (off the async threads: it fsyncs).
+    async fn remember(&self, assigned: &[WorkerAssignment]) {
+        let memory = AssignmentMemory::new(&self.options.data_dir);
+        let assigned = assigned.to_vec();
+        match tokio::task::spawn_blocking(move || memory.store(&assigned)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot remember the assignments"),
+            Err(e) => tracing::warn!(error = %e, "cannot remember the assignments"),
         }
     }
 
@@ -286,6 +326,7 @@ impl Reconciler {
             .collect();
         let missing: Vec<&WorkerAssignment> = {
             let mut shared = lock(&self.shared);
+            shared.known = true;
             shared.assigned = wanted
                 .iter()
                 .map(|(p, a)| ((a.topology_id.clone(), *p), a.assignment_json.clone()))

@@ -90,7 +90,7 @@ pub fn free_port(host: &str) -> u16 {
 pub struct SupervisorHandle {
     /// Its host address.
     pub host: String,
-    /// Its own API address.
+    /// Its own API address; empty: none given, the supervisor picks (and remembers) one.
     pub listen: String,
     /// Its slot ports.
     pub slots: Vec<u16>,
@@ -119,6 +119,15 @@ pub struct Cluster {
 pub const SUPERVISOR_TIMEOUT_SECS: u64 = 8;
 /// A worker silent this long is restarted by its supervisor.
 pub const WORKER_TIMEOUT_SECS: u64 = 5;
+
+/// A daemon's log, kept across its restarts.
+fn append_to(path: &Path) -> File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("log file")
+}
 
 fn spawn(bin: &Path, args: &[String], log: &Path) -> Child {
     let log = File::create(log).expect("log file");
@@ -208,14 +217,17 @@ impl Cluster {
     /// Starts (or restarts) supervisor `i` on its data dir.
     pub fn start_supervisor(&mut self, i: usize) {
         let s = &self.supervisors[i];
-        let args = vec![
+        let mut args = vec![
             "supervisor".to_owned(),
             "--nimbus".into(),
             self.nimbus_url.clone(),
             "--host".into(),
             s.host.clone(),
-            "--listen".into(),
-            s.listen.clone(),
+        ];
+        if !s.listen.is_empty() {
+            args.extend(["--listen".to_owned(), s.listen.clone()]);
+        }
+        args.extend([
             "--slots".into(),
             s.slots
                 .iter()
@@ -226,9 +238,16 @@ impl Cluster {
             s.data_dir.display().to_string(),
             "--conf".into(),
             format!("supervisor.worker.timeout.secs={WORKER_TIMEOUT_SECS}"),
-        ];
+        ]);
         let log = self.dir.path().join(format!("supervisor-{}.log", s.host));
-        let child = spawn(&binaries().squall, &args, &log);
+        let log = append_to(&log);
+        let child = Command::new(&binaries().squall)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("start supervisor");
         self.supervisors[i].child = Some(child);
     }
 
