@@ -43,6 +43,9 @@ pub mod env {
     pub const SUPERVISOR_URL: &str = "SQUALL_SUPERVISOR_URL";
     /// Seconds without reaching the supervisor after which a worker exits.
     pub const WORKER_TIMEOUT_SECS: &str = "SQUALL_WORKER_TIMEOUT_SECS";
+    /// Seconds an executor may have input queued and do nothing before the worker reports
+    /// itself stuck (`supervisor.worker.progress.timeout.secs`).
+    pub const WORKER_PROGRESS_TIMEOUT_SECS: &str = "SQUALL_WORKER_PROGRESS_TIMEOUT_SECS";
 }
 
 /// What a topology binary prints when asked to describe itself.

@@ -35,6 +35,10 @@ const LOG_ROTATION_CHECK: Duration = Duration::from_secs(5);
 /// `supervisor.worker.timeout.secs`: a worker silent this long is restarted (Storm: 30).
 pub const WORKER_TIMEOUT_KEY: &str = "supervisor.worker.timeout.secs";
 const DEFAULT_WORKER_TIMEOUT_SECS: u64 = 30;
+/// `supervisor.worker.progress.timeout.secs`: a worker whose executor has had input queued and
+/// done nothing this long is restarted (a deadlock, a bolt stuck in a call that never returns).
+pub const WORKER_PROGRESS_TIMEOUT_KEY: &str = "supervisor.worker.progress.timeout.secs";
+const DEFAULT_WORKER_PROGRESS_TIMEOUT_SECS: u64 = 60;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 
 /// Why the supervisor failed.
@@ -117,6 +121,7 @@ impl Supervisor for SupervisorService {
             w.last_heartbeat = Some(Instant::now());
             w.stats = hb.executors;
             w.memory_bytes = hb.memory_bytes;
+            w.stuck = (!hb.stuck.is_empty()).then_some(hb.stuck);
         }
         let assignment_json = shared
             .assigned
@@ -183,6 +188,12 @@ pub async fn serve(
             .get_u64(WORKER_TIMEOUT_KEY)
             .unwrap_or(DEFAULT_WORKER_TIMEOUT_SECS),
     );
+    let progress_timeout = Duration::from_secs(
+        options
+            .conf
+            .get_u64(WORKER_PROGRESS_TIMEOUT_KEY)
+            .unwrap_or(DEFAULT_WORKER_PROGRESS_TIMEOUT_SECS),
+    );
     let workers = Workers::recover(&options.data_dir.join("workers"))?;
     let cache = BinaryCache::open(&options.data_dir.join("cache"))?;
     let memory = AssignmentMemory::new(&options.data_dir);
@@ -212,6 +223,7 @@ pub async fn serve(
         id,
         options,
         timeout,
+        progress_timeout,
         supervisor_url,
         shared: Arc::clone(&shared),
         cache,
@@ -250,6 +262,7 @@ struct Reconciler {
     id: String,
     options: SupervisorOptions,
     timeout: Duration,
+    progress_timeout: Duration,
     supervisor_url: String,
     shared: SharedRef,
     cache: BinaryCache,
@@ -295,7 +308,10 @@ impl Reconciler {
     }
 
     fn heartbeat(&self) -> SupervisorHeartbeatRequest {
-        let shared = lock(&self.shared);
+        let mut shared = lock(&self.shared);
+        for w in shared.workers.by_port.values_mut() {
+            w.stuck_forwarded = w.stuck.is_some();
+        }
         SupervisorHeartbeatRequest {
             supervisor_id: self.id.clone(),
             host: self.options.host.clone(),
@@ -337,16 +353,17 @@ impl Reconciler {
                     continue;
                 };
                 let why = match wanted.get(&port) {
-                    None => Some("no longer assigned"),
-                    Some(a) if a.topology_id != w.topology_id => Some("slot reassigned"),
-                    _ if !w.is_running() => Some("process exited"),
+                    None => Some("no longer assigned".to_owned()),
+                    Some(a) if a.topology_id != w.topology_id => Some("slot reassigned".to_owned()),
+                    _ if !w.is_running() => Some("process exited".to_owned()),
                     _ if w.last_heartbeat.unwrap_or(w.started).elapsed() > self.timeout => {
-                        Some("no heartbeat within the worker timeout")
+                        Some("no heartbeat within the worker timeout".to_owned())
                     }
+                    _ if w.stuck_forwarded => w.stuck.clone(),
                     _ => None,
                 };
                 if let Some(why) = why {
-                    shared.workers.stop(port, why);
+                    shared.workers.stop(port, &why);
                 }
             }
             wanted
@@ -377,6 +394,7 @@ impl Reconciler {
             port,
             supervisor_url: &self.supervisor_url,
             timeout: self.timeout,
+            progress_timeout: self.progress_timeout,
         })
     }
 }

@@ -44,6 +44,11 @@ pub struct WorkerProcess {
     pub stats: Vec<ExecutorStats>,
     /// Its resident memory at its last heartbeat.
     pub memory_bytes: u64,
+    /// Why it says its executors are stuck, if it does.
+    pub stuck: Option<String>,
+    /// Whether a heartbeat to Nimbus has carried its stats since it said so: it is killed only
+    /// then, so the reason (an error of the stuck executor) reaches status.
+    pub stuck_forwarded: bool,
 }
 
 impl WorkerProcess {
@@ -101,6 +106,8 @@ impl Workers {
                             last_heartbeat: None,
                             stats: Vec::new(),
                             memory_bytes: 0,
+                            stuck: None,
+                            stuck_forwarded: false,
                         },
                     );
                 }
@@ -140,6 +147,10 @@ impl Workers {
             .env(env::WORKER_PORT, spec.port.to_string())
             .env(env::SUPERVISOR_URL, spec.supervisor_url)
             .env(env::WORKER_TIMEOUT_SECS, spec.timeout.as_secs().to_string())
+            .env(
+                env::WORKER_PROGRESS_TIMEOUT_SECS,
+                spec.progress_timeout.as_secs().to_string(),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -167,6 +178,8 @@ impl Workers {
                 last_heartbeat: None,
                 stats: Vec::new(),
                 memory_bytes: 0,
+                stuck: None,
+                stuck_forwarded: false,
             },
         );
         Ok(())
@@ -198,6 +211,8 @@ pub struct StartSpec<'a> {
     pub supervisor_url: &'a str,
     /// `supervisor.worker.timeout.secs`.
     pub timeout: Duration,
+    /// `supervisor.worker.progress.timeout.secs`.
+    pub progress_timeout: Duration,
 }
 
 /// Whether `pid` is a live worker process for slot `port` (its environment says so).

@@ -96,6 +96,8 @@ pub struct SupervisorHandle {
     pub slots: Vec<u16>,
     /// Its data dir.
     pub data_dir: PathBuf,
+    /// More `--conf key=value` settings for its next start.
+    pub conf: Vec<String>,
     child: Option<Child>,
 }
 
@@ -173,6 +175,7 @@ impl Cluster {
                 listen: format!("{host}:{}", free_port(host)),
                 slots: (0..slots).map(|_| free_port(host)).collect(),
                 data_dir,
+                conf: Vec::new(),
                 child: None,
             };
             cluster.supervisors.push(s);
@@ -239,6 +242,9 @@ impl Cluster {
             "--conf".into(),
             format!("supervisor.worker.timeout.secs={WORKER_TIMEOUT_SECS}"),
         ]);
+        for c in &s.conf {
+            args.extend(["--conf".to_owned(), c.clone()]);
+        }
         let log = self.dir.path().join(format!("supervisor-{}.log", s.host));
         let log = append_to(&log);
         let child = Command::new(&binaries().squall)

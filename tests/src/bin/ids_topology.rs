@@ -19,7 +19,10 @@
 //! it runs under to a `layout` file when it starts.
 //!
 //!     ids_topology --ids 3000 --rate 1000 --out DIR [--parallelism 2] [--error-every K]
-//!                  [--sink-delay-ms D] [--source durable|queue]
+//!                  [--sink-delay-ms D] [--source durable|queue] [--sink-hang-at ID]
+//!
+//! With `--sink-hang-at ID` the sink task that gets id ID blocks for ever, once per run of
+//! the topology (a `hung` marker file in the output dir says it happened).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -37,6 +40,7 @@ struct Args {
     error_every: Option<i64>,
     sink_delay: Duration,
     queue: bool,
+    hang_at: Option<i64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -48,6 +52,7 @@ fn parse_args() -> Result<Args, String> {
         error_every: None,
         sink_delay: Duration::ZERO,
         queue: false,
+        hang_at: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -64,6 +69,7 @@ fn parse_args() -> Result<Args, String> {
                 a.sink_delay =
                     Duration::from_millis(value.parse().map_err(|_| "bad --sink-delay-ms")?);
             }
+            "--sink-hang-at" => a.hang_at = Some(value.parse().map_err(|_| "bad --sink-hang-at")?),
             "--source" => {
                 a.queue = match value.as_str() {
                     "queue" => true,
@@ -205,6 +211,7 @@ struct Sink {
     /// This task and the sink's tasks, to check that fields grouping kept every key on its task.
     task: TaskId,
     tasks: Vec<TaskId>,
+    hang_at: Option<i64>,
 }
 
 impl Bolt for Sink {
@@ -229,6 +236,14 @@ impl Bolt for Sink {
                 &self.out,
                 &format!("sink got id {id} from {}", input.source_component()),
             );
+        }
+        let marker = self.out.join("hung");
+        if self.hang_at == Some(id) && !marker.exists() {
+            File::create(&marker)?;
+            // A call that never returns.
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
         }
         let owner = squall_worker::fields_target(&[Value::I64(id)], &self.tasks);
         if owner != Some(self.task) {
@@ -290,7 +305,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .shuffle_grouping("ids");
     let out = args.out.clone();
-    let (error_every, delay) = (args.error_every, args.sink_delay);
+    let (error_every, delay, hang_at) = (args.error_every, args.sink_delay, args.hang_at);
     b.set_bolt(
         "sink",
         move || Sink {
@@ -300,6 +315,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             delay,
             task: 0,
             tasks: Vec::new(),
+            hang_at,
         },
         args.parallelism,
     )

@@ -1,6 +1,7 @@
 //! The cluster roles of a topology binary: describing itself to `squall submit`, and running
 //! as a worker process started by a supervisor.
 
+mod progress;
 mod startup;
 mod stats;
 mod worker_process;

@@ -19,15 +19,16 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Endpoint, Server};
 
 use super::ClusterError;
+use super::progress::{Observation, ProgressWatch, Stall};
 use super::startup::{WAIT_FOR_PEERS_CAP, all_listening, other_slots};
 use super::stats::wire_stats;
 use crate::assembly::{
     ExecutorKind, ExecutorPlan, StartOptions, Started, kind_of, start_executors, stop_all,
 };
 use crate::message::Control;
-use crate::outbox::Outbox;
+use crate::outbox::{Outbox, Peer};
 use crate::settings::TopologySettings;
-use crate::stats::{Flow, resident_bytes};
+use crate::stats::{Flow, ReportedError, resident_bytes};
 use crate::transport::codec::StreamTable;
 use crate::transport::receiver::{self, PlacementGate};
 use crate::transport::sender::{RemoteSender, Routes, WINDOW_BYTES};
@@ -36,6 +37,7 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 /// How often waiting spouts look whether the other workers listen yet.
 const PEER_PROBE_EVERY: Duration = Duration::from_millis(100);
 const DEFAULT_TIMEOUT_SECS: u64 = 30;
+const DEFAULT_PROGRESS_TIMEOUT_SECS: u64 = 60;
 
 fn var(name: &str) -> Result<String, ClusterError> {
     std::env::var(name).map_err(|_| ClusterError::Env(format!("{name} is not set")))
@@ -53,6 +55,12 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(DEFAULT_TIMEOUT_SECS),
+    );
+    let progress_timeout = Duration::from_secs(
+        std::env::var(env::WORKER_PROGRESS_TIMEOUT_SECS)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(DEFAULT_PROGRESS_TIMEOUT_SECS),
     );
     // Worker output goes to the supervisor's log file for this slot; if the topology's main
     // set up no logging, log at info there.
@@ -117,6 +125,8 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
     let mut waiting_for_peers: Option<Instant> = None;
     let mut next_heartbeat = Instant::now();
     let mut refused_logged = 0;
+    let mut progress = ProgressWatch::default();
+    let mut stuck = String::new();
     loop {
         if let (Some(since), Some((assignment, started))) = (waiting_for_peers, &current) {
             let peers = other_slots(assignment, &me);
@@ -149,6 +159,13 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
             );
             refused_logged = refused;
         }
+        if stuck.is_empty()
+            && let Some((_, started)) = &current
+            && let Some(reason) = stuck_reason(&mut progress, started, progress_timeout)
+        {
+            tracing::error!(reason = %reason, "executors make no progress; asking to be restarted");
+            stuck = reason;
+        }
         let request = WorkerHeartbeatRequest {
             topology_id: topology_id.clone(),
             port: u32::from(port),
@@ -158,6 +175,7 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
                 .map(|(_, s)| wire_stats(&s.executors))
                 .unwrap_or_default(),
             memory_bytes: resident_bytes(),
+            stuck: stuck.clone(),
         };
         match runtime.block_on(supervisor.worker_heartbeat(request)) {
             Ok(reply) => {
@@ -180,6 +198,10 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
                         if restarted && gated {
                             waiting_for_peers = Some(Instant::now());
                         }
+                        if restarted {
+                            progress = ProgressWatch::default();
+                            stuck.clear();
+                        }
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "unreadable assignment; keeping the last one")
@@ -201,6 +223,63 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
         stop_all(&mut started.executors, true);
     }
     Ok(())
+}
+
+/// Looks at the executors' progress; when one has had input queued and done nothing for
+/// `timeout`, records why as that executor's error (so status shows it) and returns it.
+fn stuck_reason(watch: &mut ProgressWatch, started: &Started, timeout: Duration) -> Option<String> {
+    let observations: Vec<Observation> = started
+        .executors
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let c = e.stats.snapshot();
+            let queued = match started.wiring.peers.get(i) {
+                Some(Peer::Local { data, control, .. }) => data.len() + control.len(),
+                _ => 0,
+            };
+            Observation {
+                progress: c.executed + c.emitted + c.acked + c.failed + c.transferred,
+                queued,
+            }
+        })
+        .collect();
+    let stalls: Vec<Stall> = watch
+        .observe(Instant::now(), &observations)
+        .into_iter()
+        .filter(|s| s.stalled_for >= timeout)
+        .collect();
+    if stalls.is_empty() {
+        return None;
+    }
+    let name = |s: &Stall| {
+        let e = &started.executors[s.index];
+        let task = e.plan.tasks.first().copied().unwrap_or(0);
+        (format!("{}[{task}]", e.plan.component), task)
+    };
+    let named: Vec<String> = stalls.iter().map(|s| name(s).0).collect();
+    let reason = format!(
+        "executors {} made no progress for {} s with input queued; restarting their worker \
+         (supervisor.worker.progress.timeout.secs)",
+        named.join(", "),
+        timeout.as_secs()
+    );
+    for s in &stalls {
+        let (executor, task) = name(s);
+        started.executors[s.index]
+            .stats
+            .record_error(ReportedError {
+                time: std::time::SystemTime::now(),
+                task,
+                message: format!(
+                    "executor {executor} made no progress for {} s with {} messages queued; \
+                 restarting its worker (supervisor.worker.progress.timeout.secs)",
+                    s.stalled_for.as_secs(),
+                    s.queued
+                ),
+            });
+    }
+    Some(reason)
 }
 
 /// Applies a (possibly unchanged) assignment; returns the new current state and whether the
