@@ -33,6 +33,9 @@ pub const SUPERVISOR_TIMEOUT_KEY: &str = "nimbus.supervisor.timeout.secs";
 /// `nimbus.max.upload.bytes`: the largest topology binary accepted.
 pub const MAX_UPLOAD_KEY: &str = "nimbus.max.upload.bytes";
 const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1 << 30;
+/// How often the metrics are saved: what a Nimbus crash can lose of the all-time figures (the
+/// workers' next reports make up for what live workers counted meanwhile).
+const SAVE_METRICS_EVERY: Duration = Duration::from_secs(5);
 
 /// How to run Nimbus.
 #[derive(Debug, Clone)]
@@ -72,6 +75,19 @@ pub async fn serve(
     .await
     .map_err(|e| NimbusError::Invalid(format!("startup failed: {e}")))??;
     let state = Arc::new(state);
+    let saving = Arc::clone(&state);
+    tokio::spawn(async move {
+        // One write every few seconds, whatever the number of workers reporting.
+        let mut every = tokio::time::interval(SAVE_METRICS_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let s = Arc::clone(&saving);
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.save_metrics()).await {
+                tracing::warn!(error = %e, "cannot save metrics");
+            }
+        }
+    });
     let scheduling = Arc::clone(&state);
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_millis(500));

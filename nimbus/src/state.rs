@@ -96,13 +96,24 @@ impl State {
             }
             topologies.insert(record.id.clone(), record);
         }
+        let mut metrics = Metrics::default();
+        for (id, json) in store.load_metrics()? {
+            if !topologies.contains_key(&id) {
+                continue;
+            }
+            match serde_json::from_slice(&json) {
+                Ok(saved) => metrics.restore(&id, saved),
+                // Figures are not worth refusing to start over: they start again from zero.
+                Err(e) => tracing::warn!(topology = %id, error = %e, "saved metrics unreadable"),
+            }
+        }
         tracing::info!(topologies = topologies.len(), "state recovered");
         Ok(State {
             store,
             inner: Mutex::new(Inner {
                 topologies,
                 supervisors,
-                metrics: Metrics::default(),
+                metrics,
             }),
             supervisor_timeout,
             started: now,
@@ -129,6 +140,27 @@ impl State {
             }
         }
         used
+    }
+
+    /// Saves every topology's metrics (all-time totals, recent buckets, last totals per
+    /// executor). Serialized under the lock, written after it is released.
+    ///
+    /// # Errors
+    /// When the write cannot be committed.
+    pub fn save_metrics(&self) -> Result<(), NimbusError> {
+        let (saved, ids) = {
+            let inner = self.lock();
+            let saved: Vec<(String, Vec<u8>)> = inner
+                .metrics
+                .save()
+                .into_iter()
+                .filter_map(|(id, m)| serde_json::to_vec(&m).ok().map(|json| (id, json)))
+                .collect();
+            let ids: BTreeSet<String> = inner.topologies.keys().cloned().collect();
+            (saved, ids)
+        };
+        self.store.put_metrics(&saved, |id| ids.contains(id))?;
+        Ok(())
     }
 
     /// Whether a supervisor has heartbeat within the timeout.

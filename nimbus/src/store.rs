@@ -14,6 +14,8 @@ use crate::topology::TopologyRecord;
 
 const TOPOLOGIES: TableDefinition<&str, &[u8]> = TableDefinition::new("topologies");
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+/// Each topology's saved metrics (`metrics::saved`), JSON.
+const METRICS: TableDefinition<&str, &[u8]> = TableDefinition::new("metrics");
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +53,7 @@ impl Store {
         let txn = db.begin_write().map_err(db_err)?;
         txn.open_table(TOPOLOGIES).map_err(db_err)?;
         txn.open_table(COUNTERS).map_err(db_err)?;
+        txn.open_table(METRICS).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Store { db, binaries })
     }
@@ -87,7 +90,7 @@ impl Store {
         txn.commit().map_err(db_err)
     }
 
-    /// Deletes a topology record.
+    /// Deletes a topology record and its saved metrics.
     ///
     /// # Errors
     /// When the delete cannot be committed.
@@ -97,7 +100,55 @@ impl Store {
             .map_err(db_err)?
             .remove(id)
             .map_err(db_err)?;
+        txn.open_table(METRICS)
+            .map_err(db_err)?
+            .remove(id)
+            .map_err(db_err)?;
         txn.commit().map_err(db_err)
+    }
+
+    /// Saves topologies' metrics (id, JSON) in one transaction; ids not in `keep` are dropped.
+    ///
+    /// # Errors
+    /// When the write cannot be committed.
+    pub fn put_metrics(
+        &self,
+        saved: &[(String, Vec<u8>)],
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut table = txn.open_table(METRICS).map_err(db_err)?;
+            let stale: Vec<String> = table
+                .iter()
+                .map_err(db_err)?
+                .filter_map(Result::ok)
+                .map(|(k, _)| k.value().to_owned())
+                .filter(|k| !keep(k))
+                .collect();
+            for id in stale {
+                table.remove(id.as_str()).map_err(db_err)?;
+            }
+            for (id, json) in saved.iter().filter(|(id, _)| keep(id)) {
+                table.insert(id.as_str(), json.as_slice()).map_err(db_err)?;
+            }
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    /// Every topology's saved metrics (id, JSON).
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub fn load_metrics(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(METRICS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            out.push((k.value().to_owned(), v.value().to_vec()));
+        }
+        Ok(out)
     }
 
     /// The next value of a persistent counter (1, 2, ...).

@@ -2,10 +2,11 @@
 //! recorded, sorted by value. Workers quantize to 2 significant digits, so a window holds a few
 //! hundred buckets at most, and merging, subtracting and reading percentiles are linear walks.
 
+use serde::{Deserialize, Serialize};
 use squall_proto::pb;
 
 /// A sparse latency histogram in nanoseconds.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SparseHistogram {
     /// (value, count), sorted by value, no zero counts.
     buckets: Vec<(u64, u64)>,

@@ -8,6 +8,7 @@
 //! counted twice.
 
 pub mod histogram;
+pub mod saved;
 pub mod tally;
 pub mod view;
 pub mod window;
@@ -32,7 +33,7 @@ const NEW_WORKER_SECS: u64 = 15;
 const SOURCE_EXPIRY: Duration = Duration::from_secs(120);
 
 /// An executor in a worker process.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 struct SourceKey {
     host: String,
     port: u32,

@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use squall_proto::pb;
 
 use super::histogram::SparseHistogram;
 
 /// Counts and latencies over a span.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tally {
     pub emitted: u64,
     pub transferred: u64,

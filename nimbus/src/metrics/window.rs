@@ -9,6 +9,8 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
+
 use super::tally::Tally;
 
 /// A window over which status shows figures.
@@ -81,7 +83,7 @@ impl FromStr for Window {
 }
 
 /// Buckets of one width, newest last.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Ring {
     width_secs: u64,
     keep: usize,
@@ -122,7 +124,7 @@ impl Ring {
 }
 
 /// Figures over every window for one executor or component.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rolling {
     fine: Ring,
     medium: Ring,

@@ -5,7 +5,7 @@
 //!
 //! With `--error-every K` the sink reports an error (without failing anything) for every id
 //! that is a multiple of K; with `--sink-delay-ms D` it takes D ms over each tuple. The spout
-//! appends every id that fails to a `failed` file.
+//! appends every id that fails to a `failed` file, and every id it emits to an `emitted` one.
 //!
 //! With `--source queue` the spout instead takes each id once from a queue whose cursor is on
 //! disk (the `taken` files, as a broker keeps its consumer's position) and keeps what it took
@@ -102,6 +102,7 @@ struct IdSpout {
     started: Option<Instant>,
     acked: Option<File>,
     failed: Option<File>,
+    emitted_log: Option<File>,
     /// `--source queue`: the queue's cursor (the next id never taken) and its files.
     queue: Option<Queue>,
 }
@@ -139,6 +140,7 @@ impl Spout for IdSpout {
         }
         self.acked = Some(log_file(&self.out, "acked")?);
         self.failed = Some(log_file(&self.out, "failed")?);
+        self.emitted_log = Some(log_file(&self.out, "emitted")?);
         Ok(())
     }
 
@@ -160,6 +162,9 @@ impl Spout for IdSpout {
         if let Some(id) = next {
             self.emitted += 1;
             out.emit_with_id(values![id as i64], id)?;
+            if let Some(f) = &mut self.emitted_log {
+                writeln!(f, "{id}")?;
+            }
         }
         Ok(())
     }
@@ -292,6 +297,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 started: None,
                 acked: None,
                 failed: None,
+                emitted_log: None,
                 queue: if queue { files().ok() } else { None },
             }
         },
