@@ -24,6 +24,8 @@ pub struct Binaries {
     pub squall: PathBuf,
     /// The `ids_topology` test topology.
     pub ids_topology: PathBuf,
+    /// The `flow_topology` test topology (word count's shape, flat out).
+    pub flow_topology: PathBuf,
     /// The word-count example.
     pub word_count: PathBuf,
 }
@@ -73,6 +75,7 @@ pub fn binaries() -> &'static Binaries {
         Binaries {
             squall: profile_dir.join("squall"),
             ids_topology: profile_dir.join("ids_topology"),
+            flow_topology: profile_dir.join("flow_topology"),
             word_count: profile_dir.join("examples").join("word_count"),
         }
     })

@@ -26,6 +26,7 @@ use crate::router::{Locality, Router};
 use crate::settings::{TopologySettings, executor_settings, locality_bounds};
 use crate::stats::{ExecutorStats, Flow};
 use crate::transport::sender::RemoteLink;
+use crate::waker::QueueWaker;
 
 /// What kind of executor runs a component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,14 +149,17 @@ pub(crate) fn start_executors(
         }
         let (data_tx, data_rx) = bounded(receive_batches);
         let (control_tx, control_rx) = unbounded();
+        let waker = Arc::new(QueueWaker::default());
         peers.push(Peer::Local {
             data: data_tx,
             control: control_tx,
+            waker: Arc::clone(&waker),
             acks_on_control: e.kind == ExecutorKind::Spout,
         });
         inboxes.push(Inbox {
             data: data_rx,
             control: control_rx,
+            waker,
         });
     }
     let mut task_peer = local_task_peer.clone();

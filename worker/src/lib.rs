@@ -61,6 +61,7 @@ mod settings;
 pub mod stats;
 pub mod testing;
 pub(crate) mod transport;
+pub(crate) mod waker;
 
 pub use assembly::ExecutorKind;
 pub use cluster::{ClusterError, serve_cluster_role};

@@ -14,6 +14,7 @@ use squall_topology_api::TaskId;
 use crate::message::{AckMsg, Batch, Control, Delivery};
 use crate::stats::Flow;
 use crate::transport::sender::RemoteLink;
+use crate::waker::QueueWaker;
 
 /// Where a destination's batches go.
 #[derive(Clone)]
@@ -22,6 +23,8 @@ pub(crate) enum Peer {
     Local {
         data: Sender<Batch>,
         control: Sender<Control>,
+        /// Wakes network streams waiting for room in `data`.
+        waker: Arc<QueueWaker>,
         /// Acker answers go to spouts on their unbounded control queue (see `message::Control`).
         acks_on_control: bool,
     },

@@ -11,7 +11,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::unbounded;
 use squall_proto::pb::WorkerHeartbeatRequest;
 use squall_proto::{Assignment, MAX_MESSAGE_BYTES, Slot, SupervisorClient, WorkerServer, env};
 use squall_topology_api::Topology;
@@ -26,11 +25,11 @@ use crate::assembly::{
     ExecutorKind, ExecutorPlan, StartOptions, Started, kind_of, start_executors, stop_all,
 };
 use crate::message::Control;
-use crate::outbox::{Outbox, Peer};
-use crate::settings::TopologySettings;
-use crate::stats::{Flow, ReportedError, resident_bytes};
+use crate::outbox::Peer;
+use crate::stats::{ReportedError, resident_bytes};
 use crate::transport::codec::StreamTable;
-use crate::transport::receiver::{self, PlacementGate};
+use crate::transport::delivery::LocalTargets;
+use crate::transport::receiver::{PlacementGate, TransferService};
 use crate::transport::sender::{RemoteSender, Routes, WINDOW_BYTES};
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
@@ -80,14 +79,14 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
         .enable_all()
         .build()?;
     let table = Arc::new(StreamTable::new(topology));
-    let (outbox_tx, outbox_rx) = unbounded();
+    let (targets_tx, targets_rx) = tokio::sync::watch::channel(None);
     let gate = Arc::new(PlacementGate::default());
-    let service = receiver::start(
+    let service = TransferService::new(
         Arc::clone(&table),
-        outbox_rx,
+        targets_rx,
         &topology_id,
         Arc::clone(&gate),
-    )?;
+    );
     let listener = runtime.block_on(tokio::net::TcpListener::bind((host.as_str(), port)))?;
     runtime.spawn(async move {
         let served = Server::builder()
@@ -189,7 +188,7 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
                     Ok(assignment) => {
                         let placement = assignment.placement_version;
                         let (next, restarted) =
-                            follow(topology, &me, assignment, current, &sender, &outbox_tx)?;
+                            follow(topology, &me, assignment, current, &sender, &targets_tx)?;
                         gate.set(placement);
                         current = next;
                         let gated = current
@@ -291,7 +290,7 @@ fn follow(
     assignment: Assignment,
     current: Option<(Assignment, Started)>,
     sender: &RemoteSender,
-    outboxes: &crossbeam_channel::Sender<Outbox>,
+    targets: &tokio::sync::watch::Sender<Option<Arc<LocalTargets>>>,
 ) -> Result<(Option<(Assignment, Started)>, bool), ClusterError> {
     let mine = |a: &Assignment| -> Vec<ExecutorPlan> {
         a.executors_on(me)
@@ -308,7 +307,7 @@ fn follow(
                 .executors
                 .iter()
                 .filter(|e| e.slot != *me)
-                .flat_map(|e| e.tasks.iter().map(|&t| (t, e.slot.clone()))),
+                .map(|e| (&e.slot, e.tasks.as_slice())),
         ),
         assignment.placement_version,
     );
@@ -358,12 +357,7 @@ fn follow(
         Some(sender.link()),
         &options,
     )?;
-    let _ = outboxes.send(Outbox::new(
-        Arc::clone(&started.wiring.peers),
-        Arc::clone(&started.wiring.local_task_peer),
-        TopologySettings::from_config(&conf).batch_size,
-        Arc::new(Flow::default()),
-    ));
+    targets.send_replace(Some(Arc::new(LocalTargets::new(&started.wiring))));
     tracing::info!(executors = started.executors.len(), "executors started");
     Ok((Some((assignment, started)), true))
 }

@@ -40,6 +40,7 @@ pub(crate) fn run(setup: Setup) -> Report {
         }
         match inbox.data.try_recv() {
             Ok(batch) => {
+                inbox.waker.taken();
                 apply(&mut state, &mut emitter, batch);
                 if last_flush.elapsed() >= flush_interval {
                     emitter.outbox.flush();
@@ -62,6 +63,7 @@ pub(crate) fn run(setup: Setup) -> Report {
                 }
                 select! {
                     recv(inbox.data) -> batch => if let Ok(batch) = batch {
+                        inbox.waker.taken();
                         apply(&mut state, &mut emitter, batch);
                     },
                     recv(inbox.control) -> c => if let Ok(Control::Shutdown { .. }) = c {

@@ -105,6 +105,7 @@ impl BoltExecutor {
             }
             match self.inbox.data.try_recv() {
                 Ok(batch) => {
+                    self.inbox.waker.taken();
                     self.process(batch);
                     self.flush_if_due();
                 }
@@ -124,6 +125,7 @@ impl BoltExecutor {
                     }
                     select! {
                         recv(self.inbox.data) -> batch => if let Ok(batch) = batch {
+                            self.inbox.waker.taken();
                             self.process(batch);
                         },
                         recv(self.inbox.control) -> c => if let Ok(Control::Shutdown { .. }) = c {

@@ -19,11 +19,14 @@ use squall_topology_api::{Config, SharedContext, TaskId, Topology, TopologyConte
 
 use crate::collector::{Captured, Emitter};
 use crate::message::{Batch, Control};
+use crate::waker::QueueWaker;
 
 /// An executor's input queues.
 pub(crate) struct Inbox {
     pub data: Receiver<Batch>,
     pub control: Receiver<Control>,
+    /// Told of every batch taken from `data`, for streams waiting for room in it.
+    pub waker: Arc<QueueWaker>,
 }
 
 /// The settings an executor's loop needs, resolved from the component's configuration.

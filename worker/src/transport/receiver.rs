@@ -1,10 +1,11 @@
 //! Receiving batches from other workers: the `Worker` gRPC service.
 //!
-//! Each incoming stream is decoded as it arrives (a garbled batch ends that stream with
-//! `invalid argument` and changes nothing) and handed to a dispatcher thread, which queues the
-//! tuples and acker messages for the local executors. The dispatcher blocks when an executor's
-//! queue is full, the gRPC stream stops being read, and HTTP/2 flow control slows the sender:
-//! backpressure across workers.
+//! A peer opens one stream per destination executor (and one for acker messages); each is
+//! decoded as it arrives (a garbled batch ends that stream with `invalid argument` and changes
+//! nothing) and delivered straight to its executor's queue (see [`delivery`](super::delivery)).
+//! A full queue parks only its own stream, so HTTP/2 flow control slows only that edge.
+//! Batches that arrive before this worker's executors exist wait (and their stream behind
+//! them) until there is somewhere to deliver them, instead of being lost and replayed.
 //!
 //! A stream from another topology's worker is refused, and so is every batch routed under
 //! another placement than this worker's (workers learn of a new assignment up to a couple of
@@ -14,21 +15,15 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crossbeam_channel::Receiver as CbReceiver;
 use squall_proto::pb::{Empty, TransferBatch};
 use squall_proto::{TRANSFER_TOPOLOGY_HEADER, Worker};
-use tokio::sync::mpsc;
+use tokio::sync::watch;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::codec::{StreamTable, decode};
-use crate::message::Batch;
-use crate::outbox::Outbox;
+use super::delivery::{LocalTargets, Undelivered};
 
-/// Decoded payloads waiting for the dispatcher.
-const INBOUND_PAYLOADS: usize = 64;
-
-/// Which placement this worker follows, and how many batches it refused for being routed
-/// under another.
+/// Which placement this worker follows, and how many batches it refused or dropped.
 #[derive(Debug, Default)]
 pub(crate) struct PlacementGate {
     version: AtomicU64,
@@ -41,27 +36,52 @@ impl PlacementGate {
         self.version.store(version, Ordering::Release);
     }
 
-    /// Batches refused so far.
+    /// Batches refused so far (routed under another placement, or to a task not here).
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
+    }
+
+    fn count_refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Whether a batch routed under `version` may be delivered; counts it if not.
     fn admit(&self, version: u64) -> bool {
         let ok = version == self.version.load(Ordering::Acquire);
         if !ok {
-            self.refused.fetch_add(1, Ordering::Relaxed);
+            self.count_refused();
         }
         ok
     }
 }
 
+/// The executors the network delivers to: `None` until the first set has started.
+pub(crate) type Targets = watch::Receiver<Option<Arc<LocalTargets>>>;
+
 /// The gRPC side.
 pub(crate) struct TransferService {
     table: Arc<StreamTable>,
-    tx: mpsc::Sender<Vec<Batch>>,
+    targets: Targets,
     topology_id: Arc<str>,
     gate: Arc<PlacementGate>,
+}
+
+impl TransferService {
+    /// The service for `topology_id`'s worker, delivering to `targets` the batches of the
+    /// placement `gate` admits.
+    pub fn new(
+        table: Arc<StreamTable>,
+        targets: Targets,
+        topology_id: &str,
+        gate: Arc<PlacementGate>,
+    ) -> Self {
+        TransferService {
+            table,
+            targets,
+            topology_id: Arc::from(topology_id),
+            gate,
+        }
+    }
 }
 
 #[tonic::async_trait]
@@ -83,6 +103,7 @@ impl Worker for TransferService {
                 named.unwrap_or_default()
             )));
         }
+        let mut targets = self.targets.clone();
         let mut stream = request.into_inner();
         while let Some(msg) = stream.message().await? {
             if !self.gate.admit(msg.placement_version) {
@@ -94,58 +115,145 @@ impl Worker for TransferService {
             }
             let batches = decode(&self.table, &msg.payload)
                 .map_err(|e| Status::invalid_argument(e.to_string()))?;
-            if self.tx.send(batches).await.is_err() {
-                return Err(Status::unavailable("worker is shutting down"));
+            let here = loop {
+                if let Some(t) = targets.borrow_and_update().as_ref() {
+                    break Arc::clone(t);
+                }
+                if targets.changed().await.is_err() {
+                    return Err(Status::unavailable("worker is shutting down"));
+                }
+            };
+            for batch in batches {
+                match here.deliver(batch).await {
+                    Ok(()) => {}
+                    Err(Undelivered::NotHere) => self.gate.count_refused(),
+                    // Its executors are being replaced: those trees replay.
+                    Err(Undelivered::Stopped) => {}
+                }
             }
         }
         Ok(Response::new(Empty {}))
     }
 }
 
-/// Starts the dispatcher thread; returns the service to serve for `topology_id`'s worker,
-/// admitting the placement that `gate` holds. The dispatcher delivers through the latest
-/// outbox received on `outboxes` (a new one each time the local executors change).
-pub(crate) fn start(
-    table: Arc<StreamTable>,
-    outboxes: CbReceiver<Outbox>,
-    topology_id: &str,
-    gate: Arc<PlacementGate>,
-) -> std::io::Result<TransferService> {
-    let (tx, mut rx) = mpsc::channel::<Vec<Batch>>(INBOUND_PAYLOADS);
-    std::thread::Builder::new()
-        .name("transport-recv".into())
-        .spawn(move || {
-            // The server listens before the executors exist, and peers start sending as soon
-            // as it does: their first batches wait (and the stream behind them) until there is
-            // somewhere to deliver them, instead of being lost and replayed.
-            let Ok(mut out) = outboxes.recv() else {
-                return;
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crossbeam_channel::bounded;
+    use squall_proto::{WorkerClient, WorkerServer};
+    use squall_topology_api::{
+        ComponentError, Fields, OutputDeclarer, Spout, SpoutCollector, TaskId, TopologyBuilder,
+    };
+    use tokio_stream::wrappers::TcpListenerStream;
+    use tonic::metadata::MetadataValue;
+
+    use super::*;
+    use crate::assembly::Wiring;
+    use crate::message::{AckKind, AckMsg, Batch, Control};
+    use crate::outbox::{NO_PEER, Peer};
+    use crate::transport::codec::encode_acks;
+    use crate::waker::QueueWaker;
+
+    struct S;
+    impl Spout for S {
+        fn declare_outputs(&self, out: &mut OutputDeclarer) {
+            out.declare(Fields::new(["a"]));
+        }
+        fn next_tuple(&mut self, _out: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+            Ok(())
+        }
+    }
+
+    fn payload_for(task: TaskId) -> TransferBatch {
+        let msg = AckMsg {
+            root: 7,
+            value: 9,
+            task: 1,
+            dest: task,
+            kind: AckKind::Ack,
+        };
+        let mut payload = Vec::new();
+        encode_acks(&[&msg], &mut payload);
+        TransferBatch {
+            payload,
+            placement_version: 3,
+        }
+    }
+
+    /// Two destination executors on one worker: the first one's queue is full and nobody
+    /// drains it. A batch for the second, on its own stream, still arrives: a full queue stalls
+    /// only its own edge. (One delivery thread per worker waited behind the first for ever.)
+    #[test]
+    fn a_full_queue_stalls_only_its_own_stream() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let mut b = TopologyBuilder::new();
+        b.set_spout("s", || S, 1);
+        let table = Arc::new(StreamTable::new(&b.build().expect("valid")));
+
+        let (stuck_tx, _stuck_rx) = bounded(1);
+        stuck_tx
+            .try_send(Batch::Acks(Vec::new()))
+            .expect("room for one");
+        let (live_tx, live_rx) = bounded(1);
+        let (control, _control_rx) = crossbeam_channel::unbounded::<Control>();
+        let peer = |data| Peer::Local {
+            data,
+            control: control.clone(),
+            waker: Arc::new(QueueWaker::default()),
+            acks_on_control: false,
+        };
+        let wiring = Wiring {
+            peers: vec![peer(stuck_tx), peer(live_tx)].into(),
+            task_peer: vec![NO_PEER, 0, 1].into(),
+            local_task_peer: vec![NO_PEER, 0, 1].into(),
+        };
+        let (_targets_tx, targets) = watch::channel(Some(Arc::new(LocalTargets::new(&wiring))));
+        let gate = Arc::new(PlacementGate::default());
+        gate.set(3);
+        let service = TransferService::new(table, targets, "t-1", gate);
+
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("address");
+            tokio::spawn(
+                tonic::transport::Server::builder()
+                    .add_service(WorkerServer::new(service))
+                    .serve_with_incoming(TcpListenerStream::new(listener)),
+            );
+            let open = |task| {
+                let url = format!("http://{addr}");
+                async move {
+                    let mut client = WorkerClient::connect(url).await.expect("connect");
+                    let mut request =
+                        tonic::Request::new(tokio_stream::iter(vec![payload_for(task)]));
+                    request
+                        .metadata_mut()
+                        .insert_bin(TRANSFER_TOPOLOGY_HEADER, MetadataValue::from_bytes(b"t-1"));
+                    client.transfer(request).await
+                }
             };
-            while let Some(batches) = rx.blocking_recv() {
-                while let Ok(newer) = outboxes.try_recv() {
-                    out = newer;
-                }
-                for batch in batches {
-                    match batch {
-                        Batch::Tuples(deliveries) => {
-                            for d in deliveries {
-                                out.push_tuple(d);
-                            }
-                        }
-                        Batch::Acks(msgs) => {
-                            for m in msgs {
-                                out.push_ack(m.dest, m);
-                            }
-                        }
-                    }
-                }
-                out.flush();
-            }
-        })?;
-    Ok(TransferService {
-        table,
-        tx,
-        topology_id: Arc::from(topology_id),
-        gate,
-    })
+            // The stream into the full queue never completes; keep it open meanwhile.
+            let stuck = tokio::spawn(open(1));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(
+                !stuck.is_finished(),
+                "the batch for the full queue cannot be delivered"
+            );
+            let live = tokio::time::timeout(Duration::from_secs(5), open(2))
+                .await
+                .expect("the other stream is not held up");
+            assert!(live.is_ok(), "{live:?}");
+        });
+        match live_rx.try_recv() {
+            Ok(Batch::Acks(msgs)) => assert_eq!(msgs.len(), 1),
+            _ => panic!("the second executor got nothing"),
+        }
+    }
 }

@@ -1,17 +1,24 @@
 //! Sending batches to other workers.
 //!
 //! An executor hands a batch for remote tasks to its [`RemoteLink`], which splits it by
-//! destination worker, encodes each part on the executor's own thread and queues it, bounded,
-//! on that worker's connection (backpressure: a slow network slows the emitters). A connection
-//! is a tokio task holding one long-lived client-streaming `Transfer` call, reconnecting when
-//! the peer goes away, and sending what queued meanwhile as one message. Batches for a peer
-//! that cannot be reached are dropped; their trees time out and are replayed.
+//! destination executor, encodes each part on the executor's own thread and queues it, bounded,
+//! on that executor's lane (backpressure: a full lane blocks the emitter, and only a lane whose
+//! receiving executor cannot keep up fills). A lane is a tokio task holding one long-lived
+//! client-streaming `Transfer` call on a connection of its own, reconnecting when the peer goes
+//! away, and sending what queued meanwhile as one message. Batches for a peer that cannot be
+//! reached are dropped; their trees time out and are replayed.
 //!
-//! Acker messages take a lane of their own that never blocks. A sink's only output is acks, so
-//! with acks behind tuples two workers could wait on each other for ever: A's receiver waits on
-//! a full queue whose bolt waits to send tuples to B, whose receiver waits on a full sink queue
-//! whose sink waits to send acks to A. Unbounded is safe here: acks in flight are bounded by the
-//! tuples that caused them, and those are bounded by the spouts' in-flight limits.
+//! One lane per destination executor is the flow control: the receiver parks a stream whose
+//! executor's queue is full, HTTP/2's per-stream window then stops that lane alone, and no
+//! other edge waits behind it. With one stream per peer, two workers whose bolts send to each
+//! other deadlocked: each receiver blocked on a full queue whose bolt waited on the other
+//! worker. Each lane has its own TCP connection, so a stalled stream cannot use up a shared
+//! connection window either.
+//!
+//! Acker messages take one lane per peer that never blocks. A sink's only output is acks, so
+//! with acks behind tuples two workers could wait on each other for ever. Unbounded is safe
+//! here: acks in flight are bounded by the tuples that caused them, and those are bounded by
+//! the spouts' in-flight limits.
 //!
 //! Encoding where the batch is made, rather than on a sender thread, saves a thread wake per
 //! batch: at 20 k sentences/s on two workers that thread woke 5 k times a second.
@@ -35,35 +42,57 @@ use crate::message::{AckMsg, Delivery};
 const HOLD_WHILE_DOWN: Duration = Duration::from_secs(5);
 /// A message stops taking more queued payloads past this size.
 const COALESCE_BYTES: usize = 1 << 20;
-/// Encoded payloads waiting per peer connection.
-const PAYLOADS_PER_PEER: usize = 64;
-/// HTTP/2 flow-control window of a transfer stream. The 64 KiB default holds about one
-/// batch, so every batch waited a round trip for a window update.
+/// Encoded payloads waiting per lane.
+const PAYLOADS_PER_LANE: usize = 64;
+/// HTTP/2 flow-control window of a transfer stream (and its connection, which carries just
+/// it). The 64 KiB default holds about one batch, so every batch waited a round trip for a
+/// window update.
 pub(crate) const WINDOW_BYTES: u32 = 16 << 20;
 
-/// Which worker slot runs each task.
+/// Which lane reaches each remote task: executor lanes for tuples, one per destination
+/// executor; peer lanes for acker messages, one per destination worker.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Routes {
+    /// Destination executors, by (slot, first task).
+    lanes: Vec<(Slot, TaskId)>,
+    task_lane: Vec<u32>,
     slots: Vec<Slot>,
     task_slot: Vec<u32>,
 }
 
 impl Routes {
-    /// Routes from (task, slot) pairs.
-    pub fn new(placements: impl IntoIterator<Item = (TaskId, Slot)>) -> Self {
+    /// Routes to remote executors given as (slot, tasks).
+    pub fn new<'a>(executors: impl IntoIterator<Item = (&'a Slot, &'a [TaskId])>) -> Self {
         let mut routes = Routes::default();
-        let mut index: HashMap<Slot, u32> = HashMap::new();
-        for (task, slot) in placements {
-            let i = *index.entry(slot.clone()).or_insert_with(|| {
-                routes.slots.push(slot);
+        let mut slot_index: HashMap<&Slot, u32> = HashMap::new();
+        for (slot, tasks) in executors {
+            let Some(&first) = tasks.first() else {
+                continue;
+            };
+            let s = *slot_index.entry(slot).or_insert_with(|| {
+                routes.slots.push(slot.clone());
                 (routes.slots.len() - 1) as u32
             });
-            if routes.task_slot.len() <= task as usize {
-                routes.task_slot.resize(task as usize + 1, u32::MAX);
+            routes.lanes.push((slot.clone(), first));
+            let lane = (routes.lanes.len() - 1) as u32;
+            for &task in tasks {
+                let t = task as usize;
+                if routes.task_lane.len() <= t {
+                    routes.task_lane.resize(t + 1, u32::MAX);
+                    routes.task_slot.resize(t + 1, u32::MAX);
+                }
+                routes.task_lane[t] = lane;
+                routes.task_slot[t] = s;
             }
-            routes.task_slot[task as usize] = i;
         }
         routes
+    }
+
+    fn lane_of(&self, task: TaskId) -> Option<usize> {
+        match self.task_lane.get(task as usize) {
+            Some(&i) if i != u32::MAX => Some(i as usize),
+            _ => None,
+        }
     }
 
     fn slot_of(&self, task: TaskId) -> Option<usize> {
@@ -74,28 +103,29 @@ impl Routes {
     }
 }
 
-/// The two lanes into one peer's connection task.
-#[derive(Clone)]
-struct Connection {
-    tuples: mpsc::Sender<TransferBatch>,
-    acks: mpsc::UnboundedSender<TransferBatch>,
-}
-
-/// The routes with a connection for each of their slots (`connections[i]` is `slots[i]`'s).
+/// The routes with the lanes that serve them (`tuples[i]` is `lanes[i]`'s, `acks[i]` is
+/// `slots[i]`'s).
 struct Linked {
     routes: Routes,
-    connections: Vec<Connection>,
+    tuples: Vec<mpsc::Sender<TransferBatch>>,
+    acks: Vec<mpsc::UnboundedSender<TransferBatch>>,
     /// The placement the routes come from; every batch routed by them carries it.
     placement_version: u64,
 }
 
-/// The sending side of the transport: connections to the other workers, kept across route
-/// changes for the slots that stay.
+/// The sending side of the transport: lanes to the other workers' executors, kept across
+/// route changes for the destinations that stay.
 pub(crate) struct RemoteSender {
     link: RemoteLink,
     runtime: tokio::runtime::Handle,
-    open: Mutex<HashMap<Slot, Connection>>,
+    open: Mutex<OpenLanes>,
     topology_id: Arc<str>,
+}
+
+#[derive(Default)]
+struct OpenLanes {
+    tuples: HashMap<(Slot, TaskId), mpsc::Sender<TransferBatch>>,
+    acks: HashMap<Slot, mpsc::UnboundedSender<TransferBatch>>,
 }
 
 /// What an executor sends remote batches through.
@@ -106,7 +136,7 @@ pub(crate) struct RemoteLink {
 }
 
 impl RemoteSender {
-    /// A sender for `topology_id`'s worker whose connections run on `runtime`.
+    /// A sender for `topology_id`'s worker whose lanes run on `runtime`.
     pub fn new(
         table: Arc<StreamTable>,
         runtime: tokio::runtime::Handle,
@@ -117,12 +147,13 @@ impl RemoteSender {
                 table,
                 linked: Arc::new(RwLock::new(Arc::new(Linked {
                     routes: Routes::default(),
-                    connections: Vec::new(),
+                    tuples: Vec::new(),
+                    acks: Vec::new(),
                     placement_version: 0,
                 }))),
             },
             runtime,
-            open: Mutex::new(HashMap::new()),
+            open: Mutex::new(OpenLanes::default()),
             topology_id: Arc::from(topology_id),
         }
     }
@@ -132,131 +163,161 @@ impl RemoteSender {
         self.link.clone()
     }
 
-    /// Points tasks at (new) slots of placement `placement_version`, connecting to new slots
-    /// and closing connections to slots no task uses any more (once their queued payloads are
-    /// sent).
+    /// Points tasks at (new) executors of placement `placement_version`, opening lanes to new
+    /// destinations and closing the lanes no route uses any more (once their queued payloads
+    /// are sent).
     pub fn set_routes(&self, routes: Routes, placement_version: u64) {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        open.retain(|slot, _| routes.slots.contains(slot));
-        let connections = routes
+        open.tuples.retain(|key, _| routes.lanes.contains(key));
+        open.acks.retain(|slot, _| routes.slots.contains(slot));
+        let tuples = routes
+            .lanes
+            .iter()
+            .map(|key| {
+                open.tuples
+                    .entry(key.clone())
+                    .or_insert_with(|| {
+                        let (tx, rx) = mpsc::channel(PAYLOADS_PER_LANE);
+                        self.spawn_lane(key.0.clone(), Lane::Tuples(rx));
+                        tx
+                    })
+                    .clone()
+            })
+            .collect();
+        let acks = routes
             .slots
             .iter()
             .map(|slot| {
-                open.entry(slot.clone())
+                open.acks
+                    .entry(slot.clone())
                     .or_insert_with(|| {
-                        connect(slot.clone(), Arc::clone(&self.topology_id), &self.runtime)
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        self.spawn_lane(slot.clone(), Lane::Acks(rx));
+                        tx
                     })
                     .clone()
             })
             .collect();
         *self.link.linked.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Linked {
             routes,
-            connections,
+            tuples,
+            acks,
             placement_version,
         });
+    }
+
+    fn spawn_lane(&self, slot: Slot, lane: Lane) {
+        self.runtime
+            .spawn(run_lane(slot, Arc::clone(&self.topology_id), lane));
     }
 }
 
 impl RemoteLink {
-    /// Encodes tuples per destination worker and queues each part on its connection, waiting
-    /// while a connection's queue is full. Blocks, so never call it from async code.
+    /// Encodes tuples per destination executor and queues each part on its lane, waiting
+    /// while a lane's queue is full. Blocks, so never call it from async code.
     pub fn send_tuples(&self, deliveries: &[Delivery]) {
-        self.send(
-            deliveries,
-            |d| d.task,
-            |ds, out| encode_tuples(&self.table, ds, out),
-            // An error means the connection task is gone (the worker is shutting down).
-            |conn, batch| drop(conn.tuples.blocking_send(batch)),
-        );
-    }
-
-    /// Encodes acker messages per destination worker and queues each part on its connection's
-    /// ack lane, without waiting.
-    pub fn send_acks(&self, msgs: &[AckMsg]) {
-        self.send(
-            msgs,
-            |m| m.dest,
-            encode_acks,
-            |conn, batch| drop(conn.acks.send(batch)),
-        );
-    }
-
-    /// Splits `entries` by the slot of their task and queues each encoded part. Entries for
-    /// tasks no other worker runs are dropped, as Storm drops tuples for a task whose worker
-    /// is gone.
-    fn send<T>(
-        &self,
-        entries: &[T],
-        task_of: impl Fn(&T) -> TaskId,
-        encode: impl Fn(&[&T], &mut Vec<u8>),
-        queue: impl Fn(&Connection, TransferBatch),
-    ) {
         let linked = Arc::clone(&self.linked.read().unwrap_or_else(|p| p.into_inner()));
-        let mut by_slot: Vec<Vec<&T>> = vec![Vec::new(); linked.routes.slots.len()];
-        for e in entries {
-            if let Some(s) = linked.routes.slot_of(task_of(e)) {
-                by_slot[s].push(e);
-            }
-        }
-        for (s, part) in by_slot.iter().enumerate().filter(|(_, p)| !p.is_empty()) {
-            let mut payload = Vec::new();
-            encode(part, &mut payload);
-            let batch = TransferBatch {
-                payload,
-                placement_version: linked.placement_version,
-            };
-            queue(&linked.connections[s], batch);
-        }
+        let routes = &linked.routes;
+        for_each_part(
+            deliveries,
+            routes.lanes.len(),
+            |d| routes.lane_of(d.task),
+            |lane, part| {
+                let mut payload = Vec::new();
+                encode_tuples(&self.table, part, &mut payload);
+                let batch = TransferBatch {
+                    payload,
+                    placement_version: linked.placement_version,
+                };
+                // An error means the lane is gone (the worker is shutting down).
+                drop(linked.tuples[lane].blocking_send(batch));
+            },
+        );
+    }
+
+    /// Encodes acker messages per destination worker and queues each part on its ack lane,
+    /// without waiting.
+    pub fn send_acks(&self, msgs: &[AckMsg]) {
+        let linked = Arc::clone(&self.linked.read().unwrap_or_else(|p| p.into_inner()));
+        let routes = &linked.routes;
+        for_each_part(
+            msgs,
+            routes.slots.len(),
+            |m| routes.slot_of(m.dest),
+            |slot, part| {
+                let mut payload = Vec::new();
+                encode_acks(part, &mut payload);
+                let batch = TransferBatch {
+                    payload,
+                    placement_version: linked.placement_version,
+                };
+                drop(linked.acks[slot].send(batch));
+            },
+        );
     }
 }
 
-fn connect(slot: Slot, topology_id: Arc<str>, runtime: &tokio::runtime::Handle) -> Connection {
-    let (tuples, tuples_rx) = mpsc::channel(PAYLOADS_PER_PEER);
-    let (acks, acks_rx) = mpsc::unbounded_channel();
-    runtime.spawn(connection(
-        slot,
-        topology_id,
-        Lanes {
-            tuples: tuples_rx,
-            acks: acks_rx,
-        },
-    ));
-    Connection { tuples, acks }
+/// Splits `entries` by their destination (`dest` of an entry, among `n`) and calls `f` on
+/// each non-empty part. Entries with no destination are dropped, as Storm drops tuples for a
+/// task whose worker is gone. One destination (the common case) takes no copy of the order.
+fn for_each_part<T>(
+    entries: &[T],
+    n: usize,
+    dest: impl Fn(&T) -> Option<usize>,
+    mut f: impl FnMut(usize, &[&T]),
+) {
+    let first = entries.first().and_then(&dest);
+    if let Some(only) = first
+        && entries.iter().all(|e| dest(e) == Some(only))
+    {
+        let part: Vec<&T> = entries.iter().collect();
+        f(only, &part);
+        return;
+    }
+    let mut parts: Vec<Vec<&T>> = vec![Vec::new(); n];
+    for e in entries {
+        if let Some(d) = dest(e) {
+            parts[d].push(e);
+        }
+    }
+    for (d, part) in parts.iter().enumerate().filter(|(_, p)| !p.is_empty()) {
+        f(d, part);
+    }
 }
 
-/// The receiving ends of a connection's lanes.
-struct Lanes {
-    tuples: mpsc::Receiver<TransferBatch>,
-    acks: mpsc::UnboundedReceiver<TransferBatch>,
+/// The receiving end of one lane.
+enum Lane {
+    Tuples(mpsc::Receiver<TransferBatch>),
+    Acks(mpsc::UnboundedReceiver<TransferBatch>),
 }
 
-impl Lanes {
-    /// The next payload, acks first; `None` once the sending side is gone.
+impl Lane {
+    /// The next payload; `None` once the sending side is gone.
     async fn recv(&mut self) -> Option<TransferBatch> {
-        tokio::select! {
-            biased;
-            Some(batch) = self.acks.recv() => Some(batch),
-            item = self.tuples.recv() => item,
+        match self {
+            Lane::Tuples(rx) => rx.recv().await,
+            Lane::Acks(rx) => rx.recv().await,
         }
     }
 
-    /// A payload that is already queued, acks first.
+    /// A payload that is already queued.
     fn try_recv(&mut self) -> Option<TransferBatch> {
-        self.acks
-            .try_recv()
-            .or_else(|_| self.tuples.try_recv())
-            .ok()
+        match self {
+            Lane::Tuples(rx) => rx.try_recv().ok(),
+            Lane::Acks(rx) => rx.try_recv().ok(),
+        }
     }
 }
 
-/// Keeps one `Transfer` stream open to a peer, reconnecting as needed. A peer that is not
-/// listening yet (a worker starting up) gets `HOLD_WHILE_DOWN` before its batches are dropped:
-/// meanwhile they wait here and the queues behind them push back. Dropping at once lost the
-/// first trees of every topology whose workers did not start in the same instant.
-async fn connection(slot: Slot, topology_id: Arc<str>, mut rx: Lanes) {
+/// Keeps one `Transfer` stream open to a peer for one lane, reconnecting as needed. A peer
+/// that is not listening yet (a worker starting up) gets `HOLD_WHILE_DOWN` before the lane's
+/// batches are dropped: meanwhile they wait here and the queue behind them pushes back.
+/// Dropping at once lost the first trees of every topology whose workers did not start in the
+/// same instant.
+async fn run_lane(slot: Slot, topology_id: Arc<str>, mut rx: Lane) {
     let url = format!("http://{slot}");
     let mut down_since: Option<std::time::Instant> = None;
-    // A payload taken from the lanes but not sent yet: it could not join the message before
+    // A payload taken from the lane but not sent yet: it could not join the message before
     // it (another placement version).
     let mut held: Option<TransferBatch> = None;
     loop {
@@ -286,6 +347,7 @@ async fn connection(slot: Slot, topology_id: Arc<str>, mut rx: Lanes) {
                 }
                 tracing::debug!(peer = %slot, error = %e, "peer unreachable; dropping its batches");
                 // Drop what arrives meanwhile: those trees time out and are replayed.
+                held = None;
                 let deadline = tokio::time::sleep(Duration::from_millis(250));
                 tokio::pin!(deadline);
                 loop {
@@ -298,7 +360,7 @@ async fn connection(slot: Slot, topology_id: Arc<str>, mut rx: Lanes) {
             }
         };
         down_since = None;
-        let (stream_tx, stream_rx) = mpsc::channel(PAYLOADS_PER_PEER);
+        let (stream_tx, stream_rx) = mpsc::channel(PAYLOADS_PER_LANE);
         let mut client = client;
         let mut request = tonic::Request::new(ReceiverStream::new(stream_rx));
         request.metadata_mut().insert_bin(
@@ -345,39 +407,47 @@ async fn connection(slot: Slot, topology_id: Arc<str>, mut rx: Lanes) {
 mod tests {
     use super::*;
 
-    fn batch(byte: u8) -> TransferBatch {
-        TransferBatch {
-            payload: vec![byte],
-            placement_version: 0,
+    fn slot(port: u16) -> Slot {
+        Slot {
+            host: "127.0.0.9".into(),
+            port,
         }
     }
 
     #[test]
-    fn acks_overtake_queued_tuples_and_never_wait_for_room() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
-        let (tuples, tuples_rx) = mpsc::channel(1);
-        let (acks, acks_rx) = mpsc::unbounded_channel();
-        let mut lanes = Lanes {
-            tuples: tuples_rx,
-            acks: acks_rx,
-        };
-        tuples
-            .try_send(batch(1))
-            .expect("room for one tuple payload");
-        assert!(tuples.try_send(batch(2)).is_err(), "the tuple lane is full");
-        // The ack lane takes more while the tuple lane is full.
-        for b in [10, 11, 12] {
-            acks.send(batch(b)).expect("ack lane open");
-        }
-        let first = runtime.block_on(lanes.recv()).expect("a payload");
-        assert_eq!(first.payload, vec![10]);
-        let rest: Vec<u8> = std::iter::from_fn(|| lanes.try_recv())
-            .map(|b| b.payload[0])
-            .collect();
-        assert_eq!(rest, vec![11, 12, 1]);
-        drop((tuples, acks));
-        assert!(runtime.block_on(lanes.recv()).is_none(), "closed lanes end");
+    fn every_remote_executor_has_its_own_lane_and_every_worker_one_ack_lane() {
+        let (a, b) = (slot(1), slot(2));
+        let routes = Routes::new([(&a, &[1, 2][..]), (&b, &[3][..]), (&a, &[4, 5][..])]);
+        let lanes: Vec<Option<usize>> = (0..7).map(|t| routes.lane_of(t)).collect();
+        assert_eq!(
+            lanes,
+            vec![None, Some(0), Some(0), Some(1), Some(2), Some(2), None]
+        );
+        let slots: Vec<Option<usize>> = (0..7).map(|t| routes.slot_of(t)).collect();
+        assert_eq!(
+            slots,
+            vec![None, Some(0), Some(0), Some(1), Some(0), Some(0), None]
+        );
+    }
+
+    #[test]
+    fn parts_keep_their_order_and_unroutable_entries_are_dropped() {
+        let entries = [10u32, 21, 11, 99, 22, 12];
+        let mut parts = Vec::new();
+        for_each_part(
+            &entries,
+            3,
+            |e| (*e < 99).then_some((*e / 10) as usize),
+            |d, part| parts.push((d, part.iter().map(|e| **e).collect::<Vec<_>>())),
+        );
+        assert_eq!(parts, vec![(1, vec![10, 11, 12]), (2, vec![21, 22])]);
+        let mut whole = Vec::new();
+        for_each_part(
+            &entries[..1],
+            3,
+            |_| Some(2),
+            |d, part| whole.push((d, part.len())),
+        );
+        assert_eq!(whole, vec![(2, 1)]);
     }
 }
