@@ -21,6 +21,10 @@
 //!     ids_topology --ids 3000 --rate 1000 --out DIR [--parallelism 2] [--error-every K]
 //!                  [--sink-delay-ms D] [--source durable|queue] [--sink-hang-at ID]
 //!
+//! With `--join` every id goes two ways, `ids` → `relay` and `ids` → `mirror`, and a `join`
+//! bolt (fields on the id from both) emits it to the sink once both halves are in, anchored to
+//! both: a tree with two paths and a multi-anchored tuple.
+//!
 //! With `--sink-hang-at ID` the sink task that gets id ID blocks for ever, once per run of
 //! the topology (a `hung` marker file in the output dir says it happened).
 
@@ -41,6 +45,7 @@ struct Args {
     sink_delay: Duration,
     queue: bool,
     hang_at: Option<i64>,
+    join: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -53,8 +58,14 @@ fn parse_args() -> Result<Args, String> {
         sink_delay: Duration::ZERO,
         queue: false,
         hang_at: None,
+        join: false,
     };
-    let mut it = std::env::args().skip(1);
+    let mut raw: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = raw.iter().position(|a| a == "--join") {
+        raw.remove(i);
+        a.join = true;
+    }
+    let mut it = raw.into_iter();
     while let Some(flag) = it.next() {
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -208,8 +219,41 @@ impl Bolt for Relay {
     }
 }
 
+/// Emits an id once both its halves (from `relay` and `mirror`) are in, anchored to both.
+struct Join {
+    halves: std::collections::HashMap<i64, [Option<Tuple>; 2]>,
+}
+
+impl Bolt for Join {
+    fn declare_outputs(&self, out: &mut OutputDeclarer) {
+        out.declare(Fields::new(["id"]));
+    }
+
+    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        let id = input.get_i64("id")?;
+        let side = usize::from(input.source_component() == "mirror");
+        let halves = self.halves.entry(id).or_default();
+        // A replayed half replaces one from a tree that failed: fail that one, never ack it
+        // (its tree must not complete without reaching the sink).
+        if let Some(stale) = halves[side].replace(input) {
+            out.fail(&stale);
+        }
+        if halves.iter().all(Option::is_some) {
+            let [Some(left), Some(right)] = self.halves.remove(&id).unwrap_or_default() else {
+                return Ok(());
+            };
+            out.emit(&[&left, &right], values![id])?;
+            out.ack(&left);
+            out.ack(&right);
+        }
+        Ok(())
+    }
+}
+
 struct Sink {
     file: Option<File>,
+    /// The component it must get its tuples from.
+    upstream: &'static str,
     out: PathBuf,
     error_every: Option<i64>,
     delay: Duration,
@@ -236,7 +280,7 @@ impl Bolt for Sink {
 
     fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
         let id = input.get_i64("id")?;
-        if input.source_component() != "relay" {
+        if input.source_component() != self.upstream {
             misrouted(
                 &self.out,
                 &format!("sink got id {id} from {}", input.source_component()),
@@ -310,12 +354,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.parallelism,
     )
     .shuffle_grouping("ids");
+    if args.join {
+        let out = args.out.clone();
+        b.set_bolt(
+            "mirror",
+            move || Relay { out: out.clone() },
+            args.parallelism,
+        )
+        .shuffle_grouping("ids");
+        b.set_bolt(
+            "join",
+            || Join {
+                halves: Default::default(),
+            },
+            args.parallelism,
+        )
+        .fields_grouping("relay", ["id"])
+        .fields_grouping("mirror", ["id"]);
+    }
+    let upstream = if args.join { "join" } else { "relay" };
     let out = args.out.clone();
     let (error_every, delay, hang_at) = (args.error_every, args.sink_delay, args.hang_at);
     b.set_bolt(
         "sink",
         move || Sink {
             file: None,
+            upstream,
             out: out.clone(),
             error_every,
             delay,
@@ -325,7 +389,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         args.parallelism,
     )
-    .fields_grouping("relay", ["id"]);
+    .fields_grouping(upstream, ["id"]);
     let topology = b.build()?;
     let mut conf = Config::new();
     conf.set_message_timeout_secs(3);
