@@ -76,6 +76,22 @@ impl State {
         let mut topologies = BTreeMap::new();
         let mut supervisors: BTreeMap<String, SupervisorEntry> = BTreeMap::new();
         for mut record in store.load()? {
+            // A record stored by a Nimbus that checked less must not take this one down on
+            // every start (a task layout of billions of tasks): it is dropped, loudly.
+            let checked = squall_topology_api::limits::check_topology_name(&record.name)
+                .map_err(|e| NimbusError::Invalid(e.to_string()))
+                .and_then(|()| {
+                    record
+                        .spec
+                        .validate()
+                        .map_err(|e| NimbusError::Invalid(e.to_string()))
+                })
+                .and_then(|()| crate::service::check_record(&record.spec, &record.conf));
+            if let Err(e) = checked {
+                tracing::error!(topology = %record.id, error = %e, "stored topology is invalid; removing it");
+                store.remove(&record.id)?;
+                continue;
+            }
             // Records stored before the acker count was fixed at submit: fix it now, as the
             // running layout has it.
             crate::service::fix_task_layout(&mut record.conf);
@@ -122,10 +138,13 @@ impl State {
             .values()
             .filter_map(|r| r.assignment.as_ref())
         {
-            for slot in a.slots() {
-                if let Some(e) = a.executors.iter().find(|e| e.slot == slot) {
-                    *used.entry(e.supervisor_id.as_str()).or_default() += 1;
-                }
+            let slots: BTreeMap<&Slot, &str> = a
+                .executors
+                .iter()
+                .map(|e| (&e.slot, e.supervisor_id.as_str()))
+                .collect();
+            for supervisor in slots.into_values() {
+                *used.entry(supervisor).or_default() += 1;
             }
         }
         used
