@@ -34,6 +34,10 @@ pub const MAX_ID_BYTES: usize = 256;
 /// Longest `topology.message.timeout.secs` and `topology.tick.tuple.freq.secs`: one day. A tree
 /// pending longer is a leak, not a slow tree, and larger values overflow clocks.
 pub const MAX_INTERVAL_SECS: f64 = 86_400.0;
+/// Shortest `topology.message.timeout.secs` and `topology.tick.tuple.freq.secs`: a
+/// millisecond. Storm takes whole seconds; fractions serve tests, but a zero-length interval
+/// would make a tick loop or a timeout wheel spin.
+pub const MIN_INTERVAL_SECS: f64 = 0.001;
 /// Largest `topology.producer.batch.size` (tuples per hand-over).
 pub const MAX_BATCH_SIZE: u64 = 1 << 16;
 /// Largest `topology.executor.receive.buffer.size` (batches per input queue).
@@ -52,8 +56,10 @@ pub enum Expect {
         /// The greatest value.
         max: u64,
     },
-    /// A finite number of seconds above 0 and at most `max`.
+    /// A number of seconds in `min..=max`.
     Seconds {
+        /// The least value.
+        min: f64,
         /// The greatest value.
         max: f64,
     },
@@ -67,9 +73,7 @@ impl Expect {
     fn accepts(self, v: &ConfigValue) -> bool {
         match self {
             Expect::Integer { min, max } => v.as_u64().is_some_and(|n| (min..=max).contains(&n)),
-            Expect::Seconds { max } => v
-                .as_f64()
-                .is_some_and(|s| s.is_finite() && s > 0.0 && s <= max),
+            Expect::Seconds { min, max } => v.as_f64().is_some_and(|s| (min..=max).contains(&s)),
             Expect::Fraction => v.as_f64().is_some_and(|f| (0.0..=1.0).contains(&f)),
             Expect::Boolean => v.is_boolean(),
         }
@@ -80,7 +84,7 @@ impl fmt::Display for Expect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expect::Integer { min, max } => write!(f, "an integer from {min} to {max}"),
-            Expect::Seconds { max } => write!(f, "a number of seconds above 0 and at most {max}"),
+            Expect::Seconds { min, max } => write!(f, "a number of seconds from {min} to {max}"),
             Expect::Fraction => f.write_str("a number from 0 to 1"),
             Expect::Boolean => f.write_str("true or false"),
         }
@@ -106,6 +110,7 @@ pub const KNOWN_KEYS: &[(&str, Expect)] = &[
     (
         config::TOPOLOGY_MESSAGE_TIMEOUT_SECS,
         Expect::Seconds {
+            min: MIN_INTERVAL_SECS,
             max: MAX_INTERVAL_SECS,
         },
     ),
@@ -120,6 +125,7 @@ pub const KNOWN_KEYS: &[(&str, Expect)] = &[
     (
         config::TOPOLOGY_TICK_TUPLE_FREQ_SECS,
         Expect::Seconds {
+            min: MIN_INTERVAL_SECS,
             max: MAX_INTERVAL_SECS,
         },
     ),
@@ -318,11 +324,11 @@ mod tests {
             ),
             (
                 "topology.message.timeout.secs=1e30",
-                "invalid value 1e+30 for topology.message.timeout.secs: expected a number of seconds above 0 and at most 86400",
+                "invalid value 1e+30 for topology.message.timeout.secs: expected a number of seconds from 0.001 to 86400",
             ),
             (
                 "topology.message.timeout.secs=-1",
-                "invalid value -1 for topology.message.timeout.secs: expected a number of seconds above 0 and at most 86400",
+                "invalid value -1 for topology.message.timeout.secs: expected a number of seconds from 0.001 to 86400",
             ),
             (
                 "topology.max.spout.pending=lots",
@@ -342,7 +348,7 @@ mod tests {
             ),
             (
                 "topology.tick.tuple.freq.secs=0",
-                "invalid value 0 for topology.tick.tuple.freq.secs: expected a number of seconds above 0 and at most 86400",
+                "invalid value 0 for topology.tick.tuple.freq.secs: expected a number of seconds from 0.001 to 86400",
             ),
         ];
         for (setting, message) in cases {
