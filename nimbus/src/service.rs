@@ -205,6 +205,15 @@ impl Nimbus for NimbusService {
             upload.abandon();
             return Err(status);
         }
+        let upload = tokio::task::spawn_blocking(move || match upload.sync() {
+            Ok(()) => Ok(upload),
+            Err(e) => {
+                upload.abandon();
+                Err(NimbusError::from(e))
+            }
+        })
+        .await
+        .map_err(|e| Status::internal(format!("nimbus task failed: {e}")))??;
         let id = self
             .with_state(move |state, inner| {
                 if inner.topologies.values().any(|r| r.name == header.name) {
@@ -234,9 +243,18 @@ impl Nimbus for NimbusService {
                     executors: BTreeMap::new(),
                     assignment: None,
                 };
-                state.store.put(&record)?;
+                // Placing it stores it; stored here only when it could not be placed, so a
+                // large record is written once while the lock is held.
                 inner.topologies.insert(id.clone(), record);
-                state.reschedule(inner)?;
+                if let Err(e) = state.reschedule(inner) {
+                    inner.topologies.remove(&id);
+                    return Err(e);
+                }
+                if let Some(r) = inner.topologies.get(&id)
+                    && r.assignment.is_none()
+                {
+                    state.store.put(r)?;
+                }
                 tracing::info!(topology = %id, "topology submitted");
                 Ok(id)
             })

@@ -6,12 +6,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use squall_proto::pb::RunningWorker;
-use squall_proto::{Assignment, Slot, TopologyStatus};
+use squall_proto::{Assignment, ExecutorAssignment, Slot, TopologyStatus};
 use squall_topology_api::{ACKER_COMPONENT_ID, cap_parallelism, split_tasks};
 
 use crate::error::NimbusError;
 use crate::metrics::Metrics;
-use crate::scheduler::{Affinity, ExecutorToPlace, SupervisorView, assign};
+use crate::scheduler::{Affinity, ExecutorToPlace, SupervisorView, assign, is_settled};
 use crate::store::Store;
 use crate::topology::TopologyRecord;
 
@@ -257,6 +257,11 @@ fn place(
     } else {
         let wanted = executors_of(record);
         let before = previous.map(|a| a.executors.as_slice()).unwrap_or_default();
+        if previous.is_some() && is_settled(&wanted, record.workers, live, taken, before) {
+            return previous
+                .is_some_and(|a| a.status != record.status || a.conf != record.conf)
+                .then(|| with_assignment(record, before.to_vec()));
+        }
         match assign(
             &wanted,
             &Affinity::of(&record.spec),
@@ -278,6 +283,12 @@ fn place(
     if unchanged {
         return None;
     }
+    Some(with_assignment(record, executors))
+}
+
+/// The record with an assignment of `executors` at the next version.
+fn with_assignment(record: &TopologyRecord, executors: Vec<ExecutorAssignment>) -> TopologyRecord {
+    let previous = record.assignment.as_ref();
     let version = previous.map_or(1, |a| a.version + 1);
     let placement_version = match previous {
         Some(a) if a.executors == executors => a.placement_version,
@@ -295,5 +306,5 @@ fn place(
         placement_version,
         executors,
     });
-    Some(updated)
+    updated
 }

@@ -11,7 +11,7 @@
 //! - **deterministic and stable**: the same inputs give the same placement, and scheduling a
 //!   placement again changes nothing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use squall_proto::{ExecutorAssignment, Slot};
 use squall_topology_api::TaskId;
@@ -149,6 +149,60 @@ pub fn assign(
         .collect();
     out.sort_by(|a, b| (a.tasks.first(), &a.component).cmp(&(b.tasks.first(), &b.component)));
     Ok(out)
+}
+
+/// Whether `previous` is what [`assign`] would return for the same inputs, checked in linear
+/// time without placing anything: the same executors, on as many slots as wanted (or as are
+/// free), all still usable and owned as recorded, with loads at most one apart (so every executor would stay).
+/// Nimbus re-places every topology twice a second; a settled one then costs a scan, not a
+/// placement.
+pub fn is_settled(
+    executors: &[ExecutorToPlace],
+    workers: u32,
+    supervisors: &[SupervisorView],
+    taken: &BTreeSet<Slot>,
+    previous: &[ExecutorAssignment],
+) -> bool {
+    if previous.len() != executors.len() {
+        return false;
+    }
+    let owner: HashMap<(&str, u16), &str> = supervisors
+        .iter()
+        .flat_map(|s| s.ports.iter().map(move |&p| ((s.host.as_str(), p), s.id.as_str())))
+        .collect();
+    let mut loads: HashMap<&Slot, usize> = HashMap::new();
+    for e in previous {
+        let owned = owner
+            .get(&(e.slot.host.as_str(), e.slot.port))
+            .is_some_and(|&id| id == e.supervisor_id);
+        if !owned {
+            return false;
+        }
+        *loads.entry(&e.slot).or_default() += 1;
+    }
+    if loads.keys().any(|slot| taken.contains(*slot)) {
+        return false;
+    }
+    let usable = owner.len()
+        - taken
+            .iter()
+            .filter(|s| owner.contains_key(&(s.host.as_str(), s.port)))
+            .count();
+    let wanted = (workers.max(1) as usize)
+        .min(executors.len().max(1))
+        .min(usable);
+    let (min, max) = (loads.values().min(), loads.values().max());
+    if loads.len() != wanted || max.zip(min).is_none_or(|(max, min)| max - min > 1) {
+        return false;
+    }
+    let placed: HashSet<(&str, &[TaskId])> = previous
+        .iter()
+        .map(|e| (e.component.as_str(), e.tasks.as_slice()))
+        .collect();
+    placed.len() == executors.len()
+        && executors
+            .iter()
+            .all(|e| placed.contains(&(e.component.as_str(), e.tasks.as_slice())))
 }
 
 /// Up to `wanted` slots, sorted: the previous ones that are still usable, then slots on the
@@ -334,9 +388,14 @@ mod tests {
             // Spread: supervisors used = as many as the slot count allows.
             let used: BTreeSet<&str> = a.iter().map(|e| e.supervisor_id.as_str()).collect();
             prop_assert_eq!(used.len(), expected_slots.min(n_sup));
-            // Stable: scheduling the result again changes nothing.
+            // Stable: scheduling the result again changes nothing, and the shortcut agrees.
             let again = assign(&execs, &affinity, workers, &sups, &BTreeSet::new(), &a).unwrap();
-            prop_assert_eq!(again, a);
+            prop_assert_eq!(&again, &a);
+            prop_assert!(is_settled(&execs, workers, &sups, &BTreeSet::new(), &a));
+            let fewer = &sups[..n_sup - 1];
+            if let Ok(b) = assign(&execs, &affinity, workers, fewer, &BTreeSet::new(), &a) {
+                prop_assert_eq!(is_settled(&execs, workers, fewer, &BTreeSet::new(), &a), b == a);
+            }
         }
     }
 
@@ -380,6 +439,9 @@ mod tests {
         assert_eq!(per_slot(&a).len(), MAX_WORKERS as usize);
         let again = assign(&execs, &affinity, MAX_WORKERS, &sups, &BTreeSet::new(), &a).unwrap();
         assert_eq!(again, a);
+        assert!(is_settled(&execs, MAX_WORKERS, &sups, &BTreeSet::new(), &a));
+        assert!(!is_settled(&execs, MAX_WORKERS, &sups[1..], &BTreeSet::new(), &a));
+        assert!(!is_settled(&execs[1..], MAX_WORKERS, &sups, &BTreeSet::new(), &a));
         // The pass compared every executor with every placed one, slot by slot, and ordered
         // components with a scan per step: hours here. Now ~150 ms in a debug build; the
         // bound leaves room for a slow, busy machine.
