@@ -24,6 +24,8 @@ pub struct Binaries {
     pub squall: PathBuf,
     /// The `ids_topology` test topology.
     pub ids_topology: PathBuf,
+    /// The `chain_topology` test topology (a chain of any size).
+    pub chain_topology: PathBuf,
     /// The word-count example.
     pub word_count: PathBuf,
 }
@@ -73,6 +75,7 @@ pub fn binaries() -> &'static Binaries {
         Binaries {
             squall: profile_dir.join("squall"),
             ids_topology: profile_dir.join("ids_topology"),
+            chain_topology: profile_dir.join("chain_topology"),
             word_count: profile_dir.join("examples").join("word_count"),
         }
     })
