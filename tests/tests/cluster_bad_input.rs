@@ -246,17 +246,43 @@ fn bad_values_are_refused_with_one_line_and_nothing_is_stored() {
         let started = Instant::now();
         let err = cli_refusal(
             &cluster,
-            &["submit", &chain, "--name", "long", "--", "--components", n, "--reverse", "true"],
+            &[
+                "submit",
+                &chain,
+                "--name",
+                "long",
+                "--",
+                "--components",
+                n,
+                "--reverse",
+                "true",
+            ],
         );
         assert!(
-            err.contains(&format!("the topology has {n} components: at most 5000 are allowed")),
+            err.contains(&format!(
+                "the topology has {n} components: at most 5000 are allowed"
+            )),
             "{err}"
         );
-        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
     }
     let err = cli_refusal(
         &cluster,
-        &["submit", &chain, "--name", "wide", "--", "--components", "3", "--tasks", "30000"],
+        &[
+            "submit",
+            &chain,
+            "--name",
+            "wide",
+            "--",
+            "--components",
+            "3",
+            "--tasks",
+            "30000",
+        ],
     );
     assert!(
         err.contains("the topology has 30001 tasks (ackers included): at most 20000 are allowed"),
@@ -352,7 +378,10 @@ fn the_largest_allowed_topology_is_placed_while_nimbus_keeps_answering() {
         if finished {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "the submit hangs");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the submit hangs"
+        );
     }
     let submitted = submit.wait_with_output().unwrap();
     assert!(
@@ -364,7 +393,10 @@ fn the_largest_allowed_topology_is_placed_while_nimbus_keeps_answering() {
         "submit took {:?}; {lists} lists meanwhile, the slowest {slowest:?}",
         started.elapsed()
     );
-    assert!(slowest < Duration::from_secs(1), "squall list took {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(1),
+        "squall list took {slowest:?}"
+    );
     let info = cluster.cluster_info().unwrap();
     let [largest] = &info.topologies[..] else {
         panic!("{:?}", info.topologies)
@@ -375,7 +407,10 @@ fn the_largest_allowed_topology_is_placed_while_nimbus_keeps_answering() {
     cluster.kill_nimbus();
     cluster.start_nimbus(&[timeout]);
     let (ok, took) = timed_list(&cluster);
-    assert!(ok && took < Duration::from_secs(1), "list after a restart: {took:?}");
+    assert!(
+        ok && took < Duration::from_secs(1),
+        "list after a restart: {took:?}"
+    );
     let started = Instant::now();
     let killed = cluster.squall(&["kill", "largest", "--wait", "0"]);
     assert!(
@@ -383,5 +418,9 @@ fn the_largest_allowed_topology_is_placed_while_nimbus_keeps_answering() {
         "{}",
         String::from_utf8_lossy(&killed.stderr)
     );
-    assert!(started.elapsed() < Duration::from_secs(1), "kill took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "kill took {:?}",
+        started.elapsed()
+    );
 }

@@ -137,8 +137,14 @@ pub const KNOWN_KEYS: &[(&str, Expect)] = &[
         },
     ),
     (config::TOPOLOGY_DEBUG, Expect::Boolean),
-    (config::TOPOLOGY_DISABLE_LOADAWARE_MESSAGING, Expect::Boolean),
-    (config::TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND, Expect::Fraction),
+    (
+        config::TOPOLOGY_DISABLE_LOADAWARE_MESSAGING,
+        Expect::Boolean,
+    ),
+    (
+        config::TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND,
+        Expect::Fraction,
+    ),
     (config::TOPOLOGY_LOCALITYAWARE_LOWER_BOUND, Expect::Fraction),
     (config::TOPOLOGY_STATS_SAMPLE_RATE, Expect::Fraction),
     (
@@ -238,7 +244,9 @@ pub enum Refused {
     #[error(transparent)]
     Setting(#[from] InvalidSetting),
     /// More tasks than a topology may have.
-    #[error("the topology has {tasks} tasks (ackers included): at most {MAX_TOTAL_TASKS} are allowed")]
+    #[error(
+        "the topology has {tasks} tasks (ackers included): at most {MAX_TOTAL_TASKS} are allowed"
+    )]
     TooManyTasks {
         /// Its task count.
         tasks: u64,

@@ -124,7 +124,9 @@ pub enum TopologyProblem {
     #[error("the topology has {0} components: at most {MAX_COMPONENTS} are allowed")]
     TooManyComponents(usize),
     /// A component with more tasks than one may have.
-    #[error("component {component:?} has {tasks} tasks: at most {MAX_TASKS_PER_COMPONENT} are allowed")]
+    #[error(
+        "component {component:?} has {tasks} tasks: at most {MAX_TASKS_PER_COMPONENT} are allowed"
+    )]
     TooManyTasks {
         /// The component.
         component: String,
@@ -458,7 +460,11 @@ mod tests {
     fn the_longest_allowed_chain_validates_quickly_and_a_longer_one_is_refused() {
         let started = Instant::now();
         assert_eq!(reversed_chain(MAX_COMPONENTS).validate(), Ok(()));
-        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
         let err = reversed_chain(50_000).validate().unwrap_err();
         assert_eq!(
             err.problems(),
@@ -490,9 +496,13 @@ mod tests {
             .set(crate::config::TOPOLOGY_MAX_SPOUT_PENDING, "lots");
         spec.components[1].outputs[0].id = "s".repeat(1000);
         let message = spec.validate().unwrap_err().to_string();
-        assert!(message.contains(r#"component "c1" has 10001 tasks"#), "{message}");
         assert!(
-            message.contains(r#"component "c0": invalid value "lots" for topology.max.spout.pending"#),
+            message.contains(r#"component "c1" has 10001 tasks"#),
+            "{message}"
+        );
+        assert!(
+            message
+                .contains(r#"component "c0": invalid value "lots" for topology.max.spout.pending"#),
             "{message}"
         );
         assert!(message.contains("is 1000 bytes long"), "{message}");

@@ -120,9 +120,13 @@ mod tests {
             c.set(config::TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS, u64::MAX);
             let s = executor_settings(&c, true);
             let timeout = s.message_timeout.expect("timeouts on");
-            assert!(timeout <= Duration::from_secs(86_400), "{secs}: {timeout:?}");
+            assert!(
+                timeout <= Duration::from_secs(86_400),
+                "{secs}: {timeout:?}"
+            );
             assert!(timeout >= Duration::from_millis(1), "{secs}: {timeout:?}");
-            let tick_ok = |t: Duration| t >= Duration::from_millis(1) && t <= Duration::from_secs(86_400);
+            let tick_ok =
+                |t: Duration| t >= Duration::from_millis(1) && t <= Duration::from_secs(86_400);
             assert!(s.tick.is_none_or(tick_ok), "{secs}: {:?}", s.tick);
             assert!(s.flush_interval <= Duration::from_secs(60));
         }

@@ -81,7 +81,8 @@ pub fn assign(
     if chosen.is_empty() {
         return Err(ScheduleError::NoFreeSlot);
     }
-    let slot_index: HashMap<&Slot, usize> = chosen.iter().enumerate().map(|(i, s)| (s, i)).collect();
+    let slot_index: HashMap<&Slot, usize> =
+        chosen.iter().enumerate().map(|(i, s)| (s, i)).collect();
 
     let order = affinity.placement_order(executors);
     // Components by index, and each one's neighbours among them.
@@ -168,7 +169,11 @@ pub fn is_settled(
     }
     let owner: HashMap<(&str, u16), &str> = supervisors
         .iter()
-        .flat_map(|s| s.ports.iter().map(move |&p| ((s.host.as_str(), p), s.id.as_str())))
+        .flat_map(|s| {
+            s.ports
+                .iter()
+                .map(move |&p| ((s.host.as_str(), p), s.id.as_str()))
+        })
         .collect();
     let mut loads: HashMap<&Slot, usize> = HashMap::new();
     for e in previous {
@@ -422,9 +427,16 @@ mod tests {
             });
             task += 1;
         }
-        let links = (0..n)
-            .rev()
-            .map(|i| (names[i].as_str(), if i == 0 { vec![] } else { vec![names[i - 1].as_str()] }));
+        let links = (0..n).rev().map(|i| {
+            (
+                names[i].as_str(),
+                if i == 0 {
+                    vec![]
+                } else {
+                    vec![names[i - 1].as_str()]
+                },
+            )
+        });
         (execs, Affinity::from_links(links))
     }
 
@@ -440,13 +452,28 @@ mod tests {
         let again = assign(&execs, &affinity, MAX_WORKERS, &sups, &BTreeSet::new(), &a).unwrap();
         assert_eq!(again, a);
         assert!(is_settled(&execs, MAX_WORKERS, &sups, &BTreeSet::new(), &a));
-        assert!(!is_settled(&execs, MAX_WORKERS, &sups[1..], &BTreeSet::new(), &a));
-        assert!(!is_settled(&execs[1..], MAX_WORKERS, &sups, &BTreeSet::new(), &a));
+        assert!(!is_settled(
+            &execs,
+            MAX_WORKERS,
+            &sups[1..],
+            &BTreeSet::new(),
+            &a
+        ));
+        assert!(!is_settled(
+            &execs[1..],
+            MAX_WORKERS,
+            &sups,
+            &BTreeSet::new(),
+            &a
+        ));
         // The pass compared every executor with every placed one, slot by slot, and ordered
         // components with a scan per step: hours here. Now ~150 ms in a debug build; the
         // bound leaves room for a slow, busy machine.
         assert!(first < std::time::Duration::from_secs(2), "took {first:?}");
-        eprintln!("placed {} executors on {MAX_WORKERS} slots in {first:?}", execs.len());
+        eprintln!(
+            "placed {} executors on {MAX_WORKERS} slots in {first:?}",
+            execs.len()
+        );
     }
 
     #[test]

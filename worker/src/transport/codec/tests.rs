@@ -158,5 +158,8 @@ fn nested_counts_reserve_no_more_than_the_payload_holds() {
     assert!(decoded.is_err());
     // Each level reserved ~32 bytes per claimed item before, all levels at once: ~2 GB of
     // address space for a 1 MB payload.
-    assert!(grown_mb < 256, "decoding a 1 MB payload reserved {grown_mb} MB more");
+    assert!(
+        grown_mb < 256,
+        "decoding a 1 MB payload reserved {grown_mb} MB more"
+    );
 }
