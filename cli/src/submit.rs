@@ -81,6 +81,9 @@ pub async fn submit(nimbus: &str, request: &Request, progress: bool) -> anyhow::
             .map(|n| n.to_string_lossy().into_owned())
             .context("the binary path has no file name; pass --name")?,
     };
+    // Nimbus checks the same; checking here first spares the upload.
+    squall_topology_api::limits::check_topology_name(&name)?;
+    squall_topology_api::limits::check_config_for(&description.spec, &conf)?;
     let path = request.binary.clone();
     let (size, sha256) = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, String)> {
         let mut file = std::fs::File::open(&path)?;

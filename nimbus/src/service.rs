@@ -2,7 +2,7 @@
 //!
 //! State changes (which fsync the store) run on the blocking pool, never on the async workers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use squall_proto::pb::{
     TopologyInfo, TopologyList, WorkerAssignment, submit_chunk,
 };
 use squall_proto::{Nimbus, TopologyStatus};
+use squall_topology_api::limits::MAX_WORKERS;
 use squall_topology_api::{Config, TopologySpec, config as keys};
 use tokio::io::AsyncReadExt;
 use tokio_stream::Stream;
@@ -93,6 +94,29 @@ pub(crate) fn fix_task_layout(conf: &mut Config) {
     }
 }
 
+/// Reads a submission's spec and configuration and checks them against the topology rules
+/// and the cluster's bounds (`limits`): nothing out of bounds is ever stored.
+pub(crate) fn read_submission(
+    spec_json: &str,
+    conf_json: &str,
+) -> Result<(TopologySpec, Config), NimbusError> {
+    let spec: TopologySpec = serde_json::from_str(spec_json)
+        .map_err(|e| NimbusError::Invalid(format!("unreadable topology spec: {e}")))?;
+    spec.validate()
+        .map_err(|e| NimbusError::Invalid(e.to_string()))?;
+    let conf: Config = serde_json::from_str(conf_json)
+        .map_err(|e| NimbusError::Invalid(format!("unreadable topology config: {e}")))?;
+    check_record(&spec, &conf)?;
+    Ok((spec, conf))
+}
+
+/// The checks of [`read_submission`] on a spec and configuration already read (a stored
+/// record's, at recovery).
+pub(crate) fn check_record(spec: &TopologySpec, conf: &Config) -> Result<(), NimbusError> {
+    squall_topology_api::limits::check_config_for(spec, conf)
+        .map_err(|e| NimbusError::Invalid(e.to_string()))
+}
+
 fn wait_secs(conf: &Config, wait: Option<u32>) -> u64 {
     wait.map(u64::from).unwrap_or_else(|| {
         conf.get_u64(keys::TOPOLOGY_MESSAGE_TIMEOUT_SECS)
@@ -109,7 +133,7 @@ impl Nimbus for NimbusService {
         request: Request<Streaming<SubmitChunk>>,
     ) -> Result<Response<SubmitReply>, Status> {
         let mut stream = request.into_inner();
-        let header = match stream.message().await? {
+        let mut header = match stream.message().await? {
             Some(SubmitChunk {
                 part: Some(submit_chunk::Part::Header(h)),
             }) => h,
@@ -119,13 +143,8 @@ impl Nimbus for NimbusService {
                 ));
             }
         };
-        if !squall_topology_api::valid_topology_name(&header.name) {
-            return Err(NimbusError::Invalid(format!(
-                "invalid topology name {:?}: names must be non-empty and not contain / . : or \\",
-                header.name
-            ))
-            .into());
-        }
+        squall_topology_api::limits::check_topology_name(&header.name)
+            .map_err(|e| NimbusError::Invalid(e.to_string()))?;
         if header.binary_size > self.max_upload_bytes {
             return Err(NimbusError::TooLarge {
                 size: header.binary_size,
@@ -133,12 +152,15 @@ impl Nimbus for NimbusService {
             }
             .into());
         }
-        let spec: TopologySpec = serde_json::from_str(&header.spec_json)
-            .map_err(|e| NimbusError::Invalid(format!("unreadable topology spec: {e}")))?;
-        spec.validate()
-            .map_err(|e| NimbusError::Invalid(e.to_string()))?;
-        let mut conf: Config = serde_json::from_str(&header.conf_json)
-            .map_err(|e| NimbusError::Invalid(format!("unreadable topology config: {e}")))?;
+        // Parsing and walking a large spec takes milliseconds: off the async workers.
+        let (spec_json, conf_json) = (
+            std::mem::take(&mut header.spec_json),
+            std::mem::take(&mut header.conf_json),
+        );
+        let (spec, mut conf) =
+            tokio::task::spawn_blocking(move || read_submission(&spec_json, &conf_json))
+                .await
+                .map_err(|e| Status::internal(format!("nimbus task failed: {e}")))??;
         fix_task_layout(&mut conf);
         let name = header.name.clone();
         let taken = self
@@ -183,6 +205,15 @@ impl Nimbus for NimbusService {
             upload.abandon();
             return Err(status);
         }
+        let upload = tokio::task::spawn_blocking(move || match upload.sync() {
+            Ok(()) => Ok(upload),
+            Err(e) => {
+                upload.abandon();
+                Err(NimbusError::from(e))
+            }
+        })
+        .await
+        .map_err(|e| Status::internal(format!("nimbus task failed: {e}")))??;
         let id = self
             .with_state(move |state, inner| {
                 if inner.topologies.values().any(|r| r.name == header.name) {
@@ -193,9 +224,10 @@ impl Nimbus for NimbusService {
                 let submitted_at = now_secs();
                 let counter = state.store.next("topology")?;
                 let id = format!("{}-{counter}-{submitted_at}", header.name);
+                // Checked at submit: within 1..=MAX_WORKERS when set.
                 let workers = conf
                     .get_u64(keys::TOPOLOGY_WORKERS)
-                    .map_or(1, |n| n.clamp(1, 1 << 16) as u32);
+                    .map_or(1, |n| n.clamp(1, u64::from(MAX_WORKERS)) as u32);
                 let record = TopologyRecord {
                     id: id.clone(),
                     name: header.name,
@@ -211,9 +243,18 @@ impl Nimbus for NimbusService {
                     executors: BTreeMap::new(),
                     assignment: None,
                 };
-                state.store.put(&record)?;
+                // Placing it stores it; stored here only when it could not be placed, so a
+                // large record is written once while the lock is held.
                 inner.topologies.insert(id.clone(), record);
-                state.reschedule(inner)?;
+                if let Err(e) = state.reschedule(inner) {
+                    inner.topologies.remove(&id);
+                    return Err(e);
+                }
+                if let Some(r) = inner.topologies.get(&id)
+                    && r.assignment.is_none()
+                {
+                    state.store.put(r)?;
+                }
                 tracing::info!(topology = %id, "topology submitted");
                 Ok(id)
             })
@@ -272,10 +313,10 @@ impl Nimbus for NimbusService {
                     r.executors.insert(component.clone(), n.min(c.tasks));
                 }
                 if let Some(w) = req.workers {
-                    if w == 0 {
-                        return Err(NimbusError::Invalid(
-                            "a topology needs at least one worker".into(),
-                        ));
+                    if !(1..=MAX_WORKERS).contains(&w) {
+                        return Err(NimbusError::Invalid(format!(
+                            "invalid number of workers {w}: expected an integer from 1 to {MAX_WORKERS}"
+                        )));
                     }
                     r.workers = w;
                     r.conf.set(keys::TOPOLOGY_WORKERS, w);
@@ -360,7 +401,7 @@ impl Nimbus for NimbusService {
                     .map_err(|_| Status::invalid_argument(format!("invalid slot port {p}")))
             })
             .collect::<Result<_, _>>()?;
-        let workers = self
+        let here = self
             .with_state(move |state, inner| {
                 let known = inner.supervisors.contains_key(&hb.supervisor_id);
                 inner.supervisors.insert(
@@ -381,28 +422,41 @@ impl Nimbus for NimbusService {
                     tracing::info!(supervisor = %hb.supervisor_id, host = %hb.host, "supervisor joined");
                     state.reschedule(inner)?;
                 }
-                let mut out = Vec::new();
+                // The assignments with a slot here; encoded after the lock is released.
+                let mut here = Vec::new();
                 for r in inner.topologies.values() {
                     let Some(a) = &r.assignment else { continue };
-                    let json = serde_json::to_string(a)
-                        .map_err(|e| NimbusError::Invalid(format!("cannot encode assignment: {e}")))?;
-                    for slot in a.slots() {
-                        let here = a
-                            .executors_on(&slot)
-                            .any(|e| e.supervisor_id == hb.supervisor_id);
-                        if here {
-                            out.push(WorkerAssignment {
-                                topology_id: r.id.clone(),
-                                port: u32::from(slot.port),
-                                binary_sha256: r.binary_sha256.clone(),
-                                assignment_json: json.clone(),
-                            });
-                        }
+                    let ports: BTreeSet<u16> = a
+                        .executors
+                        .iter()
+                        .filter(|e| e.supervisor_id == hb.supervisor_id)
+                        .map(|e| e.slot.port)
+                        .collect();
+                    if !ports.is_empty() {
+                        here.push((a.clone(), r.binary_sha256.clone(), ports));
                     }
                 }
-                Ok(out)
+                Ok(here)
             })
             .await?;
+        let workers = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            for (a, binary_sha256, ports) in here {
+                let json = serde_json::to_string(&a)
+                    .map_err(|e| NimbusError::Invalid(format!("cannot encode assignment: {e}")))?;
+                for port in ports {
+                    out.push(WorkerAssignment {
+                        topology_id: a.topology_id.clone(),
+                        port: u32::from(port),
+                        binary_sha256: binary_sha256.clone(),
+                        assignment_json: json.clone(),
+                    });
+                }
+            }
+            Ok::<_, NimbusError>(out)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("nimbus task failed: {e}")))??;
         Ok(Response::new(SupervisorHeartbeatReply { workers }))
     }
 

@@ -6,12 +6,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use squall_proto::pb::RunningWorker;
-use squall_proto::{Assignment, Slot, TopologyStatus};
+use squall_proto::{Assignment, ExecutorAssignment, Slot, TopologyStatus};
 use squall_topology_api::{ACKER_COMPONENT_ID, cap_parallelism, split_tasks};
 
 use crate::error::NimbusError;
 use crate::metrics::Metrics;
-use crate::scheduler::{Affinity, ExecutorToPlace, SupervisorView, assign};
+use crate::scheduler::{Affinity, ExecutorToPlace, SupervisorView, assign, is_settled};
 use crate::store::Store;
 use crate::topology::TopologyRecord;
 
@@ -76,6 +76,22 @@ impl State {
         let mut topologies = BTreeMap::new();
         let mut supervisors: BTreeMap<String, SupervisorEntry> = BTreeMap::new();
         for mut record in store.load()? {
+            // A record stored by a Nimbus that checked less must not take this one down on
+            // every start (a task layout of billions of tasks): it is dropped, loudly.
+            let checked = squall_topology_api::limits::check_topology_name(&record.name)
+                .map_err(|e| NimbusError::Invalid(e.to_string()))
+                .and_then(|()| {
+                    record
+                        .spec
+                        .validate()
+                        .map_err(|e| NimbusError::Invalid(e.to_string()))
+                })
+                .and_then(|()| crate::service::check_record(&record.spec, &record.conf));
+            if let Err(e) = checked {
+                tracing::error!(topology = %record.id, error = %e, "stored topology is invalid; removing it");
+                store.remove(&record.id)?;
+                continue;
+            }
             // Records stored before the acker count was fixed at submit: fix it now, as the
             // running layout has it.
             crate::service::fix_task_layout(&mut record.conf);
@@ -133,10 +149,13 @@ impl State {
             .values()
             .filter_map(|r| r.assignment.as_ref())
         {
-            for slot in a.slots() {
-                if let Some(e) = a.executors.iter().find(|e| e.slot == slot) {
-                    *used.entry(e.supervisor_id.as_str()).or_default() += 1;
-                }
+            let slots: BTreeMap<&Slot, &str> = a
+                .executors
+                .iter()
+                .map(|e| (&e.slot, e.supervisor_id.as_str()))
+                .collect();
+            for supervisor in slots.into_values() {
+                *used.entry(supervisor).or_default() += 1;
             }
         }
         used
@@ -270,6 +289,11 @@ fn place(
     } else {
         let wanted = executors_of(record);
         let before = previous.map(|a| a.executors.as_slice()).unwrap_or_default();
+        if previous.is_some() && is_settled(&wanted, record.workers, live, taken, before) {
+            return previous
+                .is_some_and(|a| a.status != record.status || a.conf != record.conf)
+                .then(|| with_assignment(record, before.to_vec()));
+        }
         match assign(
             &wanted,
             &Affinity::of(&record.spec),
@@ -291,6 +315,12 @@ fn place(
     if unchanged {
         return None;
     }
+    Some(with_assignment(record, executors))
+}
+
+/// The record with an assignment of `executors` at the next version.
+fn with_assignment(record: &TopologyRecord, executors: Vec<ExecutorAssignment>) -> TopologyRecord {
+    let previous = record.assignment.as_ref();
     let version = previous.map_or(1, |a| a.version + 1);
     let placement_version = match previous {
         Some(a) if a.executors == executors => a.placement_version,
@@ -308,5 +338,5 @@ fn place(
         placement_version,
         executors,
     });
-    Some(updated)
+    updated
 }

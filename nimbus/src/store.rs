@@ -224,6 +224,16 @@ impl BinaryUpload {
         hex::encode(self.hasher.clone().finalize())
     }
 
+    /// Flushes what was received to disk: the slow part of [`commit`](Self::commit) (an fsync
+    /// of the whole binary), done before taking the state lock so that commit is quick.
+    ///
+    /// # Errors
+    /// When syncing fails.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.file.sync_all()?;
+        Ok(())
+    }
+
     /// Makes the binary durable under its hash.
     ///
     /// # Errors

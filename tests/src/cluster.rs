@@ -26,6 +26,8 @@ pub struct Binaries {
     pub ids_topology: PathBuf,
     /// The `flow_topology` test topology (word count's shape, flat out).
     pub flow_topology: PathBuf,
+    /// The `chain_topology` test topology (a chain of any size).
+    pub chain_topology: PathBuf,
     /// The word-count example.
     pub word_count: PathBuf,
 }
@@ -76,6 +78,7 @@ pub fn binaries() -> &'static Binaries {
             squall: profile_dir.join("squall"),
             ids_topology: profile_dir.join("ids_topology"),
             flow_topology: profile_dir.join("flow_topology"),
+            chain_topology: profile_dir.join("chain_topology"),
             word_count: profile_dir.join("examples").join("word_count"),
         }
     })

@@ -1,14 +1,22 @@
 //! Bad input gets one clear error and changes nothing: refused uploads leave nothing stored,
-//! and garbage bytes on Nimbus's and a supervisor's ports leave them serving.
+//! garbage bytes on Nimbus's and a supervisor's ports leave them serving, out-of-range settings
+//! and oversized topologies are refused at submit, and the largest topology allowed is placed
+//! without Nimbus ever stopping to answer.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use squall_proto::NimbusClient;
 use squall_proto::pb::{SubmitChunk, SubmitHeader, submit_chunk};
 use squall_tests::cluster::{Cluster, binaries, eventually};
+use squall_worker::api::limits::{MAX_ACKER_EXECUTORS, MAX_COMPONENTS, MAX_TOTAL_TASKS};
+use squall_worker::api::{
+    ComponentKind, ComponentSpec, Config, DEFAULT_STREAM_ID, Fields, Grouping, InputSpec,
+    StreamDeclaration, TopologySpec,
+};
 
 const LIMIT: u64 = 4096;
 
@@ -137,5 +145,282 @@ fn refused_uploads_store_nothing_and_garbage_leaves_the_daemons_serving() {
     assert!(
         eventually(Duration::from_secs(10), || uptime(&cluster) > before),
         "the supervisor stopped heartbeating"
+    );
+}
+
+/// A chain of `n` components as JSON, declared from the sink back to the spout.
+fn chain_spec(n: usize) -> String {
+    let components = (0..n)
+        .rev()
+        .map(|i| ComponentSpec {
+            id: format!("c{i}"),
+            kind: if i == 0 {
+                ComponentKind::Spout
+            } else {
+                ComponentKind::Bolt
+            },
+            parallelism: 1,
+            tasks: 1,
+            outputs: vec![StreamDeclaration {
+                id: DEFAULT_STREAM_ID.into(),
+                fields: Fields::new(["x"]),
+                direct: false,
+            }],
+            inputs: (i > 0)
+                .then(|| InputSpec {
+                    component: format!("c{}", i - 1),
+                    stream: DEFAULT_STREAM_ID.into(),
+                    grouping: Grouping::Shuffle,
+                })
+                .into_iter()
+                .collect(),
+            config: Config::new(),
+        })
+        .collect();
+    serde_json::to_string(&TopologySpec { components }).unwrap()
+}
+
+/// Runs `squall submit` with `args`; returns its one-line error, checking there is exactly one.
+fn cli_refusal(cluster: &Cluster, args: &[&str]) -> String {
+    let out = cluster.squall(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "accepted: {args:?}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert!(err.starts_with("error: "), "{args:?}: {err}");
+    err
+}
+
+#[test]
+fn bad_values_are_refused_with_one_line_and_nothing_is_stored() {
+    let cluster = Cluster::start(&["127.0.5.3"], 1);
+    let url = cluster.nimbus_url.clone();
+    let ids = binaries().ids_topology.display().to_string();
+    let chain = binaries().chain_topology.display().to_string();
+    let long_name = "n".repeat(10_000);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--workers", "0"],
+            "invalid value 0 for topology.workers: expected an integer from 1 to 1024",
+        ),
+        (
+            vec!["--workers", "100000"],
+            "invalid value 100000 for topology.workers",
+        ),
+        (
+            vec!["--conf", "topology.workers=4000000000"],
+            "invalid value 4000000000 for topology.workers",
+        ),
+        (
+            vec!["--conf", "topology.workers=abc"],
+            r#"invalid value "abc" for topology.workers"#,
+        ),
+        (
+            vec!["--conf", "topology.message.timeout.secs=1e30"],
+            "for topology.message.timeout.secs: expected a number of seconds from 0.001 to 86400",
+        ),
+        (
+            vec!["--conf", "topology.message.timeout.secs=-1"],
+            "invalid value -1 for topology.message.timeout.secs",
+        ),
+        (
+            vec!["--conf", "topology.max.spout.pending=lots"],
+            r#"invalid value "lots" for topology.max.spout.pending"#,
+        ),
+        (
+            vec!["--conf", "topology.acker.executors=100000"],
+            "invalid value 100000 for topology.acker.executors",
+        ),
+        (vec!["--name", &long_name], "(10000 bytes)"),
+    ];
+    for (extra, expected) in &cases {
+        let mut args = vec!["submit", ids.as_str()];
+        if !extra.contains(&"--name") {
+            args.extend(["--name", "bad"]);
+        }
+        args.extend(extra.iter().copied());
+        let err = cli_refusal(&cluster, &args);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    // Too many components: the topology binary itself refuses to describe them, at once.
+    for n in ["20000", "50000"] {
+        let started = Instant::now();
+        let err = cli_refusal(
+            &cluster,
+            &[
+                "submit",
+                &chain,
+                "--name",
+                "long",
+                "--",
+                "--components",
+                n,
+                "--reverse",
+                "true",
+            ],
+        );
+        assert!(
+            err.contains(&format!(
+                "the topology has {n} components: at most 5000 are allowed"
+            )),
+            "{err}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    let err = cli_refusal(
+        &cluster,
+        &[
+            "submit",
+            &chain,
+            "--name",
+            "wide",
+            "--",
+            "--components",
+            "3",
+            "--tasks",
+            "30000",
+        ],
+    );
+    assert!(
+        err.contains("the topology has 30001 tasks (ackers included): at most 20000 are allowed"),
+        "{err}"
+    );
+
+    // Nimbus refuses the same on its own: a raw client can bypass the CLI.
+    let spec = valid_spec();
+    let sha_of_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    let with = |name: &str, spec: &str, conf: &str| {
+        let mut h = header(spec, 3, sha_of_abc);
+        h.name = name.into();
+        h.conf_json = conf.into();
+        refusal(&url, h, vec![b"abc".to_vec()])
+    };
+    assert_eq!(
+        with("bad", &spec, r#"{"topology.workers":4000000000}"#),
+        "invalid value 4000000000 for topology.workers: expected an integer from 1 to 1024"
+    );
+    assert_eq!(
+        with("bad", &spec, r#"{"topology.message.timeout.secs":1e30}"#),
+        "invalid value 1e+30 for topology.message.timeout.secs: expected a number of seconds from 0.001 to 86400"
+    );
+    assert!(with(&long_name, &spec, "{}").starts_with("invalid topology name \"nnnn"));
+    assert!(
+        with("bad", &chain_spec(20_000), "{}")
+            .contains("the topology has 20000 components: at most 5000 are allowed")
+    );
+
+    // Nothing was stored, and Nimbus still answers every client.
+    let binaries_dir = cluster.dir.path().join("nimbus").join("binaries");
+    let stored: Vec<_> = std::fs::read_dir(&binaries_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect();
+    assert!(stored.is_empty(), "files left: {stored:?}");
+    let info = cluster.cluster_info().expect("nimbus still serves");
+    assert!(info.topologies.is_empty(), "{:?}", info.topologies);
+    assert!(cluster.squall(&["list"]).status.success());
+}
+
+/// `squall list`: whether it succeeded, and how long it took.
+fn timed_list(cluster: &Cluster) -> (bool, Duration) {
+    let started = Instant::now();
+    let ok = cluster.squall(&["list"]).status.success();
+    (ok, started.elapsed())
+}
+
+#[test]
+fn the_largest_allowed_topology_is_placed_while_nimbus_keeps_answering() {
+    // The supervisor stops before the submit, so no worker starts (thousands of executor
+    // threads on a test machine), while Nimbus, with a long supervisor timeout, still counts
+    // it alive and places the topology on its slots.
+    let timeout = "nimbus.supervisor.timeout.secs=600";
+    let mut cluster = Cluster::start_with(&["127.0.5.4"], 4, &[timeout]);
+    cluster.kill_supervisor(0, true);
+    let chain = binaries().chain_topology.display().to_string();
+    let tasks = (MAX_TOTAL_TASKS - u64::from(MAX_ACKER_EXECUTORS)).to_string();
+    let components = MAX_COMPONENTS.to_string();
+    let ackers = format!("topology.acker.executors={MAX_ACKER_EXECUTORS}");
+    let mut submit = Command::new(&binaries().squall)
+        .args([
+            "submit",
+            &chain,
+            "--name",
+            "largest",
+            "--workers",
+            "1024",
+            "--conf",
+            &ackers,
+            "--",
+            "--components",
+            &components,
+            "--tasks",
+            &tasks,
+            "--reverse",
+            "true",
+        ])
+        .env("SQUALL_NIMBUS", &cluster.nimbus_url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let (mut lists, mut slowest) = (0, Duration::ZERO);
+    loop {
+        let finished = submit.try_wait().unwrap().is_some();
+        let (ok, took) = timed_list(&cluster);
+        assert!(ok, "squall list failed during the submit");
+        lists += 1;
+        slowest = slowest.max(took);
+        if finished {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the submit hangs"
+        );
+    }
+    let submitted = submit.wait_with_output().unwrap();
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+    eprintln!(
+        "submit took {:?}; {lists} lists meanwhile, the slowest {slowest:?}",
+        started.elapsed()
+    );
+    assert!(
+        slowest < Duration::from_secs(1),
+        "squall list took {slowest:?}"
+    );
+    let info = cluster.cluster_info().unwrap();
+    let [largest] = &info.topologies[..] else {
+        panic!("{:?}", info.topologies)
+    };
+    assert_eq!((largest.status.as_str(), largest.workers), ("ACTIVE", 4));
+
+    // A restarted Nimbus recovers and places it again without stopping to answer.
+    cluster.kill_nimbus();
+    cluster.start_nimbus(&[timeout]);
+    let (ok, took) = timed_list(&cluster);
+    assert!(
+        ok && took < Duration::from_secs(1),
+        "list after a restart: {took:?}"
+    );
+    let started = Instant::now();
+    let killed = cluster.squall(&["kill", "largest", "--wait", "0"]);
+    assert!(
+        killed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "kill took {:?}",
+        started.elapsed()
     );
 }

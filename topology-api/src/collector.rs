@@ -36,6 +36,21 @@ pub enum EmitError {
         /// The emitting component.
         component: String,
     },
+    /// An emit whose value count differs from the stream's declared fields (Storm refuses it:
+    /// "Tuple created with wrong number of fields").
+    #[error(
+        "tuple created with wrong number of fields: stream {stream:?} of component {component:?} declares {expected}, got {got}"
+    )]
+    WrongFieldCount {
+        /// The stream emitted on.
+        stream: String,
+        /// The emitting component.
+        component: String,
+        /// The number of fields the stream declares.
+        expected: usize,
+        /// The number of values emitted.
+        got: usize,
+    },
     /// `emit_direct` to a task that subscribes to the stream with another grouping.
     #[error("task {task} does not subscribe to stream {stream:?} with a direct grouping")]
     TaskNotDirectSubscriber {
@@ -102,7 +117,8 @@ impl<'a> SpoutCollector<'a> {
     /// spout hears nothing back about it.
     ///
     /// # Errors
-    /// When the spout did not declare the default stream, or declared it direct.
+    /// When the spout did not declare the default stream, declared it direct, or declared
+    /// another number of fields than `values` has ([`EmitError::WrongFieldCount`]).
     pub fn emit(&mut self, values: Values) -> Result<&[TaskId], EmitError> {
         self.out.emit(None, values, None, None)
     }
@@ -177,7 +193,8 @@ impl<'a> BoltCollector<'a> {
     /// Emits on the default stream, anchored to `anchors`.
     ///
     /// # Errors
-    /// When the bolt did not declare the default stream, or declared it direct.
+    /// When the bolt did not declare the default stream, declared it direct, or declared
+    /// another number of fields than `values` has ([`EmitError::WrongFieldCount`]).
     pub fn emit(&mut self, anchors: &[&Tuple], values: Values) -> Result<&[TaskId], EmitError> {
         self.out.emit(None, anchors, values, None)
     }

@@ -20,6 +20,7 @@ mod error;
 mod fields;
 mod grouping;
 mod layout;
+pub mod limits;
 mod schema;
 mod spec;
 mod tuple;

@@ -1,12 +1,20 @@
 //! Topology validation: every problem found, in one error.
 //!
 //! Runs when the builder builds, and again in Nimbus on the spec a binary describes, so a
-//! topology that reaches a worker is known to be well formed.
+//! topology that reaches a worker is known to be well formed. Every walk is iterative and
+//! near-linear in the size of the spec, which [`MAX_COMPONENTS`] bounds first: a spec from an
+//! untrusted client can neither overflow the stack nor keep Nimbus busy.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use crate::{ComponentKind, Grouping, TopologySpec};
+use crate::limits::{InvalidSetting, MAX_COMPONENTS, MAX_ID_BYTES, MAX_TASKS_PER_COMPONENT};
+use crate::{ComponentKind, ComponentSpec, Grouping, TopologySpec};
+
+/// At most this many cycles are named in one error: one is enough to fix, and a spec made of
+/// cycles would otherwise make an error of quadratic size.
+const MAX_REPORTED_CYCLES: usize = 10;
 
 /// One thing wrong with a topology.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,6 +120,35 @@ pub enum TopologyProblem {
     /// Components subscribe to each other in a loop.
     #[error("cycle: {}", .0.join(" -> "))]
     Cycle(Vec<String>),
+    /// More components than a topology may have.
+    #[error("the topology has {0} components: at most {MAX_COMPONENTS} are allowed")]
+    TooManyComponents(usize),
+    /// A component with more tasks than one may have.
+    #[error(
+        "component {component:?} has {tasks} tasks: at most {MAX_TASKS_PER_COMPONENT} are allowed"
+    )]
+    TooManyTasks {
+        /// The component.
+        component: String,
+        /// Its task count.
+        tasks: u32,
+    },
+    /// A component or stream id longer than [`MAX_ID_BYTES`]; the id is shortened.
+    #[error("id {id:?} is {bytes} bytes long: at most {MAX_ID_BYTES} are allowed")]
+    IdTooLong {
+        /// The id's first characters.
+        id: String,
+        /// Its length.
+        bytes: usize,
+    },
+    /// A component's own configuration has a bad `topology.*` value.
+    #[error("component {component:?}: {setting}")]
+    ComponentSetting {
+        /// The component.
+        component: String,
+        /// The setting.
+        setting: InvalidSetting,
+    },
     /// A component or custom grouping lacks the code to instantiate it.
     #[error("no factory of the right kind for {0:?}")]
     FactoryMismatch(String),
@@ -162,7 +199,19 @@ fn invalid_id(id: &str) -> bool {
     id.is_empty() || id.starts_with("__")
 }
 
+fn id_too_long(id: &str) -> Option<TopologyProblem> {
+    (id.len() > MAX_ID_BYTES).then(|| TopologyProblem::IdTooLong {
+        id: id.chars().take(40).collect(),
+        bytes: id.len(),
+    })
+}
+
 pub(crate) fn validate(spec: &TopologySpec) -> Result<(), InvalidTopology> {
+    if spec.components.len() > MAX_COMPONENTS {
+        return Err(InvalidTopology::single(TopologyProblem::TooManyComponents(
+            spec.components.len(),
+        )));
+    }
     let mut problems = Vec::new();
     if !spec
         .components
@@ -171,11 +220,18 @@ pub(crate) fn validate(spec: &TopologySpec) -> Result<(), InvalidTopology> {
     {
         problems.push(TopologyProblem::NoSpout);
     }
-    let mut seen = HashSet::new();
+    // The first component of each id: what subscriptions refer to.
+    let mut by_id: HashMap<&str, &ComponentSpec> = HashMap::with_capacity(spec.components.len());
     for c in &spec.components {
-        if !seen.insert(c.id.as_str()) {
-            problems.push(TopologyProblem::DuplicateComponent(c.id.clone()));
+        match by_id.entry(c.id.as_str()) {
+            Entry::Occupied(_) => {
+                problems.push(TopologyProblem::DuplicateComponent(c.id.clone()));
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(c);
+            }
         }
+        problems.extend(id_too_long(&c.id));
         if invalid_id(&c.id) {
             problems.push(TopologyProblem::InvalidComponentId(c.id.clone()));
         }
@@ -184,6 +240,18 @@ pub(crate) fn validate(spec: &TopologySpec) -> Result<(), InvalidTopology> {
         }
         if c.tasks == 0 {
             problems.push(TopologyProblem::ZeroTasks(c.id.clone()));
+        }
+        if c.tasks > MAX_TASKS_PER_COMPONENT {
+            problems.push(TopologyProblem::TooManyTasks {
+                component: c.id.clone(),
+                tasks: c.tasks,
+            });
+        }
+        if let Err(setting) = crate::limits::check_config(&c.config) {
+            problems.push(TopologyProblem::ComponentSetting {
+                component: c.id.clone(),
+                setting,
+            });
         }
         if c.kind == ComponentKind::Spout && !c.inputs.is_empty() {
             problems.push(TopologyProblem::SpoutWithInputs(c.id.clone()));
@@ -196,6 +264,7 @@ pub(crate) fn validate(spec: &TopologySpec) -> Result<(), InvalidTopology> {
                     stream: s.id.clone(),
                 });
             }
+            problems.extend(id_too_long(&s.id));
             if invalid_id(&s.id) {
                 problems.push(TopologyProblem::InvalidStreamId {
                     component: c.id.clone(),
@@ -206,7 +275,7 @@ pub(crate) fn validate(spec: &TopologySpec) -> Result<(), InvalidTopology> {
     }
     for c in &spec.components {
         for input in &c.inputs {
-            check_input(spec, &c.id, input, &mut problems);
+            check_input(&by_id, &c.id, input, &mut problems);
         }
     }
     problems.extend(find_cycles(spec).into_iter().map(TopologyProblem::Cycle));
@@ -218,12 +287,12 @@ pub(crate) fn validate(spec: &TopologySpec) -> Result<(), InvalidTopology> {
 }
 
 fn check_input(
-    spec: &TopologySpec,
+    by_id: &HashMap<&str, &ComponentSpec>,
     component: &str,
     input: &crate::InputSpec,
     problems: &mut Vec<TopologyProblem>,
 ) {
-    let Some(source) = spec.component(&input.component) else {
+    let Some(source) = by_id.get(input.component.as_str()) else {
         problems.push(TopologyProblem::UnknownComponent {
             component: component.to_owned(),
             upstream: input.component.clone(),
@@ -272,56 +341,170 @@ fn check_input(
     }
 }
 
-/// Each cycle once, as the path of component ids that closes it (first id repeated at the end).
+/// Each cycle once (up to [`MAX_REPORTED_CYCLES`]), as the path of component ids that closes it
+/// (first id repeated at the end). A depth-first search with an explicit stack: linear in the
+/// components and subscriptions, whatever the depth of the graph.
 fn find_cycles(spec: &TopologySpec) -> Vec<Vec<String>> {
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(spec.components.len());
+    for (i, c) in spec.components.iter().enumerate() {
+        index.entry(c.id.as_str()).or_insert(i);
+    }
     // Edges run from a source to its subscribers.
-    let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
-    for c in &spec.components {
+    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); spec.components.len()];
+    for (i, c) in spec.components.iter().enumerate() {
         for input in &c.inputs {
-            edges
-                .entry(input.component.as_str())
-                .or_default()
-                .push(c.id.as_str());
-        }
-    }
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        Open,
-        Done,
-    }
-    fn visit<'a>(
-        node: &'a str,
-        edges: &HashMap<&'a str, Vec<&'a str>>,
-        marks: &mut HashMap<&'a str, Mark>,
-        path: &mut Vec<&'a str>,
-        cycles: &mut Vec<Vec<String>>,
-    ) {
-        marks.insert(node, Mark::Open);
-        path.push(node);
-        for &next in edges.get(node).into_iter().flatten() {
-            match marks.get(next) {
-                Some(Mark::Open) => {
-                    let start = path.iter().position(|&n| n == next).unwrap_or(0);
-                    let mut cycle: Vec<String> =
-                        path[start..].iter().map(|s| (*s).to_owned()).collect();
-                    cycle.push(next.to_owned());
-                    cycles.push(cycle);
-                }
-                Some(Mark::Done) => {}
-                None => visit(next, edges, marks, path, cycles),
+            if let Some(&from) = index.get(input.component.as_str()) {
+                edges[from].push(i);
             }
         }
-        path.pop();
-        marks.insert(node, Mark::Done);
     }
-    let mut marks = HashMap::new();
+    const NEW: usize = usize::MAX;
+    const DONE: usize = usize::MAX - 1;
+    // For each component: NEW, DONE, or its position on the current path.
+    let mut state = vec![NEW; spec.components.len()];
+    let mut path: Vec<usize> = Vec::new();
+    // (component, next edge to follow) for each component on the path.
+    let mut stack: Vec<(usize, usize)> = Vec::new();
     let mut cycles = Vec::new();
-    let mut ids: Vec<&str> = spec.components.iter().map(|c| c.id.as_str()).collect();
-    ids.sort_unstable();
-    for id in ids {
-        if !marks.contains_key(id) {
-            visit(id, &edges, &mut marks, &mut Vec::new(), &mut cycles);
+    let mut roots: Vec<usize> = index.values().copied().collect();
+    roots.sort_unstable_by_key(|&i| spec.components[i].id.as_str());
+    let id = |i: usize| spec.components[i].id.clone();
+    for root in roots {
+        if state[root] != NEW {
+            continue;
+        }
+        state[root] = 0;
+        path.push(root);
+        stack.push((root, 0));
+        while let Some(top) = stack.last_mut() {
+            let (node, next_edge) = *top;
+            let Some(&next) = edges[node].get(next_edge) else {
+                stack.pop();
+                path.pop();
+                state[node] = DONE;
+                continue;
+            };
+            top.1 += 1;
+            match state[next] {
+                NEW => {
+                    state[next] = path.len();
+                    path.push(next);
+                    stack.push((next, 0));
+                }
+                DONE => {}
+                start => {
+                    if cycles.len() < MAX_REPORTED_CYCLES {
+                        let mut cycle: Vec<String> = path[start..].iter().map(|&n| id(n)).collect();
+                        cycle.push(id(next));
+                        cycles.push(cycle);
+                    }
+                }
+            }
         }
     }
     cycles
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::{Config, Fields, InputSpec, StreamDeclaration};
+
+    fn component(id: String, inputs: Vec<String>) -> ComponentSpec {
+        ComponentSpec {
+            kind: if inputs.is_empty() {
+                ComponentKind::Spout
+            } else {
+                ComponentKind::Bolt
+            },
+            id,
+            parallelism: 1,
+            tasks: 1,
+            outputs: vec![StreamDeclaration {
+                id: crate::DEFAULT_STREAM_ID.to_owned(),
+                fields: Fields::new(["x"]),
+                direct: false,
+            }],
+            inputs: inputs
+                .into_iter()
+                .map(|component| InputSpec {
+                    component,
+                    stream: crate::DEFAULT_STREAM_ID.to_owned(),
+                    grouping: Grouping::Shuffle,
+                })
+                .collect(),
+            config: Config::new(),
+        }
+    }
+
+    /// A chain of `n` components c0 → c1 → ..., declared from the sink back to the spout.
+    fn reversed_chain(n: usize) -> TopologySpec {
+        TopologySpec {
+            components: (0..n)
+                .rev()
+                .map(|i| {
+                    let inputs = if i == 0 {
+                        vec![]
+                    } else {
+                        vec![format!("c{}", i - 1)]
+                    };
+                    component(format!("c{i}"), inputs)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_longest_allowed_chain_validates_quickly_and_a_longer_one_is_refused() {
+        let started = Instant::now();
+        assert_eq!(reversed_chain(MAX_COMPONENTS).validate(), Ok(()));
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        let err = reversed_chain(50_000).validate().unwrap_err();
+        assert_eq!(
+            err.problems(),
+            &[TopologyProblem::TooManyComponents(50_000)]
+        );
+    }
+
+    #[test]
+    fn a_deep_cycle_is_found_without_recursion() {
+        let mut spec = reversed_chain(MAX_COMPONENTS);
+        // The spout's successor also consumes from the sink: one cycle through 4,999 bolts.
+        let mut back = spec.components[1].inputs[0].clone();
+        back.component = format!("c{}", MAX_COMPONENTS - 1);
+        spec.components[MAX_COMPONENTS - 2].inputs.push(back);
+        let err = spec.validate().unwrap_err();
+        let [TopologyProblem::Cycle(path)] = err.problems() else {
+            panic!("{err}");
+        };
+        assert_eq!(path.len(), MAX_COMPONENTS);
+        assert_eq!(path.first(), path.last());
+    }
+
+    #[test]
+    fn oversized_ids_tasks_and_component_settings_are_named() {
+        let mut spec = reversed_chain(2);
+        spec.components[0].tasks = MAX_TASKS_PER_COMPONENT + 1;
+        spec.components[1]
+            .config
+            .set(crate::config::TOPOLOGY_MAX_SPOUT_PENDING, "lots");
+        spec.components[1].outputs[0].id = "s".repeat(1000);
+        let message = spec.validate().unwrap_err().to_string();
+        assert!(
+            message.contains(r#"component "c1" has 10001 tasks"#),
+            "{message}"
+        );
+        assert!(
+            message
+                .contains(r#"component "c0": invalid value "lots" for topology.max.spout.pending"#),
+            "{message}"
+        );
+        assert!(message.contains("is 1000 bytes long"), "{message}");
+    }
 }

@@ -22,6 +22,8 @@ struct Subscription {
 struct StreamRoute {
     id: String,
     schema: &'static StreamSchema,
+    /// The number of declared fields: every emit must carry exactly as many values.
+    arity: usize,
     direct: bool,
     subscriptions: Vec<Subscription>,
     /// Emitted and transferred on this stream: counted here, on a line `choose` touches
@@ -87,6 +89,7 @@ impl Router {
                 StreamRoute {
                     id: out.id.clone(),
                     schema: StreamSchema::intern(component, &out.id, out.fields.clone()),
+                    arity: out.fields.len(),
                     direct: out.direct,
                     subscriptions,
                     counts: [0; 2],
@@ -161,6 +164,14 @@ impl Router {
         out: &mut Vec<TaskId>,
     ) -> Result<(), EmitError> {
         let route = &mut self.streams[stream];
+        if values.len() != route.arity {
+            return Err(EmitError::WrongFieldCount {
+                stream: route.id.clone(),
+                component: self.component.clone(),
+                expected: route.arity,
+                got: values.len(),
+            });
+        }
         let chosen = match (route.direct, direct_task) {
             (true, None) => Err(EmitError::DirectStream {
                 stream: route.id.clone(),

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use squall_topology_api::limits::{MAX_FLUSH_MILLIS, MAX_INTERVAL_SECS, MIN_INTERVAL_SECS};
 use squall_topology_api::{Config, config};
 
 use crate::executor::Settings;
@@ -44,26 +45,37 @@ pub(crate) fn executor_settings(conf: &Config, start_active: bool) -> Settings {
         .get_bool(config::TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS)
         .unwrap_or(true);
     // Whole seconds in Storm; fractions are accepted here, which tests use to stay quick.
-    let timeout_secs = conf
+    let timeout = conf
         .get_f64(config::TOPOLOGY_MESSAGE_TIMEOUT_SECS)
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .unwrap_or(DEFAULT_MESSAGE_TIMEOUT_SECS);
+        .and_then(interval)
+        .unwrap_or(Duration::from_secs_f64(DEFAULT_MESSAGE_TIMEOUT_SECS));
     Settings {
-        message_timeout: timeouts_on.then(|| Duration::from_secs_f64(timeout_secs)),
+        message_timeout: timeouts_on.then_some(timeout),
         max_spout_pending: conf
             .get_u64(config::TOPOLOGY_MAX_SPOUT_PENDING)
             .filter(|&n| n > 0)
             .map(|n| n as usize),
         tick: conf
             .get_f64(config::TOPOLOGY_TICK_TUPLE_FREQ_SECS)
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .map(Duration::from_secs_f64),
+            .and_then(interval),
         flush_interval: Duration::from_millis(
             conf.get_u64(config::TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS)
-                .unwrap_or(DEFAULT_FLUSH_MILLIS),
+                .unwrap_or(DEFAULT_FLUSH_MILLIS)
+                .min(MAX_FLUSH_MILLIS),
         ),
         start_active,
     }
+}
+
+/// A positive, finite number of seconds as a duration, within [`MIN_INTERVAL_SECS`] and
+/// [`MAX_INTERVAL_SECS`]. Nimbus
+/// refuses other values at submit; local mode and older assignments get here unchecked, and a
+/// worker must never panic on a setting (`Duration::from_secs_f64(1e30)` does, and so does an
+/// `Instant` that far ahead).
+fn interval(secs: f64) -> Option<Duration> {
+    (secs.is_finite() && secs > 0.0)
+        .then(|| Duration::try_from_secs_f64(secs.clamp(MIN_INTERVAL_SECS, MAX_INTERVAL_SECS)).ok())
+        .flatten()
 }
 
 /// Locality-aware shuffle's bounds from a component's configuration, or `None` when
@@ -97,6 +109,27 @@ mod tests {
         assert_eq!(s.message_timeout, Some(Duration::from_secs(30)));
         assert_eq!(s.max_spout_pending, None);
         assert_eq!(s.tick, None);
+    }
+
+    #[test]
+    fn out_of_range_intervals_never_panic() {
+        for secs in [1e30, f64::MAX, f64::INFINITY, f64::NAN, -1.0, 0.0, 1e-300] {
+            let mut c = Config::new();
+            c.set(config::TOPOLOGY_MESSAGE_TIMEOUT_SECS, secs);
+            c.set(config::TOPOLOGY_TICK_TUPLE_FREQ_SECS, secs);
+            c.set(config::TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS, u64::MAX);
+            let s = executor_settings(&c, true);
+            let timeout = s.message_timeout.expect("timeouts on");
+            assert!(
+                timeout <= Duration::from_secs(86_400),
+                "{secs}: {timeout:?}"
+            );
+            assert!(timeout >= Duration::from_millis(1), "{secs}: {timeout:?}");
+            let tick_ok =
+                |t: Duration| t >= Duration::from_millis(1) && t <= Duration::from_secs(86_400);
+            assert!(s.tick.is_none_or(tick_ok), "{secs}: {:?}", s.tick);
+            assert!(s.flush_interval <= Duration::from_secs(60));
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! - **deterministic and stable**: the same inputs give the same placement, and scheduling a
 //!   placement again changes nothing.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use squall_proto::{ExecutorAssignment, Slot};
 use squall_topology_api::TaskId;
@@ -50,6 +50,9 @@ pub enum ScheduleError {
 
 /// Places `executors` on up to `workers` slots of `supervisors`, avoiding `taken` slots (used
 /// by other topologies), starting from `previous`, keeping executors that talk together.
+///
+/// Near-linear: O(E log E) in the executors plus, for each executor, the slots where its
+/// neighbours already run; it never compares every executor with every other.
 pub fn assign(
     executors: &[ExecutorToPlace],
     affinity: &Affinity,
@@ -74,85 +77,66 @@ pub fn assign(
         .collect();
     let usable = |slot: &Slot| owner.contains_key(slot) && !taken.contains(slot);
     let wanted = (workers.max(1) as usize).min(executors.len().max(1));
-
-    // Keep the previous slots that are still usable.
-    let mut chosen: Vec<Slot> = Vec::new();
-    for e in previous {
-        if chosen.len() < wanted && usable(&e.slot) && !chosen.contains(&e.slot) {
-            chosen.push(e.slot.clone());
-        }
-    }
-    // Add slots on the supervisors with the fewest chosen so far, lowest port first.
-    while chosen.len() < wanted {
-        let next = owner
-            .keys()
-            .filter(|s| usable(s) && !chosen.contains(s))
-            .min_by_key(|s| {
-                let on_same = chosen.iter().filter(|c| owner[*c] == owner[*s]).count();
-                (on_same, owner[*s], s.port)
-            })
-            .cloned();
-        match next {
-            Some(slot) => chosen.push(slot),
-            None => break,
-        }
-    }
+    let chosen = choose_slots(&owner, &usable, wanted, previous);
     if chosen.is_empty() {
         return Err(ScheduleError::NoFreeSlot);
     }
-    chosen.sort();
+    let slot_index: HashMap<&Slot, usize> =
+        chosen.iter().enumerate().map(|(i, s)| (s, i)).collect();
 
     let order = affinity.placement_order(executors);
-    let mut load = Loads::even(order.len(), chosen.len());
-    let mut placed: Vec<Option<&Slot>> = vec![None; order.len()];
+    // Components by index, and each one's neighbours among them.
+    let mut component_index: HashMap<&str, usize> = HashMap::new();
+    let component_of: Vec<usize> = order
+        .iter()
+        .map(|e| {
+            let next = component_index.len();
+            *component_index.entry(e.component.as_str()).or_insert(next)
+        })
+        .collect();
+    let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); component_index.len()];
+    for (&name, &c) in &component_index {
+        neighbours[c] = affinity
+            .neighbours_of(name)
+            .filter_map(|n| component_index.get(n).copied())
+            .collect();
+    }
+    let mut placer = Placer {
+        load: Loads::even(order.len(), chosen.len()),
+        by_load: (0..chosen.len()).map(|i| (0, i)).collect(),
+        near: vec![HashMap::new(); component_index.len()],
+        neighbours,
+        placed: vec![None; order.len()],
+    };
     // Executors stay on their previous slot while it has room under an even share.
+    let mut before: HashMap<(&str, &[TaskId]), usize> = HashMap::new();
+    for p in previous {
+        if let Some(&slot) = slot_index.get(&p.slot) {
+            before
+                .entry((p.component.as_str(), p.tasks.as_slice()))
+                .or_insert(slot);
+        }
+    }
     for (i, e) in order.iter().enumerate() {
-        let before = previous
-            .iter()
-            .find(|p| p.component == e.component && p.tasks == e.tasks)
-            .and_then(|p| chosen.iter().find(|s| **s == p.slot));
-        if let Some(slot) = before
-            && load.has_room(slot)
+        if let Some(&slot) = before.get(&(e.component.as_str(), e.tasks.as_slice()))
+            && placer.load.has_room(slot)
         {
-            load.add(slot);
-            placed[i] = Some(slot);
+            placer.put(i, component_of[i], slot);
         }
     }
     // The rest go, in placement order, where most of their neighbours already are, then to
     // the least loaded slot.
-    for i in 0..order.len() {
-        if placed[i].is_some() {
-            continue;
+    for (i, &component) in component_of.iter().enumerate() {
+        if placer.placed[i].is_none() {
+            let slot = placer.best_slot(component);
+            placer.put(i, component, slot);
         }
-        let component = order[i].component.as_str();
-        let neighbours_on = |slot: &Slot| {
-            order
-                .iter()
-                .zip(&placed)
-                .filter(|(other, at)| {
-                    *at == &Some(slot) && affinity.talk(component, &other.component)
-                })
-                .count()
-        };
-        let slot = chosen
-            .iter()
-            .filter(|s| load.has_room(s))
-            .min_by_key(|s| {
-                (
-                    std::cmp::Reverse(neighbours_on(s)),
-                    load.of(s),
-                    (*s).clone(),
-                )
-            })
-            .unwrap_or(&chosen[0]);
-        load.add(slot);
-        placed[i] = Some(slot);
     }
     let mut out: Vec<ExecutorAssignment> = order
         .iter()
-        .zip(placed)
+        .zip(&placer.placed)
         .map(|(e, slot)| {
-            let slot = slot.cloned().unwrap_or_else(|| chosen[0].clone());
+            let slot = chosen[slot.unwrap_or(0)].clone();
             ExecutorAssignment {
                 component: e.component.clone(),
                 tasks: e.tasks.clone(),
@@ -168,35 +152,184 @@ pub fn assign(
     Ok(out)
 }
 
+/// Whether `previous` is what [`assign`] would return for the same inputs, checked in linear
+/// time without placing anything: the same executors, on as many slots as wanted (or as are
+/// free), all still usable and owned as recorded, with loads at most one apart (so every executor would stay).
+/// Nimbus re-places every topology twice a second; a settled one then costs a scan, not a
+/// placement.
+pub fn is_settled(
+    executors: &[ExecutorToPlace],
+    workers: u32,
+    supervisors: &[SupervisorView],
+    taken: &BTreeSet<Slot>,
+    previous: &[ExecutorAssignment],
+) -> bool {
+    if previous.len() != executors.len() {
+        return false;
+    }
+    let owner: HashMap<(&str, u16), &str> = supervisors
+        .iter()
+        .flat_map(|s| {
+            s.ports
+                .iter()
+                .map(move |&p| ((s.host.as_str(), p), s.id.as_str()))
+        })
+        .collect();
+    let mut loads: HashMap<&Slot, usize> = HashMap::new();
+    for e in previous {
+        let owned = owner
+            .get(&(e.slot.host.as_str(), e.slot.port))
+            .is_some_and(|&id| id == e.supervisor_id);
+        if !owned {
+            return false;
+        }
+        *loads.entry(&e.slot).or_default() += 1;
+    }
+    if loads.keys().any(|slot| taken.contains(*slot)) {
+        return false;
+    }
+    let usable = owner.len()
+        - taken
+            .iter()
+            .filter(|s| owner.contains_key(&(s.host.as_str(), s.port)))
+            .count();
+    let wanted = (workers.max(1) as usize)
+        .min(executors.len().max(1))
+        .min(usable);
+    let (min, max) = (loads.values().min(), loads.values().max());
+    if loads.len() != wanted || max.zip(min).is_none_or(|(max, min)| max - min > 1) {
+        return false;
+    }
+    let placed: HashSet<(&str, &[TaskId])> = previous
+        .iter()
+        .map(|e| (e.component.as_str(), e.tasks.as_slice()))
+        .collect();
+    placed.len() == executors.len()
+        && executors
+            .iter()
+            .all(|e| placed.contains(&(e.component.as_str(), e.tasks.as_slice())))
+}
+
+/// Up to `wanted` slots, sorted: the previous ones that are still usable, then slots on the
+/// supervisors with the fewest chosen so far (supervisor id, then lowest port, breaking ties).
+fn choose_slots(
+    owner: &BTreeMap<Slot, &str>,
+    usable: &dyn Fn(&Slot) -> bool,
+    wanted: usize,
+    previous: &[ExecutorAssignment],
+) -> Vec<Slot> {
+    let mut chosen: BTreeSet<Slot> = BTreeSet::new();
+    for e in previous {
+        if chosen.len() >= wanted {
+            break;
+        }
+        if usable(&e.slot) {
+            chosen.insert(e.slot.clone());
+        }
+    }
+    // Each supervisor's free slots, lowest port first, and its count of chosen slots.
+    let mut free: BTreeMap<&str, BTreeMap<u16, &Slot>> = BTreeMap::new();
+    let mut on: BTreeMap<&str, usize> = BTreeMap::new();
+    for (slot, &supervisor) in owner {
+        if chosen.contains(slot) {
+            *on.entry(supervisor).or_default() += 1;
+        } else if usable(slot) {
+            free.entry(supervisor).or_default().insert(slot.port, slot);
+        }
+    }
+    let mut next: BTreeSet<(usize, &str)> = free
+        .keys()
+        .map(|&s| (on.get(s).copied().unwrap_or(0), s))
+        .collect();
+    while chosen.len() < wanted {
+        let Some((count, supervisor)) = next.pop_first() else {
+            break;
+        };
+        let Some(ports) = free.get_mut(supervisor) else {
+            continue;
+        };
+        if let Some((_, slot)) = ports.pop_first() {
+            chosen.insert(slot.clone());
+        }
+        if !ports.is_empty() {
+            next.insert((count + 1, supervisor));
+        }
+    }
+    chosen.into_iter().collect()
+}
+
+/// Placement in progress: loads, and for each component how many of its neighbours' executors
+/// each slot holds.
+struct Placer {
+    load: Loads,
+    /// (load, slot) of every slot: the least loaded first.
+    by_load: BTreeSet<(usize, usize)>,
+    /// For each component, the slots holding executors it talks to, with their number.
+    near: Vec<HashMap<usize, usize>>,
+    neighbours: Vec<Vec<usize>>,
+    placed: Vec<Option<usize>>,
+}
+
+impl Placer {
+    fn put(&mut self, executor: usize, component: usize, slot: usize) {
+        let before = self.load.of(slot);
+        self.by_load.remove(&(before, slot));
+        self.load.add(slot);
+        self.by_load.insert((before + 1, slot));
+        for &n in &self.neighbours[component] {
+            *self.near[n].entry(slot).or_default() += 1;
+        }
+        self.placed[executor] = Some(slot);
+    }
+
+    /// The slot with room holding most of the component's neighbours, then the least loaded,
+    /// then the first.
+    fn best_slot(&self, component: usize) -> usize {
+        let near = self.near[component]
+            .iter()
+            .filter(|&(&slot, _)| self.load.has_room(slot))
+            .min_by_key(|&(&slot, &n)| (std::cmp::Reverse(n), self.load.of(slot), slot))
+            .map(|(&slot, _)| slot);
+        // The least loaded slot has room whenever any slot has.
+        near.or_else(|| {
+            self.by_load
+                .first()
+                .map(|&(_, slot)| slot)
+                .filter(|&slot| self.load.has_room(slot))
+        })
+        .unwrap_or(0)
+    }
+}
+
 /// Executors per slot, against an even share: `base` each, one more on `extra` of them.
-struct Loads<'a> {
-    per_slot: BTreeMap<&'a Slot, usize>,
+struct Loads {
+    per_slot: Vec<usize>,
     base: usize,
     extra: usize,
     extras_used: usize,
 }
 
-impl<'a> Loads<'a> {
+impl Loads {
     fn even(executors: usize, slots: usize) -> Self {
         Loads {
-            per_slot: BTreeMap::new(),
+            per_slot: vec![0; slots],
             base: executors / slots,
             extra: executors % slots,
             extras_used: 0,
         }
     }
 
-    fn of(&self, slot: &Slot) -> usize {
-        self.per_slot.get(slot).copied().unwrap_or(0)
+    fn of(&self, slot: usize) -> usize {
+        self.per_slot[slot]
     }
 
-    fn has_room(&self, slot: &Slot) -> bool {
+    fn has_room(&self, slot: usize) -> bool {
         let l = self.of(slot);
         l < self.base || (l == self.base && self.extras_used < self.extra)
     }
 
-    fn add(&mut self, slot: &'a Slot) {
-        let l = self.per_slot.entry(slot).or_default();
+    fn add(&mut self, slot: usize) {
+        let l = &mut self.per_slot[slot];
         if *l == self.base {
             self.extras_used += 1;
         }
@@ -260,10 +393,87 @@ mod tests {
             // Spread: supervisors used = as many as the slot count allows.
             let used: BTreeSet<&str> = a.iter().map(|e| e.supervisor_id.as_str()).collect();
             prop_assert_eq!(used.len(), expected_slots.min(n_sup));
-            // Stable: scheduling the result again changes nothing.
+            // Stable: scheduling the result again changes nothing, and the shortcut agrees.
             let again = assign(&execs, &affinity, workers, &sups, &BTreeSet::new(), &a).unwrap();
-            prop_assert_eq!(again, a);
+            prop_assert_eq!(&again, &a);
+            prop_assert!(is_settled(&execs, workers, &sups, &BTreeSet::new(), &a));
+            let fewer = &sups[..n_sup - 1];
+            if let Ok(b) = assign(&execs, &affinity, workers, fewer, &BTreeSet::new(), &a) {
+                prop_assert_eq!(is_settled(&execs, workers, fewer, &BTreeSet::new(), &a), b == a);
+            }
         }
+    }
+
+    /// The largest topology the limits allow: a chain of the most components, declared from
+    /// the sink back, with the most tasks, each its own executor, on the most workers.
+    fn largest() -> (Vec<ExecutorToPlace>, Affinity) {
+        use squall_topology_api::limits::{MAX_ACKER_EXECUTORS, MAX_COMPONENTS, MAX_TOTAL_TASKS};
+        let n = MAX_COMPONENTS;
+        let own_tasks = MAX_TOTAL_TASKS as usize - MAX_ACKER_EXECUTORS as usize;
+        let names: Vec<String> = (0..n).map(|i| format!("c{i:05}")).collect();
+        let mut execs = Vec::new();
+        let mut task = 1;
+        for _ in 0..MAX_ACKER_EXECUTORS {
+            execs.push(ExecutorToPlace {
+                component: "__acker".into(),
+                tasks: vec![task],
+            });
+            task += 1;
+        }
+        for i in 0..own_tasks {
+            execs.push(ExecutorToPlace {
+                component: names[i % n].clone(),
+                tasks: vec![task],
+            });
+            task += 1;
+        }
+        let links = (0..n).rev().map(|i| {
+            (
+                names[i].as_str(),
+                if i == 0 {
+                    vec![]
+                } else {
+                    vec![names[i - 1].as_str()]
+                },
+            )
+        });
+        (execs, Affinity::from_links(links))
+    }
+
+    #[test]
+    fn the_largest_allowed_topology_is_placed_quickly() {
+        use squall_topology_api::limits::MAX_WORKERS;
+        let started = std::time::Instant::now();
+        let (execs, affinity) = largest();
+        let sups = supervisors(64, (MAX_WORKERS / 64) as u16);
+        let a = assign(&execs, &affinity, MAX_WORKERS, &sups, &BTreeSet::new(), &[]).unwrap();
+        let first = started.elapsed();
+        assert_eq!(per_slot(&a).len(), MAX_WORKERS as usize);
+        let again = assign(&execs, &affinity, MAX_WORKERS, &sups, &BTreeSet::new(), &a).unwrap();
+        assert_eq!(again, a);
+        assert!(is_settled(&execs, MAX_WORKERS, &sups, &BTreeSet::new(), &a));
+        assert!(!is_settled(
+            &execs,
+            MAX_WORKERS,
+            &sups[1..],
+            &BTreeSet::new(),
+            &a
+        ));
+        assert!(!is_settled(
+            &execs[1..],
+            MAX_WORKERS,
+            &sups,
+            &BTreeSet::new(),
+            &a
+        ));
+        // The pass compared every executor with every placed one, slot by slot, and ordered
+        // components with a scan per step: hours here. Now ~150 ms in a debug build; the
+        // bound leaves room for a slow, busy machine.
+        assert!(first < std::time::Duration::from_secs(2), "took {first:?}");
+        eprintln!(
+            "placed {} executors on {MAX_WORKERS} slots in {first:?}",
+            execs.len()
+        );
     }
 
     #[test]

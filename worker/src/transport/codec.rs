@@ -23,6 +23,12 @@ const ACKS: u8 = 2;
 /// overflow the decoder's stack.
 const MAX_DEPTH: u32 = 64;
 
+/// Most entries reserved ahead of decoding them. A count is checked against the bytes left,
+/// but an entry in memory is larger than its smallest encoding (a 1-byte value is a 32-byte
+/// `Value`), and nested lists would each reserve for the whole rest of the payload; past this,
+/// vectors grow as entries actually arrive, so memory stays proportional to what was received.
+const MAX_RESERVED: usize = 1024;
+
 /// Why a payload could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
@@ -225,7 +231,7 @@ impl<'a> Reader<'a> {
             6 => Value::Bytes(self.bytes()?.to_vec()),
             7 => {
                 let n = self.count(1)?;
-                let mut items = Vec::with_capacity(n);
+                let mut items = Vec::with_capacity(n.min(MAX_RESERVED));
                 for _ in 0..n {
                     items.push(self.value(depth + 1)?);
                 }
@@ -266,7 +272,7 @@ pub(crate) fn decode(table: &StreamTable, payload: &[u8]) -> Result<Vec<Batch>, 
         match r.byte()? {
             TUPLES => {
                 let n = r.count(5)?;
-                let mut deliveries = Vec::with_capacity(n);
+                let mut deliveries = Vec::with_capacity(n.min(MAX_RESERVED));
                 for _ in 0..n {
                     let task = r.u32()?;
                     let source = r.u32()?;
@@ -276,14 +282,14 @@ pub(crate) fn decode(table: &StreamTable, payload: &[u8]) -> Result<Vec<Batch>, 
                         .get(stream as usize)
                         .ok_or(DecodeError::Invalid("unknown stream"))?;
                     let n_ids = r.count(16)?;
-                    let mut ids = AnchorIds::with_capacity(n_ids);
+                    let mut ids = AnchorIds::with_capacity(n_ids.min(MAX_RESERVED));
                     for _ in 0..n_ids {
                         let root = u64::from_le_bytes(r.fixed8()?);
                         let edge = u64::from_le_bytes(r.fixed8()?);
                         ids.push((root, edge));
                     }
                     let n_values = r.count(1)?;
-                    let mut values = Values::with_capacity(n_values);
+                    let mut values = Values::with_capacity(n_values.min(MAX_RESERVED));
                     for _ in 0..n_values {
                         values.push(r.value(0)?);
                     }
@@ -296,7 +302,7 @@ pub(crate) fn decode(table: &StreamTable, payload: &[u8]) -> Result<Vec<Batch>, 
             }
             ACKS => {
                 let n = r.count(19)?;
-                let mut msgs = Vec::with_capacity(n);
+                let mut msgs = Vec::with_capacity(n.min(MAX_RESERVED));
                 for _ in 0..n {
                     let kind = ack_kind(r.byte()?)?;
                     let dest = r.u32()?;

@@ -118,3 +118,48 @@ fn a_huge_count_in_a_short_payload_is_refused() {
         Some(DecodeError::Invalid("unknown batch kind"))
     );
 }
+
+/// This process's peak virtual memory, in kB (`VmPeak`); 0 where /proc is missing.
+fn peak_virtual_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmPeak:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn nested_counts_reserve_no_more_than_the_payload_holds() {
+    // One tuple whose value is a list nested 60 deep, each level claiming as many items as
+    // there are bytes left; the payload then ends, so decoding fails, but only after every
+    // level has been opened.
+    let t = table();
+    // One tuple: task 1, source 1, stream 0, no tree ids, one value.
+    let mut buf = vec![TUPLES, 1, 1, 1, 0, 0, 1];
+    let padding = 1 << 20;
+    for _ in 0..60 {
+        buf.push(7);
+        // 3-byte varint, patched below to the bytes that follow it.
+        buf.extend([0x80, 0x80, 0x00]);
+    }
+    buf.extend(std::iter::repeat_n(0u8, padding));
+    let mut i = 7;
+    while buf[i] == 7 {
+        let left = (buf.len() - i - 4) as u32;
+        buf[i + 1] = 0x80 | (left & 0x7f) as u8;
+        buf[i + 2] = 0x80 | ((left >> 7) & 0x7f) as u8;
+        buf[i + 3] = (left >> 14) as u8;
+        i += 4;
+    }
+    let before = peak_virtual_kb();
+    let decoded = decode(&t, &buf);
+    let grown_mb = peak_virtual_kb().saturating_sub(before) / 1024;
+    assert!(decoded.is_err());
+    // Each level reserved ~32 bytes per claimed item before, all levels at once: ~2 GB of
+    // address space for a 1 MB payload.
+    assert!(
+        grown_mb < 256,
+        "decoding a 1 MB payload reserved {grown_mb} MB more"
+    );
+}

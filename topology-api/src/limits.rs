@@ -1,0 +1,410 @@
+//! What a topology may ask for: the bounds on its size and names, and the type and range of
+//! every `topology.*` setting the runtime reads.
+//!
+//! Nimbus checks a submission against these before it stores anything, and `squall submit`
+//! checks the same before it uploads, so a value that would make Nimbus allocate without bound,
+//! make a worker panic, or be silently replaced by a default is refused with one error that
+//! names the key and the value. Keys this table does not know are left alone.
+
+use std::fmt;
+
+use crate::{Config, ConfigValue, TopologySpec, acker_count, cap_parallelism, config};
+
+/// Most worker processes of one topology. Each is a process with its own gRPC server and a
+/// connection to every other, so thousands of them are already a mistake; beyond this bound
+/// placement and the all-to-all transport stop being cheap.
+pub const MAX_WORKERS: u32 = 1024;
+/// Most acker executors: one per worker is Storm's default, and a few per worker is the most
+/// that ever helps.
+pub const MAX_ACKER_EXECUTORS: u32 = 1024;
+/// Most tasks of one component. Every task is an instance in some worker's memory.
+pub const MAX_TASKS_PER_COMPONENT: u32 = 10_000;
+/// Most tasks of a whole topology, ackers included: task ids, executors and placement grow
+/// with it, and every worker holds the whole layout.
+pub const MAX_TOTAL_TASKS: u64 = 20_000;
+/// Most components (spouts and bolts) of a topology. Each runs at least one executor thread,
+/// and validation and placement walk the graph; 5,000 keeps both well under a second.
+pub const MAX_COMPONENTS: usize = 5_000;
+/// Longest topology name, in bytes. A name becomes part of the topology id
+/// (`<name>-<counter>-<unix secs>`, up to 32 bytes more) and of worker log file names
+/// (`<id>-<port>.log.1`), which must fit the usual 255-byte file name limit with room to spare.
+pub const MAX_TOPOLOGY_NAME_BYTES: usize = 128;
+/// Longest component or stream id, in bytes: ids show up in metric labels, URLs and logs.
+pub const MAX_ID_BYTES: usize = 256;
+/// Longest `topology.message.timeout.secs` and `topology.tick.tuple.freq.secs`: one day. A tree
+/// pending longer is a leak, not a slow tree, and larger values overflow clocks.
+pub const MAX_INTERVAL_SECS: f64 = 86_400.0;
+/// Shortest `topology.message.timeout.secs` and `topology.tick.tuple.freq.secs`: a
+/// millisecond. Storm takes whole seconds; fractions serve tests, but a zero-length interval
+/// would make a tick loop or a timeout wheel spin.
+pub const MIN_INTERVAL_SECS: f64 = 0.001;
+/// Largest `topology.producer.batch.size` (tuples per hand-over).
+pub const MAX_BATCH_SIZE: u64 = 1 << 16;
+/// Largest `topology.executor.receive.buffer.size` (batches per input queue).
+pub const MAX_RECEIVE_BATCHES: u64 = 1 << 20;
+/// Longest `topology.flush.tuple.freq.millis`: a minute; a batch waiting longer is lost
+/// latency, not throughput.
+pub const MAX_FLUSH_MILLIS: u64 = 60_000;
+
+/// The type and range a setting must have.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Expect {
+    /// An integer in `min..=max`.
+    Integer {
+        /// The least value.
+        min: u64,
+        /// The greatest value.
+        max: u64,
+    },
+    /// A number of seconds in `min..=max`.
+    Seconds {
+        /// The least value.
+        min: f64,
+        /// The greatest value.
+        max: f64,
+    },
+    /// A number in `[0, 1]`.
+    Fraction,
+    /// `true` or `false`.
+    Boolean,
+}
+
+impl Expect {
+    fn accepts(self, v: &ConfigValue) -> bool {
+        match self {
+            Expect::Integer { min, max } => v.as_u64().is_some_and(|n| (min..=max).contains(&n)),
+            Expect::Seconds { min, max } => v.as_f64().is_some_and(|s| (min..=max).contains(&s)),
+            Expect::Fraction => v.as_f64().is_some_and(|f| (0.0..=1.0).contains(&f)),
+            Expect::Boolean => v.is_boolean(),
+        }
+    }
+}
+
+impl fmt::Display for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expect::Integer { min, max } => write!(f, "an integer from {min} to {max}"),
+            Expect::Seconds { min, max } => write!(f, "a number of seconds from {min} to {max}"),
+            Expect::Fraction => f.write_str("a number from 0 to 1"),
+            Expect::Boolean => f.write_str("true or false"),
+        }
+    }
+}
+
+/// Every `topology.*` key the runtime reads, with what it must be. `null` always means unset.
+pub const KNOWN_KEYS: &[(&str, Expect)] = &[
+    (
+        config::TOPOLOGY_WORKERS,
+        Expect::Integer {
+            min: 1,
+            max: MAX_WORKERS as u64,
+        },
+    ),
+    (
+        config::TOPOLOGY_ACKER_EXECUTORS,
+        Expect::Integer {
+            min: 0,
+            max: MAX_ACKER_EXECUTORS as u64,
+        },
+    ),
+    (
+        config::TOPOLOGY_MESSAGE_TIMEOUT_SECS,
+        Expect::Seconds {
+            min: MIN_INTERVAL_SECS,
+            max: MAX_INTERVAL_SECS,
+        },
+    ),
+    (
+        config::TOPOLOGY_MAX_SPOUT_PENDING,
+        Expect::Integer {
+            min: 1,
+            max: u32::MAX as u64,
+        },
+    ),
+    (config::TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS, Expect::Boolean),
+    (
+        config::TOPOLOGY_TICK_TUPLE_FREQ_SECS,
+        Expect::Seconds {
+            min: MIN_INTERVAL_SECS,
+            max: MAX_INTERVAL_SECS,
+        },
+    ),
+    (
+        config::TOPOLOGY_MAX_TASK_PARALLELISM,
+        Expect::Integer {
+            min: 1,
+            max: u32::MAX as u64,
+        },
+    ),
+    (config::TOPOLOGY_DEBUG, Expect::Boolean),
+    (
+        config::TOPOLOGY_DISABLE_LOADAWARE_MESSAGING,
+        Expect::Boolean,
+    ),
+    (
+        config::TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND,
+        Expect::Fraction,
+    ),
+    (config::TOPOLOGY_LOCALITYAWARE_LOWER_BOUND, Expect::Fraction),
+    (config::TOPOLOGY_STATS_SAMPLE_RATE, Expect::Fraction),
+    (
+        config::TOPOLOGY_PRODUCER_BATCH_SIZE,
+        Expect::Integer {
+            min: 1,
+            max: MAX_BATCH_SIZE,
+        },
+    ),
+    (
+        config::TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS,
+        Expect::Integer {
+            min: 0,
+            max: MAX_FLUSH_MILLIS,
+        },
+    ),
+    (
+        config::TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE,
+        Expect::Integer {
+            min: 1,
+            max: MAX_RECEIVE_BATCHES,
+        },
+    ),
+];
+
+/// A setting of the wrong type or out of range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid value {value} for {key}: expected {expected}")]
+pub struct InvalidSetting {
+    /// The key.
+    pub key: String,
+    /// The value as given, in JSON (`"abc"`, `1e30`).
+    pub value: String,
+    /// What the key takes.
+    pub expected: String,
+}
+
+/// Checks the type and range of every known `topology.*` key of `conf`; the first bad one (in
+/// key order) is the error.
+///
+/// # Errors
+/// [`InvalidSetting`] naming the key, the value and what the key takes.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{Config, limits::check_config};
+/// let mut conf = Config::new();
+/// conf.set("topology.workers", "abc");
+/// assert_eq!(
+///     check_config(&conf).unwrap_err().to_string(),
+///     r#"invalid value "abc" for topology.workers: expected an integer from 1 to 1024"#
+/// );
+/// ```
+pub fn check_config(conf: &Config) -> Result<(), InvalidSetting> {
+    for (key, value) in conf.iter() {
+        if value.is_null() {
+            continue;
+        }
+        let Some(&(_, expect)) = KNOWN_KEYS.iter().find(|(k, _)| *k == key) else {
+            continue;
+        };
+        if !expect.accepts(value) {
+            return Err(InvalidSetting {
+                key: key.to_owned(),
+                value: value.to_string(),
+                expected: expect.to_string(),
+            });
+        }
+    }
+    let bound = |key| conf.get_f64(key);
+    if let (Some(lower), Some(higher)) = (
+        bound(config::TOPOLOGY_LOCALITYAWARE_LOWER_BOUND),
+        bound(config::TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND),
+    ) && lower > higher
+    {
+        return Err(InvalidSetting {
+            key: config::TOPOLOGY_LOCALITYAWARE_LOWER_BOUND.to_owned(),
+            value: lower.to_string(),
+            expected: format!(
+                "a number from 0 to {higher} ({})",
+                config::TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Why a submission was refused before anything was stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The name cannot be a topology name.
+    #[error(
+        "invalid topology name {0:?}: names must be non-empty, at most 128 bytes, and not contain / . : or \\"
+    )]
+    Name(String),
+    /// A setting of the wrong type or out of range.
+    #[error(transparent)]
+    Setting(#[from] InvalidSetting),
+    /// More tasks than a topology may have.
+    #[error(
+        "the topology has {tasks} tasks (ackers included): at most {MAX_TOTAL_TASKS} are allowed"
+    )]
+    TooManyTasks {
+        /// Its task count.
+        tasks: u64,
+    },
+}
+
+/// Whether `name` may name a topology: non-empty, at most [`MAX_TOPOLOGY_NAME_BYTES`], and
+/// without `/ . : \\` (Storm's rule, as names become file and URL parts).
+///
+/// # Errors
+/// [`Refused::Name`].
+pub fn check_topology_name(name: &str) -> Result<(), Refused> {
+    if crate::valid_topology_name(name) && name.len() <= MAX_TOPOLOGY_NAME_BYTES {
+        Ok(())
+    } else {
+        let shown: String = name.chars().take(40).collect();
+        let shown = if shown.len() < name.len() {
+            format!("{shown}... ({} bytes)", name.len())
+        } else {
+            shown
+        };
+        Err(Refused::Name(shown))
+    }
+}
+
+/// The topology's task count under `conf`, ackers included, as its layout will number them.
+pub fn total_tasks(spec: &TopologySpec, conf: &Config) -> u64 {
+    let own: u64 = spec
+        .components
+        .iter()
+        .map(|c| u64::from(cap_parallelism(conf, c.tasks)))
+        .sum();
+    own + u64::from(acker_count(conf))
+}
+
+/// Checks what a submission asks of the cluster beyond the spec's own validity: its settings,
+/// and its task count under them.
+///
+/// # Errors
+/// The first problem found, as [`Refused`].
+pub fn check_config_for(spec: &TopologySpec, conf: &Config) -> Result<(), Refused> {
+    check_config(conf)?;
+    let tasks = total_tasks(spec, conf);
+    if tasks > MAX_TOTAL_TASKS {
+        return Err(Refused::TooManyTasks { tasks });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(key: &str, value: ConfigValue) -> Result<(), String> {
+        let mut conf = Config::new();
+        conf.set(key, value);
+        check_config(&conf).map_err(|e| e.to_string())
+    }
+
+    fn parsed(setting: &str) -> Result<(), String> {
+        let (k, v) = config::parse_setting(setting).map_err(|e| e.clone())?;
+        one(&k, v)
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_key_and_value() {
+        let cases = [
+            (
+                "topology.workers=abc",
+                r#"invalid value "abc" for topology.workers: expected an integer from 1 to 1024"#,
+            ),
+            (
+                "topology.workers=4000000000",
+                "invalid value 4000000000 for topology.workers: expected an integer from 1 to 1024",
+            ),
+            (
+                "topology.workers=0",
+                "invalid value 0 for topology.workers: expected an integer from 1 to 1024",
+            ),
+            (
+                "topology.workers=2.5",
+                "invalid value 2.5 for topology.workers: expected an integer from 1 to 1024",
+            ),
+            (
+                "topology.message.timeout.secs=1e30",
+                "invalid value 1e+30 for topology.message.timeout.secs: expected a number of seconds from 0.001 to 86400",
+            ),
+            (
+                "topology.message.timeout.secs=-1",
+                "invalid value -1 for topology.message.timeout.secs: expected a number of seconds from 0.001 to 86400",
+            ),
+            (
+                "topology.max.spout.pending=lots",
+                r#"invalid value "lots" for topology.max.spout.pending: expected an integer from 1 to 4294967295"#,
+            ),
+            (
+                "topology.acker.executors=100000",
+                "invalid value 100000 for topology.acker.executors: expected an integer from 0 to 1024",
+            ),
+            (
+                "topology.debug=yes",
+                r#"invalid value "yes" for topology.debug: expected true or false"#,
+            ),
+            (
+                "topology.stats.sample.rate=1.5",
+                "invalid value 1.5 for topology.stats.sample.rate: expected a number from 0 to 1",
+            ),
+            (
+                "topology.tick.tuple.freq.secs=0",
+                "invalid value 0 for topology.tick.tuple.freq.secs: expected a number of seconds from 0.001 to 86400",
+            ),
+        ];
+        for (setting, message) in cases {
+            assert_eq!(parsed(setting), Err(message.to_owned()), "{setting}");
+        }
+    }
+
+    #[test]
+    fn good_values_unknown_keys_and_nulls_pass() {
+        for setting in [
+            "topology.workers=1024",
+            "topology.acker.executors=0",
+            "topology.message.timeout.secs=0.5",
+            "topology.message.timeout.secs=86400",
+            "topology.max.spout.pending=1000",
+            "topology.debug=true",
+            "topology.stats.sample.rate=0",
+            "topology.flush.tuple.freq.millis=0",
+            "topology.workers=null",
+            "topology.some.future.key=whatever",
+            "my.own.key=1e30",
+        ] {
+            assert_eq!(parsed(setting), Ok(()), "{setting}");
+        }
+    }
+
+    #[test]
+    fn locality_bounds_must_be_ordered() {
+        let mut conf = Config::new();
+        conf.set(config::TOPOLOGY_LOCALITYAWARE_LOWER_BOUND, 0.9);
+        conf.set(config::TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND, 0.5);
+        assert!(
+            check_config(&conf)
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid value 0.9 for topology.localityaware.lower.bound")
+        );
+    }
+
+    #[test]
+    fn names_are_bounded_and_long_ones_are_shortened_in_the_error() {
+        assert!(check_topology_name("wc").is_ok());
+        assert!(check_topology_name(&"a".repeat(MAX_TOPOLOGY_NAME_BYTES)).is_ok());
+        let long = "a".repeat(10_000);
+        let err = check_topology_name(&long).unwrap_err().to_string();
+        assert!(err.contains("(10000 bytes)"), "{err}");
+        assert!(err.len() < 200, "{err}");
+        assert!(check_topology_name("a/b").is_err());
+        assert!(check_topology_name("").is_err());
+    }
+}
