@@ -186,10 +186,11 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
                 }
                 match serde_json::from_str::<Assignment>(&json) {
                     Ok(assignment) => {
-                        let placement = assignment.placement_version;
+                        // Admitted from now on: by the time the new executors are reachable
+                        // (follow publishes them) their placement's batches are let in.
+                        gate.set(assignment.placement_version);
                         let (next, restarted) =
                             follow(topology, &me, assignment, current, &sender, &targets_tx)?;
-                        gate.set(placement);
                         current = next;
                         let gated = current
                             .as_ref()

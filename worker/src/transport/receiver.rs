@@ -106,6 +106,16 @@ impl Worker for TransferService {
         let mut targets = self.targets.clone();
         let mut stream = request.into_inner();
         while let Some(msg) = stream.message().await? {
+            // Before its first executors start, this worker has no placement yet: a peer that
+            // started first waits here rather than having its batches refused.
+            let here = loop {
+                if let Some(t) = targets.borrow_and_update().as_ref() {
+                    break Arc::clone(t);
+                }
+                if targets.changed().await.is_err() {
+                    return Err(Status::unavailable("worker is shutting down"));
+                }
+            };
             if !self.gate.admit(msg.placement_version) {
                 tracing::debug!(
                     version = msg.placement_version,
@@ -115,14 +125,6 @@ impl Worker for TransferService {
             }
             let batches = decode(&self.table, &msg.payload)
                 .map_err(|e| Status::invalid_argument(e.to_string()))?;
-            let here = loop {
-                if let Some(t) = targets.borrow_and_update().as_ref() {
-                    break Arc::clone(t);
-                }
-                if targets.changed().await.is_err() {
-                    return Err(Status::unavailable("worker is shutting down"));
-                }
-            };
             for batch in batches {
                 match here.deliver(batch).await {
                     Ok(()) => {}
