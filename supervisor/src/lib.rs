@@ -36,7 +36,8 @@ const LOG_ROTATION_CHECK: Duration = Duration::from_secs(5);
 pub const WORKER_TIMEOUT_KEY: &str = "supervisor.worker.timeout.secs";
 const DEFAULT_WORKER_TIMEOUT_SECS: u64 = 30;
 /// `supervisor.worker.progress.timeout.secs`: a worker whose executor has had input queued and
-/// done nothing this long is restarted (a deadlock, a bolt stuck in a call that never returns).
+/// done nothing this long is restarted (a deadlock, a bolt stuck in a call that never returns);
+/// 0 turns the check off.
 pub const WORKER_PROGRESS_TIMEOUT_KEY: &str = "supervisor.worker.progress.timeout.secs";
 const DEFAULT_WORKER_PROGRESS_TIMEOUT_SECS: u64 = 60;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);

@@ -484,6 +484,17 @@ pub fn lines_in(dir: &Path, prefix: &str) -> Vec<String> {
     out
 }
 
+/// Acked ids that never reached the sink: silent loss, a tree completed without its work.
+pub fn acked_but_unseen(out: &Path) -> Vec<u64> {
+    let seen = ids_in(out, "seen");
+    let mut lost: Vec<u64> = ids_in(out, "acked")
+        .into_iter()
+        .filter(|id| !seen.contains(id))
+        .collect();
+    lost.sort_unstable();
+    lost
+}
+
 /// Waits until every id in `0..n` has been acked (listed in the output dir).
 pub fn all_acked(out: &Path, n: u64, limit: Duration) -> bool {
     eventually(limit, || ids_in(out, "acked").len() as u64 >= n)

@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
-use squall_tests::cluster::{Cluster, all_acked, eventually, ids_in, lines_in};
+use squall_tests::cluster::{Cluster, acked_but_unseen, all_acked, eventually, ids_in, lines_in};
 
 const IDS: u64 = 6000;
 
@@ -119,6 +119,11 @@ fn seeded_chaos_loses_no_id_of_a_joining_topology() {
             .take(10)
             .collect::<Vec<_>>(),
         cluster.dir.path().display()
+    );
+    assert_eq!(
+        acked_but_unseen(&out),
+        Vec::<u64>::new(),
+        "acked without reaching the sink (seed {seed})"
     );
     let misrouted = lines_in(&out, "misrouted");
     assert!(

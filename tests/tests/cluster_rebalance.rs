@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use std::collections::BTreeSet;
 
-use squall_tests::cluster::{Cluster, all_acked, eventually, ids_in, lines_in};
+use squall_tests::cluster::{Cluster, acked_but_unseen, all_acked, eventually, ids_in, lines_in};
 
 fn worker_count(cluster: &Cluster) -> usize {
     cluster
@@ -72,6 +72,11 @@ fn rebalance_keeps_the_task_layout_and_every_key_on_its_task() {
         "ids were lost in the rebalances; logs in {}",
         out.display()
     );
+    assert_eq!(
+        acked_but_unseen(&out),
+        Vec::<u64>::new(),
+        "acked without reaching the sink"
+    );
     let layouts: BTreeSet<String> = lines_in(&out, "layout").into_iter().collect();
     assert_eq!(layouts.len(), 1, "the task numbering changed: {layouts:#?}");
     let misrouted = lines_in(&out, "misrouted");
@@ -122,5 +127,38 @@ fn a_spout_stopped_by_a_rebalance_fails_its_trees_in_flight_back() {
         lost.len(),
         lost.iter().take(10).collect::<Vec<_>>(),
         out.display()
+    );
+    assert_eq!(
+        acked_but_unseen(&out),
+        Vec::<u64>::new(),
+        "acked without reaching the sink"
+    );
+}
+
+/// Executors that stay on their worker across a rebalance keep running: a spout is opened
+/// again only in another process (it moved), never twice in one (restarted where it was), so
+/// whatever it holds in memory survives when it does not move.
+#[test]
+fn executors_that_do_not_move_keep_running_across_a_rebalance() {
+    let cluster = Cluster::start(&["127.0.4.8", "127.0.4.9"], 2);
+    let out = cluster.run_ids("ids", 1, 4000, 400, 201);
+    rebalance_to(&cluster, 2);
+    rebalance_to(&cluster, 1);
+    assert!(
+        all_acked(&out, 4000, Duration::from_secs(90)),
+        "ids were lost in the rebalances; logs in {}",
+        out.display()
+    );
+    let opened = lines_in(&out, "opened");
+    let processes: BTreeSet<&String> = opened.iter().collect();
+    println!(
+        "spout opened {} times in {} processes",
+        opened.len(),
+        processes.len()
+    );
+    assert_eq!(
+        opened.len(),
+        processes.len(),
+        "a spout was restarted in the process it already ran in: {opened:?}"
     );
 }

@@ -20,7 +20,7 @@ use crate::anchoring::RootRange;
 use crate::collector::{AckerTasks, EmitWatch, Emitter};
 use crate::executor::{self, Inbox, Report, Setup};
 use crate::latency::{DEFAULT_SAMPLE_RATE, Latencies};
-use crate::message::Control;
+use crate::message::{Control, Rewiring};
 use crate::outbox::{NO_PEER, Outbox, Peer};
 use crate::router::{Locality, Router};
 use crate::settings::{TopologySettings, executor_settings, locality_bounds};
@@ -93,6 +93,8 @@ pub(crate) fn kind_of(topology: &Topology, component: &str) -> ExecutorKind {
 pub(crate) struct RunningExecutor {
     pub plan: ExecutorPlan,
     pub control: Sender<Control>,
+    /// How other executors of this process reach it.
+    pub peer: Peer,
     pub stats: Arc<ExecutorStats>,
     pub thread: Option<JoinHandle<Report>>,
 }
@@ -123,17 +125,20 @@ pub(crate) struct Started {
     pub wiring: Wiring,
 }
 
-/// Starts `executors` in this process. Tasks that none of them runs are reached through
-/// `remote` (the transport) when given.
+/// Starts `executors` in this process beside the `kept` ones, which go on running and are
+/// told the new wiring. Tasks that none of them runs are reached through `remote` (the
+/// transport) when given.
 pub(crate) fn start_executors(
     topology: &Topology,
     conf: &Config,
     layout: &TaskLayout,
+    kept: Vec<RunningExecutor>,
     executors: Vec<ExecutorPlan>,
     remote: Option<RemoteLink>,
     options: &StartOptions,
 ) -> std::io::Result<Started> {
-    let n = executors.len();
+    let n = kept.len() + executors.len();
+    let first_new = kept.len();
     let TopologySettings {
         batch_size,
         receive_batches,
@@ -141,7 +146,16 @@ pub(crate) fn start_executors(
     let mut local_task_peer = vec![NO_PEER; layout.max_task() as usize + 1];
     let mut peers = Vec::with_capacity(n + 1);
     let mut inboxes = Vec::with_capacity(n);
+    for (index, k) in kept.iter().enumerate() {
+        for &t in &k.plan.tasks {
+            if let Some(slot) = local_task_peer.get_mut(t as usize) {
+                *slot = index as u32;
+            }
+        }
+        peers.push(k.peer.clone());
+    }
     for (index, e) in executors.iter().enumerate() {
+        let index = first_new + index;
         for &t in &e.tasks {
             if let Some(slot) = local_task_peer.get_mut(t as usize) {
                 *slot = index as u32;
@@ -172,8 +186,10 @@ pub(crate) fn start_executors(
             }
         }
     }
-    let worker_tasks: Vec<TaskId> = executors
+    let worker_tasks: Vec<TaskId> = kept
         .iter()
+        .map(|k| &k.plan)
+        .chain(&executors)
         .flat_map(|e| e.tasks.iter().copied())
         .collect();
     let wiring = Wiring {
@@ -202,7 +218,9 @@ pub(crate) fn start_executors(
         .map_or(0, |d| d.as_nanos() as u64)
         ^ u64::from(std::process::id()).rotate_left(32);
     let mut running: Vec<RunningExecutor> = Vec::with_capacity(n);
+    running.extend(kept);
     for (index, (e, inbox)) in executors.into_iter().zip(inboxes).enumerate() {
+        let index = first_new + index;
         let component_conf = topology
             .spec()
             .component(&e.component)
@@ -280,15 +298,24 @@ pub(crate) fn start_executors(
                 return Err(err);
             }
         };
-        let Peer::Local { control, .. } = &wiring.peers[index] else {
+        let peer = wiring.peers[index].clone();
+        let Peer::Local { control, .. } = &peer else {
             unreachable!("the first peers are the local executors, in order");
         };
         running.push(RunningExecutor {
             control: control.clone(),
+            peer,
             plan: e,
             stats,
             thread: Some(thread),
         });
+    }
+    for k in &running[..first_new] {
+        // A kept executor that stopped meanwhile has dropped its queue; nothing to tell it.
+        let _ = k.control.send(Control::Rewire(Rewiring {
+            peers: Arc::clone(&wiring.peers),
+            task_peer: Arc::clone(&wiring.task_peer),
+        }));
     }
     Ok(Started {
         executors: running,

@@ -125,8 +125,15 @@ impl LocalTopology {
             capture,
             worker_port: None,
         };
-        let started =
-            start_executors(topology, conf, &plan.layout, plan.executors, None, &options)?;
+        let started = start_executors(
+            topology,
+            conf,
+            &plan.layout,
+            Vec::new(),
+            plan.executors,
+            None,
+            &options,
+        )?;
         let (executors, flow) = (started.executors, started.flow);
         tracing::info!(
             topology = name,

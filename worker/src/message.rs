@@ -63,4 +63,13 @@ pub(crate) enum Control {
     Shutdown {
         fail_pending: bool,
     },
+    /// The worker's executors changed around this one, which keeps running: send through these
+    /// peers from now on (after handing over what is buffered for the old ones).
+    Rewire(Rewiring),
+}
+
+/// How a kept executor reaches every task after its worker's executors changed.
+pub(crate) struct Rewiring {
+    pub peers: std::sync::Arc<[crate::outbox::Peer]>,
+    pub task_peer: std::sync::Arc<[u32]>,
 }

@@ -172,6 +172,19 @@ impl Outbox {
         }
     }
 
+    /// Sends through `peers` from now on, once what is buffered for the old ones is handed
+    /// over (a stopped executor's queue refuses it, as a dead worker's would).
+    pub fn rewire(&mut self, peers: Arc<[Peer]>, task_peer: Arc<[u32]>) {
+        self.flush();
+        let n = peers.len();
+        self.peers = peers;
+        self.task_peer = task_peer;
+        self.tuples = (0..n).map(|_| Vec::new()).collect();
+        self.acks = (0..n).map(|_| Vec::new()).collect();
+        self.dirty.clear();
+        self.is_dirty = vec![false; n];
+    }
+
     /// Hands over everything buffered, then reports the batches processed so far as done.
     pub fn flush(&mut self) {
         while let Some(peer) = self.dirty.pop() {

@@ -16,9 +16,12 @@ pub(crate) struct QueueWaker {
 }
 
 impl QueueWaker {
-    /// The executor took a batch: wake the waiting streams, if any.
+    /// The executor took a batch: wake the waiting streams, if any. The fence pairs with the
+    /// waiter's SeqCst store before its second look at the queue: either the waiter sees the
+    /// room, or this sees the flag (a few nanoseconds a batch, not a tuple).
     #[inline]
     pub fn taken(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
         if self.waiting.load(Ordering::Relaxed) {
             self.waiting.store(false, Ordering::Relaxed);
             self.notify.notify_waiters();

@@ -5,7 +5,8 @@
 //!
 //! With `--error-every K` the sink reports an error (without failing anything) for every id
 //! that is a multiple of K; with `--sink-delay-ms D` it takes D ms over each tuple. The spout
-//! appends every id that fails to a `failed` file, and every id it emits to an `emitted` one.
+//! appends every id that fails to a `failed` file, and every id it emits to an `emitted` one;
+//! each spout instance writes a line to an `opened` file when it opens.
 //!
 //! With `--source queue` the spout instead takes each id once from a queue whose cursor is on
 //! disk (the `taken` files, as a broker keeps its consumer's position) and keeps what it took
@@ -152,6 +153,8 @@ impl Spout for IdSpout {
         self.acked = Some(log_file(&self.out, "acked")?);
         self.failed = Some(log_file(&self.out, "failed")?);
         self.emitted_log = Some(log_file(&self.out, "emitted")?);
+        // One line per spout instance opened: a spout kept across a rebalance opens once.
+        writeln!(log_file(&self.out, "opened")?, "{}", std::process::id())?;
         Ok(())
     }
 

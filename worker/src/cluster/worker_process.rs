@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use squall_proto::pb::WorkerHeartbeatRequest;
 use squall_proto::{Assignment, MAX_MESSAGE_BYTES, Slot, SupervisorClient, WorkerServer, env};
-use squall_topology_api::Topology;
+use squall_topology_api::{Config, Topology, config};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Endpoint, Server};
 
@@ -158,7 +158,9 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
             );
             refused_logged = refused;
         }
+        // A progress timeout of 0 turns the check off.
         if stuck.is_empty()
+            && !progress_timeout.is_zero()
             && let Some((_, started)) = &current
             && let Some(reason) = stuck_reason(&mut progress, started, progress_timeout)
         {
@@ -223,6 +225,19 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
         stop_all(&mut started.executors, true);
     }
     Ok(())
+}
+
+/// Whether two confs run executors the same way. `topology.workers` is left out: a
+/// rebalance changes it, but executors never read it (the acker count is fixed at submit), and
+/// restarting them all for it would fail every tree in flight at the start of the drain.
+fn same_running_conf(a: &Config, b: &Config) -> bool {
+    let running = |c: &Config| {
+        c.iter()
+            .filter(|(k, _)| *k != config::TOPOLOGY_WORKERS)
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    running(a) == running(b)
 }
 
 /// Looks at the executors' progress; when one has had input queued and done nothing for
@@ -317,7 +332,7 @@ fn follow(
             .iter()
             .map(|e| &e.tasks)
             .eq(mine(&assignment).iter().map(|e| &e.tasks));
-        if same_executors && old.conf == assignment.conf {
+        if same_executors && same_running_conf(&old.conf, &assignment.conf) {
             if old.status.spouts_active() != assignment.status.spouts_active() {
                 let command = || {
                     if assignment.status.spouts_active() {
@@ -338,15 +353,48 @@ fn follow(
             return Ok((started.map(|s| (assignment, s)), false));
         }
     }
-    if let Some((_, mut old)) = current {
-        tracing::info!("assignment changed; restarting this worker's executors");
-        stop_all(&mut old.executors, true);
-    }
+    // Executors that stay on this slot keep running (their spouts keep what they hold in
+    // memory); the ones that move away stop, failing their trees in flight back to their
+    // spouts; the ones that arrive start. A new conf restarts them all.
+    let wanted = mine(&assignment);
+    let same =
+        |a: &ExecutorPlan, b: &ExecutorPlan| a.component == b.component && a.tasks == b.tasks;
+    let kept = match current {
+        Some((old, started)) if same_running_conf(&old.conf, &assignment.conf) => {
+            let (kept, mut leaving): (Vec<_>, Vec<_>) = started
+                .executors
+                .into_iter()
+                .partition(|e| wanted.iter().any(|w| same(w, &e.plan)));
+            tracing::info!(
+                kept = kept.len(),
+                stopped = leaving.len(),
+                "placement changed; keeping the executors that stay here"
+            );
+            stop_all(&mut leaving, true);
+            kept
+        }
+        Some((_, mut started)) => {
+            tracing::info!("configuration changed; restarting this worker's executors");
+            stop_all(&mut started.executors, true);
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    let arriving: Vec<ExecutorPlan> = wanted
+        .into_iter()
+        .filter(|w| !kept.iter().any(|k| same(w, &k.plan)))
+        .collect();
+    let kept_spouts: Vec<_> = kept
+        .iter()
+        .filter(|e| e.plan.kind == ExecutorKind::Spout)
+        .map(|e| e.control.clone())
+        .collect();
     let conf = assignment.conf.clone();
     let layout = topology.spec().layout(&conf);
+    let alone = other_slots(&assignment, me).is_empty();
     let options = StartOptions {
         topology_id: assignment.topology_id.clone(),
-        start_active: assignment.status.spouts_active() && other_slots(&assignment, me).is_empty(),
+        start_active: assignment.status.spouts_active() && alone,
         capture: false,
         worker_port: Some(me.port),
     };
@@ -354,10 +402,20 @@ fn follow(
         topology,
         &conf,
         &layout,
-        mine(&assignment),
+        kept,
+        arriving,
         Some(sender.link()),
         &options,
     )?;
+    // Kept spouts follow the status now; with other workers taking part the caller activates
+    // every spout once they listen.
+    for control in kept_spouts {
+        if !assignment.status.spouts_active() {
+            let _ = control.send(Control::Deactivate);
+        } else if alone {
+            let _ = control.send(Control::Activate);
+        }
+    }
     targets.send_replace(Some(Arc::new(LocalTargets::new(&started.wiring))));
     tracing::info!(executors = started.executors.len(), "executors started");
     Ok((Some((assignment, started)), true))

@@ -22,11 +22,9 @@ pub(crate) fn run(setup: Setup) -> Report {
     let mut next_rotation = rotate_every.map(|t| Instant::now() + t);
     let mut last_flush = Instant::now();
     'run: loop {
-        loop {
-            match inbox.control.try_recv() {
-                Ok(Control::Shutdown { .. }) => break 'run,
-                Ok(_) => {}
-                Err(_) => break,
+        while let Ok(c) = inbox.control.try_recv() {
+            if control(&mut emitter, c) {
+                break 'run;
             }
         }
         if let (Some(at), Some(every)) = (next_rotation, rotate_every)
@@ -56,7 +54,9 @@ pub(crate) fn run(setup: Setup) -> Report {
                     .map(|at| at.saturating_duration_since(Instant::now()))
                     .unwrap_or(IDLE_WAKE);
                 if empty_or_closed == TryRecvError::Disconnected {
-                    if let Ok(Control::Shutdown { .. }) = inbox.control.recv_timeout(wake) {
+                    if let Ok(c) = inbox.control.recv_timeout(wake)
+                        && control(&mut emitter, c)
+                    {
                         break 'run;
                     }
                     continue;
@@ -66,7 +66,7 @@ pub(crate) fn run(setup: Setup) -> Report {
                         inbox.waker.taken();
                         apply(&mut state, &mut emitter, batch);
                     },
-                    recv(inbox.control) -> c => if let Ok(Control::Shutdown { .. }) = c {
+                    recv(inbox.control) -> c => if let Ok(c) = c && control(&mut emitter, c) {
                         break 'run;
                     },
                     default(wake) => {}
@@ -77,6 +77,18 @@ pub(crate) fn run(setup: Setup) -> Report {
     emitter.outbox.flush();
     publish(&mut emitter, &state, inbox.data.len());
     Report { captured: None }
+}
+
+/// Applies a lifecycle command; `true` means stop.
+fn control(emitter: &mut Emitter, c: Control) -> bool {
+    match c {
+        Control::Shutdown { .. } => true,
+        Control::Rewire(w) => {
+            emitter.outbox.rewire(w.peers, w.task_peer);
+            false
+        }
+        Control::Acks(_) | Control::Activate | Control::Deactivate => false,
+    }
 }
 
 fn apply(state: &mut AckerState, emitter: &mut Emitter, batch: Batch) {

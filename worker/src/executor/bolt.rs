@@ -90,11 +90,9 @@ impl BoltExecutor {
     fn run_loop(&mut self) {
         let mut next_tick = self.settings.tick.map(|t| Instant::now() + t);
         loop {
-            loop {
-                match self.inbox.control.try_recv() {
-                    Ok(Control::Shutdown { .. }) => return,
-                    Ok(_) => {}
-                    Err(_) => break,
+            while let Ok(c) = self.inbox.control.try_recv() {
+                if self.control(c) {
+                    return;
                 }
             }
             if let (Some(at), Some(every)) = (next_tick, self.settings.tick)
@@ -117,7 +115,8 @@ impl BoltExecutor {
                         .map(|at| at.saturating_duration_since(Instant::now()))
                         .unwrap_or(IDLE_WAKE);
                     if empty_or_closed == TryRecvError::Disconnected {
-                        if let Ok(Control::Shutdown { .. }) = self.inbox.control.recv_timeout(wake)
+                        if let Ok(c) = self.inbox.control.recv_timeout(wake)
+                            && self.control(c)
                         {
                             return;
                         }
@@ -128,13 +127,25 @@ impl BoltExecutor {
                             self.inbox.waker.taken();
                             self.process(batch);
                         },
-                        recv(self.inbox.control) -> c => if let Ok(Control::Shutdown { .. }) = c {
+                        recv(self.inbox.control) -> c => if let Ok(c) = c && self.control(c) {
                             return;
                         },
                         default(wake) => {}
                     }
                 }
             }
+        }
+    }
+
+    /// Applies a lifecycle command; `true` means stop.
+    fn control(&mut self, c: Control) -> bool {
+        match c {
+            Control::Shutdown { .. } => true,
+            Control::Rewire(w) => {
+                self.emitter.outbox.rewire(w.peers, w.task_peer);
+                false
+            }
+            Control::Acks(_) | Control::Activate | Control::Deactivate => false,
         }
     }
 

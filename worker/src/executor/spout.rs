@@ -112,6 +112,7 @@ impl SpoutExecutor {
                     }
                     Control::Activate => self.activate(),
                     Control::Deactivate => self.deactivate(),
+                    Control::Rewire(w) => self.emitter.outbox.rewire(w.peers, w.task_peer),
                     Control::Shutdown { fail_pending } => {
                         self.fail_pending_on_close = fail_pending;
                         return;

@@ -42,6 +42,8 @@ use crate::message::{AckMsg, Delivery};
 const HOLD_WHILE_DOWN: Duration = Duration::from_secs(5);
 /// A message stops taking more queued payloads past this size.
 const COALESCE_BYTES: usize = 1 << 20;
+/// Longest wait before a lane asks again a peer that ended its stream with an error.
+const MAX_REFUSED_BACKOFF: Duration = Duration::from_secs(2);
 /// Encoded payloads waiting per lane.
 const PAYLOADS_PER_LANE: usize = 64;
 /// HTTP/2 flow-control window of a transfer stream (and its connection, which carries just
@@ -320,6 +322,7 @@ async fn run_lane(slot: Slot, topology_id: Arc<str>, mut rx: Lane) {
     // A payload taken from the lane but not sent yet: it could not join the message before
     // it (another placement version).
     let mut held: Option<TransferBatch> = None;
+    let mut refused_backoff = Duration::from_millis(50);
     loop {
         let client = match Endpoint::from_shared(url.clone()) {
             Ok(e) => {
@@ -376,6 +379,10 @@ async fn run_lane(slot: Slot, topology_id: Arc<str>, mut rx: Lane) {
                     result = &mut call => {
                         if let Ok(Err(status)) = result {
                             tracing::warn!(peer = %slot, %status, "transfer stream ended");
+                            // A peer that refuses the stream (another topology now on that
+                            // port, a worker shutting down) is not asked again at once.
+                            tokio::time::sleep(refused_backoff).await;
+                            refused_backoff = (refused_backoff * 2).min(MAX_REFUSED_BACKOFF);
                         }
                         break;
                     }
@@ -399,6 +406,7 @@ async fn run_lane(slot: Slot, topology_id: Arc<str>, mut rx: Lane) {
             if stream_tx.send(batch).await.is_err() {
                 break;
             }
+            refused_backoff = Duration::from_millis(50);
         }
     }
 }
