@@ -345,9 +345,22 @@ impl Cluster {
         rate: u64,
         started: usize,
     ) -> PathBuf {
+        self.run_ids_with(name, workers, ids, rate, started, &[])
+    }
+
+    /// As [`run_ids`](Self::run_ids), with more `ids_topology` arguments.
+    pub fn run_ids_with(
+        &self,
+        name: &str,
+        workers: u32,
+        ids: u64,
+        rate: u64,
+        started: usize,
+        extra: &[&str],
+    ) -> PathBuf {
         let out = self.dir.path().join("out");
         std::fs::create_dir_all(&out).expect("output dir");
-        let submitted = self.submit_ids(name, workers, ids, rate, &out);
+        let submitted = self.submit_ids_with(name, workers, ids, rate, &out, extra);
         assert!(
             submitted.status.success(),
             "{}",

@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
-use squall_tests::cluster::{Cluster, acked_but_unseen, all_acked, eventually, ids_in, lines_in};
+use squall_tests::cluster::{Cluster, acked_but_unseen, all_acked, ids_in, lines_in};
 
 const IDS: u64 = 6000;
 
@@ -37,20 +37,7 @@ fn seeded_chaos_loses_no_id_of_a_joining_topology() {
     println!("chaos seed {seed} (SQUALL_CHAOS_SEED={seed} replays this schedule)");
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut cluster = Cluster::start(&["127.0.7.2", "127.0.7.3", "127.0.7.4"], 2);
-    let out = cluster.dir.path().join("out");
-    std::fs::create_dir_all(&out).unwrap();
-    let submitted = cluster.submit_ids_with("ids", 2, IDS, 250, &out, &["--join"]);
-    assert!(
-        submitted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&submitted.stderr)
-    );
-    assert!(
-        eventually(Duration::from_secs(30), || ids_in(&out, "acked").len()
-            >= 200),
-        "the topology did not get going; logs in {}",
-        cluster.dir.path().display()
-    );
+    let out = cluster.run_ids_with("ids", 2, IDS, 250, 200, &["--join"]);
 
     let mut events = vec![
         Event::KillWorker,

@@ -270,4 +270,34 @@ mod tests {
         assert_eq!(errors[0].host, "10.0.0.1");
         assert_eq!(errors[0].port, 6700);
     }
+
+    #[test]
+    fn all_time_counts_survive_a_restart_without_counting_live_workers_twice() {
+        let mut before = Metrics::default();
+        // A worker that died, then its replacement.
+        before.ingest("h", &[report(1, 5, 1000)], 1000);
+        before.ingest("h", &[report(2, 5, 200)], 1010);
+        assert_eq!(all_time(&before, 1010), 1200);
+
+        let json = serde_json::to_vec(&before.save()).expect("saved");
+        let saved: Vec<(String, saved::SavedMetrics)> =
+            serde_json::from_slice(&json).expect("read");
+        let mut after = Metrics::default();
+        for (id, s) in saved {
+            after.restore(&id, s);
+        }
+        assert_eq!(all_time(&after, 1020), 1200);
+        // The live worker, now old, reports its totals again: only the new part counts.
+        after.ingest("h", &[report(2, 60, 250)], 1030);
+        assert_eq!(all_time(&after, 1030), 1250);
+        let t = after.topology("t").expect("restored");
+        assert_eq!(
+            t.components["spout"]
+                .window(Window::TenMinutes, 1030)
+                .0
+                .emitted,
+            1250,
+            "recent buckets are restored too"
+        );
+    }
 }
