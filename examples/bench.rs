@@ -1,4 +1,4 @@
-//! The benchmark driver: the workloads of `shared/BENCHMARKS.md`, in local mode or on a
+//! The benchmark driver: the workloads of `docs/benchmarks.md`, in local mode or on a
 //! one-machine cluster of real processes.
 //!
 //!     cargo run --release --example bench -- --workload wordcount --acking on

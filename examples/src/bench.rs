@@ -1,4 +1,4 @@
-//! The benchmark topologies of `shared/BENCHMARKS.md`, instrumented for the driver.
+//! The benchmark topologies of `docs/benchmarks.md`, instrumented for the driver.
 //!
 //! - wordcount: sentences → split (shuffle) → count (fields on the word). With acking on the
 //!   spout emits with message ids, split anchors every word, count acks.

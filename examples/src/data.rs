@@ -1,4 +1,4 @@
-//! The benchmark data of `shared/BENCHMARKS.md`, byte for byte the same as the Flink and
+//! The benchmark data of `docs/benchmarks.md`, byte for byte the same as the Flink and
 //! timely peers generate: splitmix64 seeded with 42, a 1,024-word vocabulary, 4,096 sentences
 //! of 10 words, and 100-byte records.
 

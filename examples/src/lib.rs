@@ -2,7 +2,7 @@
 //!
 //! - `word_count`: the reliable word count (`cargo run --release --example word_count`).
 //! - `exclamation`: a chain of bolts (`--example exclamation`).
-//! - `bench`: the workloads of `shared/BENCHMARKS.md` (`--example bench`).
+//! - `bench`: the workloads of `docs/benchmarks.md` (`--example bench`).
 
 pub mod bench;
 pub mod cluster_run;
