@@ -56,8 +56,7 @@ impl NimbusService {
             f(&state, &mut inner)
         })
         .await
-        .map_err(|e| Status::internal(format!("nimbus task failed: {e}")))?
-        .map_err(Status::from)
+        .joined()
     }
 }
 
@@ -82,16 +81,6 @@ fn change(
     state.store.put(&updated)?;
     *record = updated;
     state.reschedule(inner)
-}
-
-/// Fixes the task numbering for the topology's life: the acker count, which otherwise follows
-/// `topology.workers`, is written into the stored conf, so a rebalance that changes the worker
-/// count moves tasks but never renumbers them (Storm fixes it at submit the same way).
-pub(crate) fn fix_task_layout(conf: &mut Config) {
-    if conf.get(keys::TOPOLOGY_ACKER_EXECUTORS).is_none() {
-        let ackers = squall_topology_api::acker_count(conf);
-        conf.set(keys::TOPOLOGY_ACKER_EXECUTORS, ackers);
-    }
 }
 
 /// Reads a submission's spec and configuration and checks them against the topology rules
@@ -122,6 +111,19 @@ fn wait_secs(conf: &Config, wait: Option<u32>) -> u64 {
         conf.get_u64(keys::TOPOLOGY_MESSAGE_TIMEOUT_SECS)
             .unwrap_or(DEFAULT_WAIT_SECS)
     })
+}
+
+/// The result of work run on the blocking pool, as a gRPC answer: a task that panicked is an
+/// internal error, a refusal keeps its own status.
+trait Joined<T> {
+    fn joined(self) -> Result<T, Status>;
+}
+
+impl<T, E: Into<Status>> Joined<T> for Result<Result<T, E>, tokio::task::JoinError> {
+    fn joined(self) -> Result<T, Status> {
+        self.map_err(|e| Status::internal(format!("nimbus task failed: {e}")))?
+            .map_err(Into::into)
+    }
 }
 
 type BinaryStream = Pin<Box<dyn Stream<Item = Result<BinaryChunk, Status>> + Send>>;
@@ -160,8 +162,8 @@ impl Nimbus for NimbusService {
         let (spec, mut conf) =
             tokio::task::spawn_blocking(move || read_submission(&spec_json, &conf_json))
                 .await
-                .map_err(|e| Status::internal(format!("nimbus task failed: {e}")))??;
-        fix_task_layout(&mut conf);
+                .joined()?;
+        crate::topology::fix_task_layout(&mut conf);
         let name = header.name.clone();
         let taken = self
             .with_state(move |_, inner| Ok(inner.topologies.values().any(|r| r.name == name)))
@@ -213,7 +215,7 @@ impl Nimbus for NimbusService {
             }
         })
         .await
-        .map_err(|e| Status::internal(format!("nimbus task failed: {e}")))??;
+        .joined()?;
         let id = self
             .with_state(move |state, inner| {
                 if inner.topologies.values().any(|r| r.name == header.name) {
@@ -456,7 +458,7 @@ impl Nimbus for NimbusService {
             Ok::<_, NimbusError>(out)
         })
         .await
-        .map_err(|e| Status::internal(format!("nimbus task failed: {e}")))??;
+        .joined()?;
         Ok(Response::new(SupervisorHeartbeatReply { workers }))
     }
 

@@ -94,7 +94,7 @@ impl State {
             }
             // Records stored before the acker count was fixed at submit: fix it now, as the
             // running layout has it.
-            crate::service::fix_task_layout(&mut record.conf);
+            crate::topology::fix_task_layout(&mut record.conf);
             for e in record.assignment.iter().flat_map(|a| &a.executors) {
                 let entry = supervisors
                     .entry(e.supervisor_id.clone())

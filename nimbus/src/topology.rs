@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use squall_proto::{Assignment, TopologyStatus};
-use squall_topology_api::{Config, TopologySpec};
+use squall_topology_api::{Config, TopologySpec, config as keys};
 
 /// Everything Nimbus keeps about one topology.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +44,16 @@ pub struct TopologyRecord {
     pub executors: BTreeMap<String, u32>,
     /// Where it runs.
     pub assignment: Option<Assignment>,
+}
+
+/// Fixes the task numbering for the topology's life: the acker count, which otherwise follows
+/// `topology.workers`, is written into the stored conf, so a rebalance that changes the worker
+/// count moves tasks but never renumbers them (Storm fixes it at submit the same way).
+pub fn fix_task_layout(conf: &mut Config) {
+    if conf.get(keys::TOPOLOGY_ACKER_EXECUTORS).is_none() {
+        let ackers = squall_topology_api::acker_count(conf);
+        conf.set(keys::TOPOLOGY_ACKER_EXECUTORS, ackers);
+    }
 }
 
 /// A transition that is not allowed from the current state.

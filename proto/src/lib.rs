@@ -46,6 +46,8 @@ pub mod env {
     /// Seconds an executor may have input queued and do nothing before the worker reports
     /// itself stuck (`supervisor.worker.progress.timeout.secs`).
     pub const WORKER_PROGRESS_TIMEOUT_SECS: &str = "SQUALL_WORKER_PROGRESS_TIMEOUT_SECS";
+    /// `supervisor.worker.progress.timeout.secs` when not set.
+    pub const DEFAULT_WORKER_PROGRESS_TIMEOUT_SECS: u64 = 60;
 }
 
 /// What a topology binary prints when asked to describe itself.

@@ -39,7 +39,6 @@ const DEFAULT_WORKER_TIMEOUT_SECS: u64 = 30;
 /// done nothing this long is restarted (a deadlock, a bolt stuck in a call that never returns);
 /// 0 turns the check off.
 pub const WORKER_PROGRESS_TIMEOUT_KEY: &str = "supervisor.worker.progress.timeout.secs";
-const DEFAULT_WORKER_PROGRESS_TIMEOUT_SECS: u64 = 60;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 
 /// Why the supervisor failed.
@@ -193,7 +192,7 @@ pub async fn serve(
         options
             .conf
             .get_u64(WORKER_PROGRESS_TIMEOUT_KEY)
-            .unwrap_or(DEFAULT_WORKER_PROGRESS_TIMEOUT_SECS),
+            .unwrap_or(squall_proto::env::DEFAULT_WORKER_PROGRESS_TIMEOUT_SECS),
     );
     let workers = Workers::recover(&options.data_dir.join("workers"))?;
     let cache = BinaryCache::open(&options.data_dir.join("cache"))?;
@@ -299,7 +298,7 @@ impl Reconciler {
 
     /// Writes the assignments to the data dir (off the async threads: it fsyncs).
     async fn remember(&self, assigned: &[WorkerAssignment]) {
-        let memory = AssignmentMemory::new(&self.options.data_dir);
+        let memory = self.memory.clone();
         let assigned = assigned.to_vec();
         match tokio::task::spawn_blocking(move || memory.store(&assigned)).await {
             Ok(Ok(())) => {}

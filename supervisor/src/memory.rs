@@ -49,6 +49,7 @@ struct Stored {
 }
 
 /// The last assignments Nimbus gave, kept in a data dir.
+#[derive(Debug, Clone)]
 pub struct AssignmentMemory {
     path: PathBuf,
 }

@@ -36,7 +36,6 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 /// How often waiting spouts look whether the other workers listen yet.
 const PEER_PROBE_EVERY: Duration = Duration::from_millis(100);
 const DEFAULT_TIMEOUT_SECS: u64 = 30;
-const DEFAULT_PROGRESS_TIMEOUT_SECS: u64 = 60;
 
 fn var(name: &str) -> Result<String, ClusterError> {
     std::env::var(name).map_err(|_| ClusterError::Env(format!("{name} is not set")))
@@ -59,7 +58,7 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
         std::env::var(env::WORKER_PROGRESS_TIMEOUT_SECS)
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(DEFAULT_PROGRESS_TIMEOUT_SECS),
+            .unwrap_or(env::DEFAULT_WORKER_PROGRESS_TIMEOUT_SECS),
     );
     // Worker output goes to the supervisor's log file for this slot; if the topology's main
     // set up no logging, log at info there.
@@ -154,7 +153,7 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
         if refused != refused_logged {
             tracing::warn!(
                 refused,
-                "batches routed under another placement were refused (their trees replay)"
+                "batches routed under another placement, or to tasks not here, were refused (their trees replay)"
             );
             refused_logged = refused;
         }
