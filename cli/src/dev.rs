@@ -11,6 +11,7 @@ use squall_proto::pb::Empty;
 use squall_topology_api::Config;
 
 use crate::client::connect;
+use crate::cluster_config::ClusterConfig;
 use crate::status::status;
 use crate::submit;
 
@@ -55,34 +56,34 @@ pub async fn run(
     });
     let dir = tempfile::Builder::new().prefix("squall-dev-").tempdir()?;
     let url = format!("http://127.0.0.1:{port}");
-    let slots: Vec<String> = (0..4)
-        .map(|_| free_port().map(|p| p.to_string()))
-        .collect::<Result<_, _>>()?;
-    let mut nimbus_args: Vec<String> = vec![
-        "nimbus".into(),
-        "--listen".into(),
-        format!("127.0.0.1:{port}"),
-        "--data-dir".into(),
-        dir.path().join("nimbus").display().to_string(),
-    ];
-    if let Some(ui) = &ui {
-        nimbus_args.extend(["--ui".into(), ui.clone()]);
-    }
-    let mut nimbus = daemon(dir.path(), "nimbus.log", &nimbus_args)?;
+    let slots: Vec<u16> = (0..4).map(|_| free_port()).collect::<Result<_, _>>()?;
+    // The dev cluster's own squall.yaml: its daemons read only this (not the operator's
+    // ~/.squall/squall.yaml), and `squall --config DIR/squall.yaml status` talks to it.
+    let cluster = ClusterConfig {
+        nimbus_url: Some(url.clone()),
+        nimbus_listen: Some(format!("127.0.0.1:{port}")),
+        nimbus_data_dir: Some(dir.path().join("nimbus")),
+        ui_listen: ui.clone(),
+        supervisor_host: Some("127.0.0.1".into()),
+        supervisor_slots_ports: Some(slots),
+        supervisor_data_dir: Some(dir.path().join("supervisor")),
+        ..ClusterConfig::default()
+    };
+    let config_path = dir.path().join("squall.yaml");
+    std::fs::write(
+        &config_path,
+        serde_saphyr::to_string(&cluster).context("cannot write the dev cluster's squall.yaml")?,
+    )?;
+    let config_arg = config_path.display().to_string();
+    let mut nimbus = daemon(
+        dir.path(),
+        "nimbus.log",
+        &["--config".into(), config_arg.clone(), "nimbus".into()],
+    )?;
     let mut supervisor = daemon(
         dir.path(),
         "supervisor.log",
-        &[
-            "supervisor".into(),
-            "--nimbus".into(),
-            url.clone(),
-            "--host".into(),
-            "127.0.0.1".into(),
-            "--slots".into(),
-            slots.join(","),
-            "--data-dir".into(),
-            dir.path().join("supervisor").display().to_string(),
-        ],
+        &["--config".into(), config_arg, "supervisor".into()],
     )?;
     let ui_note = ui.map_or_else(String::new, |u| format!(", web UI http://{u}"));
     println!(

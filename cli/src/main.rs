@@ -3,6 +3,7 @@
 //! Exit status 0 on success; on any error, non-zero and one line on stderr.
 
 mod client;
+mod cluster_config;
 mod dev;
 mod logs;
 mod status;
@@ -12,11 +13,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use cluster_config::ClusterConfig;
 use squall_topology_api::{Config, ConfigValue};
 
 #[derive(Parser)]
 #[command(name = "squall", version, about = "Squall: Storm's model, in Rust")]
 struct Cli {
+    /// The cluster configuration file (default: $SQUALL_CONF, ~/.squall/squall.yaml,
+    /// /etc/squall/squall.yaml).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -24,22 +30,36 @@ struct Cli {
 /// Where Nimbus is.
 #[derive(Args, Clone)]
 struct NimbusArg {
-    /// Nimbus's URL.
-    #[arg(long, env = "SQUALL_NIMBUS", default_value = "http://127.0.0.1:6627")]
-    nimbus: String,
+    /// Nimbus's URL (default: nimbus.url or nimbus.seeds from squall.yaml, else
+    /// http://127.0.0.1:6627).
+    #[arg(long, env = "SQUALL_NIMBUS")]
+    nimbus: Option<String>,
+}
+
+/// Nimbus's URL when neither the flag, the variable nor the configuration file names one.
+const DEFAULT_NIMBUS_URL: &str = "http://127.0.0.1:6627";
+
+impl NimbusArg {
+    fn url(&self, file: &ClusterConfig) -> String {
+        self.nimbus
+            .clone()
+            .or_else(|| file.nimbus_url())
+            .unwrap_or_else(|| DEFAULT_NIMBUS_URL.to_owned())
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run Nimbus, the coordinator.
     Nimbus {
-        /// Address to serve the API on.
-        #[arg(long, default_value = "127.0.0.1:6627")]
-        listen: String,
-        /// Where state and binaries are kept.
+        /// Address to serve the API on (default: nimbus.listen, else 127.0.0.1:6627).
         #[arg(long)]
-        data_dir: PathBuf,
-        /// Address to serve the web UI, REST API and /metrics on (off when not given).
+        listen: Option<String>,
+        /// Where state and binaries are kept (default: nimbus.data.dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Address to serve the web UI, REST API and /metrics on (default: ui.listen; off
+        /// when neither is given).
         #[arg(long)]
         ui: Option<String>,
         /// Daemon configuration, key=value (e.g. nimbus.supervisor.timeout.secs=10).
@@ -48,19 +68,22 @@ enum Command {
     },
     /// Run a supervisor, the agent of one host.
     Supervisor {
-        /// Nimbus's URL.
+        /// Nimbus's URL (default: nimbus.url or nimbus.seeds).
         #[arg(long)]
-        nimbus: String,
-        /// This host's address; workers serve on it.
+        nimbus: Option<String>,
+        /// This host's address; workers serve on it (default: supervisor.host).
         #[arg(long)]
-        host: String,
-        /// Worker slot ports, comma separated.
-        #[arg(long, value_delimiter = ',', default_value = "6700,6701,6702,6703")]
-        slots: Vec<u16>,
-        /// Where the binary cache, worker records and logs are kept.
+        host: Option<String>,
+        /// Worker slot ports, comma separated (default: supervisor.slots.ports, else
+        /// 6700,6701,6702,6703).
+        #[arg(long, value_delimiter = ',')]
+        slots: Option<Vec<u16>>,
+        /// Where the binary cache, worker records and logs are kept (default:
+        /// supervisor.data.dir).
         #[arg(long)]
-        data_dir: PathBuf,
-        /// Address of the supervisor's own API (default: the host, any free port).
+        data_dir: Option<PathBuf>,
+        /// Address of the supervisor's own API (default: supervisor.listen, else the address
+        /// of the last run, else the host on any free port).
         #[arg(long)]
         listen: Option<String>,
         /// Daemon configuration, key=value (e.g. supervisor.worker.timeout.secs=10).
@@ -194,6 +217,16 @@ fn config(pairs: Vec<(String, ConfigValue)>) -> Config {
     pairs.into_iter().collect()
 }
 
+/// Worker slot ports when neither `--slots` nor `supervisor.slots.ports` gives them (Storm's).
+const DEFAULT_SLOTS: [u16; 4] = [6700, 6701, 6702, 6703];
+
+/// A setting a daemon cannot start without, from its flag or the configuration file.
+fn required<T>(value: Option<T>, flag: &str, key: &str) -> anyhow::Result<T> {
+    value.ok_or_else(|| {
+        anyhow::anyhow!("{flag} is required: pass it, or set {key} in squall.yaml (--config FILE)")
+    })
+}
+
 fn init_logs() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -204,6 +237,12 @@ fn init_logs() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Clients read the file too: for Nimbus's address, and so that a broken file is reported
+    // by whatever command meets it first. Daemons read it with their --conf settings below.
+    let file = match &cli.command {
+        Command::Nimbus { .. } | Command::Supervisor { .. } => ClusterConfig::default(),
+        _ => ClusterConfig::load(cli.config.as_deref(), &[])?,
+    };
     match cli.command {
         Command::Nimbus {
             listen,
@@ -211,6 +250,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ui,
             conf,
         } => {
+            let file = ClusterConfig::load(cli.config.as_deref(), &conf)?;
+            let listen = listen
+                .or(file.nimbus_listen.clone())
+                .unwrap_or_else(|| "127.0.0.1:6627".to_owned());
+            let data_dir = required(
+                data_dir.or(file.nimbus_data_dir.clone()),
+                "--data-dir",
+                "nimbus.data.dir",
+            )?;
+            let ui = ui.or(file.ui_listen.clone());
             init_logs();
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
@@ -228,7 +277,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ui_listener,
                 squall_nimbus::NimbusOptions {
                     data_dir,
-                    conf: config(conf),
+                    conf: file.daemon_conf(),
                 },
             )
             .await?;
@@ -241,6 +290,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             conf,
         } => {
+            let file = ClusterConfig::load(cli.config.as_deref(), &conf)?;
+            let nimbus = required(
+                nimbus.or_else(|| file.nimbus_url()),
+                "--nimbus",
+                "nimbus.url or nimbus.seeds",
+            )?;
+            let host = required(
+                host.or(file.supervisor_host.clone()),
+                "--host",
+                "supervisor.host",
+            )?;
+            let data_dir = required(
+                data_dir.or(file.supervisor_data_dir.clone()),
+                "--data-dir",
+                "supervisor.data.dir",
+            )?;
+            let slots = slots
+                .or(file.supervisor_slots_ports.clone())
+                .unwrap_or_else(|| DEFAULT_SLOTS.to_vec());
+            let listen = listen.or(file.supervisor_listen.clone());
             init_logs();
             let listener = match listen {
                 Some(listen) => tokio::net::TcpListener::bind(&listen)
@@ -255,7 +324,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     host,
                     slots,
                     data_dir,
-                    conf: config(conf),
+                    conf: file.daemon_conf(),
                 },
             )
             .await?;
@@ -275,27 +344,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 conf: config(conf),
                 args,
             };
-            let id = submit::submit(&nimbus.nimbus, &request, true).await?;
+            let id = submit::submit(&nimbus.url(&file), &request, true).await?;
             println!("submitted {id}");
         }
-        Command::List { nimbus } => status::list(&nimbus.nimbus).await?,
+        Command::List { nimbus } => status::list(&nimbus.url(&file)).await?,
         Command::Status {
             name,
             json,
             watch,
             window,
             nimbus,
-        } => status::status(&nimbus.nimbus, name.as_deref(), json, watch, &window).await?,
+        } => status::status(&nimbus.url(&file), name.as_deref(), json, watch, &window).await?,
         Command::Kill { name, wait, nimbus } => {
-            client::kill(&nimbus.nimbus, &name, wait).await?;
+            client::kill(&nimbus.url(&file), &name, wait).await?;
             println!("killed {name}");
         }
         Command::Activate { name, nimbus } => {
-            client::activate(&nimbus.nimbus, &name, true).await?;
+            client::activate(&nimbus.url(&file), &name, true).await?;
             println!("activated {name}");
         }
         Command::Deactivate { name, nimbus } => {
-            client::activate(&nimbus.nimbus, &name, false).await?;
+            client::activate(&nimbus.url(&file), &name, false).await?;
             println!("deactivated {name}");
         }
         Command::Rebalance {
@@ -305,7 +374,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             wait,
             nimbus,
         } => {
-            client::rebalance(&nimbus.nimbus, &name, workers, executors, wait).await?;
+            client::rebalance(&nimbus.url(&file), &name, workers, executors, wait).await?;
             println!("rebalancing {name}");
         }
         Command::Logs {
@@ -313,7 +382,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             component,
             follow,
             nimbus,
-        } => logs::logs(&nimbus.nimbus, &name, component.as_deref(), follow).await?,
+        } => logs::logs(&nimbus.url(&file), &name, component.as_deref(), follow).await?,
         Command::Dev {
             submit,
             seconds,

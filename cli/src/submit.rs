@@ -65,8 +65,33 @@ async fn describe(binary: &PathBuf, args: &[String]) -> anyhow::Result<Descripti
     }
 }
 
+/// A warning for each `topology.*` key of `--conf` that Squall does not read, with the nearest
+/// key it does read: a typo such as `topology.wrokers` would otherwise be silently ignored.
+/// Other keys (a topology's own settings) pass without comment, as in Storm.
+pub fn unknown_topology_keys(conf: &Config) -> Vec<String> {
+    let known = || {
+        squall_topology_api::limits::KNOWN_KEYS
+            .iter()
+            .map(|(k, _)| *k)
+    };
+    conf.iter()
+        .map(|(key, _)| key)
+        .filter(|key| key.starts_with("topology.") && !known().any(|k| k == *key))
+        .map(|key| {
+            let hint = crate::cluster_config::nearest_key(key, known())
+                .map_or_else(String::new, |k| format!("; did you mean {k}?"));
+            format!(
+                "unknown key {key}: Squall does not read it{hint} (passed to the components as is)"
+            )
+        })
+        .collect()
+}
+
 /// Submits; returns the topology id Nimbus gave it.
 pub async fn submit(nimbus: &str, request: &Request, progress: bool) -> anyhow::Result<String> {
+    for warning in unknown_topology_keys(&request.conf) {
+        eprintln!("warning: {warning}");
+    }
     let description = describe(&request.binary, &request.args).await?;
     description.spec.validate()?;
     let mut conf = description.conf.merged(&request.conf);
@@ -152,4 +177,28 @@ pub async fn submit(nimbus: &str, request: &Request, progress: bool) -> anyhow::
     bar.finish_and_clear();
     feeder.await??;
     Ok(reply?.into_inner().id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misspelt_topology_key_is_warned_about_with_the_nearest_known_key() {
+        let conf: Config = [
+            ("topology.wrokers", serde_json::json!(2)),
+            ("topology.workers", serde_json::json!(2)),
+            ("topology.my.own.setting", serde_json::json!("x")),
+            ("wordcount.min.length", serde_json::json!(3)),
+        ]
+        .into_iter()
+        .collect();
+        let warnings = unknown_topology_keys(&conf);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(
+            warnings[1],
+            "unknown key topology.wrokers: Squall does not read it; did you mean topology.workers? (passed to the components as is)"
+        );
+        assert!(!warnings[0].contains("did you mean"), "{warnings:?}");
+    }
 }
