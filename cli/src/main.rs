@@ -2,6 +2,7 @@
 //!
 //! Exit status 0 on success; on any error, non-zero and one line on stderr.
 
+mod certs;
 mod client;
 mod cluster_config;
 mod dev;
@@ -183,6 +184,11 @@ enum Command {
         #[command(flatten)]
         nimbus: NimbusArg,
     },
+    /// The cluster's certificate authority and certificates.
+    Certs {
+        #[command(subcommand)]
+        command: CertsCommand,
+    },
     /// A one-machine cluster (Nimbus and a supervisor) for trying things.
     Dev {
         /// A topology binary to submit once the cluster is up.
@@ -200,6 +206,36 @@ enum Command {
         /// Arguments for the submitted topology's main.
         #[arg(last = true)]
         args: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertsCommand {
+    /// Create the cluster CA: DIR/ca.pem and DIR/ca.key (keep ca.key on the Nimbus host only).
+    Init {
+        /// Where to write them.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The CA's name.
+        #[arg(long, default_value = "squall-cluster")]
+        name: String,
+    },
+    /// Issue a certificate signed by DIR's CA: DIR/NAME.pem and DIR/NAME.key.
+    Issue {
+        /// What the holder is.
+        #[arg(long, value_parser = ["nimbus", "supervisor", "worker", "user"])]
+        role: String,
+        /// The holder: a supervisor's id, a user's name, Nimbus's name.
+        name: String,
+        /// An address the holder serves on (IP or DNS name), for daemons; repeatable.
+        #[arg(long = "host")]
+        hosts: Vec<String>,
+        /// Where the CA is and the certificate goes.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Days the certificate is valid.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
     },
 }
 
@@ -240,7 +276,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     // Clients read the file too: for Nimbus's address, and so that a broken file is reported
     // by whatever command meets it first. Daemons read it with their --conf settings below.
     let file = match &cli.command {
-        Command::Nimbus { .. } | Command::Supervisor { .. } => ClusterConfig::default(),
+        Command::Nimbus { .. } | Command::Supervisor { .. } | Command::Certs { .. } => {
+            ClusterConfig::default()
+        }
         _ => ClusterConfig::load(cli.config.as_deref(), &[])?,
     };
     match cli.command {
@@ -383,6 +421,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             follow,
             nimbus,
         } => logs::logs(&nimbus.url(&file), &name, component.as_deref(), follow).await?,
+        Command::Certs { command } => match command {
+            CertsCommand::Init { dir, name } => {
+                let (cert, key) = certs::init(&dir, &name)?;
+                println!(
+                    "created the cluster CA: {} and {} (keep the key on the Nimbus host only)",
+                    cert.display(),
+                    key.display()
+                );
+            }
+            CertsCommand::Issue {
+                role,
+                name,
+                hosts,
+                dir,
+                days,
+            } => {
+                let role: squall_security::Role = role.parse()?;
+                let (cert, key) = certs::issue(&dir, role, &name, &hosts, days)?;
+                println!(
+                    "issued a {role} certificate for {name}: {} and {}",
+                    cert.display(),
+                    key.display()
+                );
+            }
+        },
         Command::Dev {
             submit,
             seconds,
