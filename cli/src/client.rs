@@ -6,12 +6,26 @@ use std::time::Duration;
 use anyhow::Context;
 use squall_proto::pb::{KillRequest, NameRequest, RebalanceRequest};
 use squall_proto::{MAX_MESSAGE_BYTES, NimbusClient};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
-/// A client of the Nimbus at `url`.
-pub async fn connect(url: &str) -> anyhow::Result<NimbusClient<Channel>> {
-    let channel = Endpoint::from_shared(url.to_owned())
-        .with_context(|| format!("invalid nimbus url {url:?}"))?
+/// Where Nimbus is and how to reach it: its URL, and this user's TLS settings (`None`: the
+/// cluster runs with security off).
+#[derive(Debug, Clone)]
+pub struct Nimbus {
+    pub url: String,
+    pub tls: Option<squall_security::TlsSettings>,
+}
+
+impl std::fmt::Display for Nimbus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// A client of Nimbus.
+pub async fn connect(nimbus: &Nimbus) -> anyhow::Result<NimbusClient<Channel>> {
+    let url = &nimbus.url;
+    let channel = squall_security::endpoint(url, nimbus.tls.as_ref())?
         .connect_timeout(Duration::from_secs(3))
         .connect()
         .await
@@ -21,13 +35,23 @@ pub async fn connect(url: &str) -> anyhow::Result<NimbusClient<Channel>> {
         .max_encoding_message_size(MAX_MESSAGE_BYTES))
 }
 
-/// A Nimbus refusal as one line: its message.
+/// A Nimbus refusal as one line: its message; a connection that failed under the call (a
+/// plaintext client on a TLS port, a certificate the server does not accept) says so.
 pub fn refused(status: tonic::Status) -> anyhow::Error {
-    anyhow::anyhow!("{}", status.message())
+    // A status Nimbus sent has no source; one made from a failed connection carries the
+    // transport's error.
+    if std::error::Error::source(&status).is_some() {
+        anyhow::anyhow!(
+            "nimbus closed the connection ({}): a plaintext client on a TLS port, or a certificate it does not accept? (check squall.tls.* in squall.yaml)",
+            status.message()
+        )
+    } else {
+        anyhow::anyhow!("{}", status.message())
+    }
 }
 
-pub async fn kill(url: &str, name: &str, wait: Option<u32>) -> anyhow::Result<()> {
-    connect(url)
+pub async fn kill(nimbus: &Nimbus, name: &str, wait: Option<u32>) -> anyhow::Result<()> {
+    connect(nimbus)
         .await?
         .kill_topology(KillRequest {
             name: name.to_owned(),
@@ -38,8 +62,8 @@ pub async fn kill(url: &str, name: &str, wait: Option<u32>) -> anyhow::Result<()
     Ok(())
 }
 
-pub async fn activate(url: &str, name: &str, active: bool) -> anyhow::Result<()> {
-    let mut client = connect(url).await?;
+pub async fn activate(nimbus: &Nimbus, name: &str, active: bool) -> anyhow::Result<()> {
+    let mut client = connect(nimbus).await?;
     let request = NameRequest {
         name: name.to_owned(),
         window: String::new(),
@@ -54,13 +78,13 @@ pub async fn activate(url: &str, name: &str, active: bool) -> anyhow::Result<()>
 }
 
 pub async fn rebalance(
-    url: &str,
+    nimbus: &Nimbus,
     name: &str,
     workers: Option<u32>,
     executors: Vec<(String, u32)>,
     wait: Option<u32>,
 ) -> anyhow::Result<()> {
-    connect(url)
+    connect(nimbus)
         .await?
         .rebalance(RebalanceRequest {
             name: name.to_owned(),

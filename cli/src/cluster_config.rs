@@ -88,6 +88,27 @@ pub struct ClusterConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub supervisor_worker_log_max_bytes: Option<u64>,
+    /// The cluster CA certificate every process trusts.
+    #[serde(rename = "squall.tls.ca", skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<PathBuf>,
+    /// This process's certificate (`squall certs issue`): a daemon's, or a user's for the CLI.
+    #[serde(rename = "squall.tls.cert", skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `squall.tls.cert`.
+    #[serde(rename = "squall.tls.key", skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// Security off, as `--insecure`: plaintext, no identities. For experiments only.
+    #[serde(rename = "squall.insecure", skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<bool>,
+    /// Users who may act on every topology (Storm's `nimbus.admins`).
+    #[serde(rename = "nimbus.admins", skip_serializing_if = "Option::is_none")]
+    pub nimbus_admins: Option<Vec<String>>,
+    /// Groups of users, for `topology.groups`: group → its users.
+    #[serde(rename = "squall.auth.groups", skip_serializing_if = "Option::is_none")]
+    pub auth_groups: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// The directory of the file, against which relative paths in it are resolved.
+    #[serde(skip)]
+    pub base: Option<PathBuf>,
 }
 
 /// The keys of [`ClusterConfig`], for hints; a test keeps the two in step.
@@ -107,6 +128,12 @@ pub const KEYS: &[&str] = &[
     "supervisor.worker.timeout.secs",
     "supervisor.worker.progress.timeout.secs",
     "supervisor.worker.log.max.bytes",
+    "squall.tls.ca",
+    "squall.tls.cert",
+    "squall.tls.key",
+    "squall.insecure",
+    "nimbus.admins",
+    "squall.auth.groups",
 ];
 
 /// The keys that tune a daemon rather than say where things are; `--conf` on a daemon sets them.
@@ -200,10 +227,15 @@ impl ClusterConfig {
             }
             None => None,
         };
-        let file = file
+        let base = file
+            .as_ref()
+            .and_then(|(path, _)| path.parent().map(Path::to_owned));
+        let named = file
             .as_ref()
             .map(|(path, text)| (path.display().to_string(), text.as_str()));
-        Self::from_layers(file, overrides)
+        let mut config = Self::from_layers(named, overrides)?;
+        config.base = base;
+        Ok(config)
     }
 
     /// The file's text (with its name, for errors) and then the `--conf` settings, each
@@ -297,6 +329,48 @@ impl ClusterConfig {
                 format!("http://{seed}:{port}")
             },
         )
+    }
+
+    /// A path from the file, relative to the file's directory unless absolute.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        match &self.base {
+            Some(base) if path.is_relative() => base.join(path),
+            _ => path.to_owned(),
+        }
+    }
+
+    /// Whether security is turned off, by the flag or the file.
+    pub fn insecure(&self, flag: bool) -> bool {
+        flag || self.insecure == Some(true)
+    }
+
+    /// This process's TLS files: all three keys, or none (`None`). Some but not all is an
+    /// error naming the missing ones, so that no daemon starts half-configured.
+    pub fn tls_files(&self) -> Result<Option<squall_security::TlsFiles>, ConfigError> {
+        match (&self.tls_ca, &self.tls_cert, &self.tls_key) {
+            (Some(ca), Some(cert), Some(key)) => Ok(Some(squall_security::TlsFiles {
+                ca: self.resolve(ca),
+                cert: self.resolve(cert),
+                key: self.resolve(key),
+            })),
+            (None, None, None) => Ok(None),
+            (ca, cert, key) => {
+                let missing: Vec<&str> = [
+                    ("squall.tls.ca", ca.is_none()),
+                    ("squall.tls.cert", cert.is_none()),
+                    ("squall.tls.key", key.is_none()),
+                ]
+                .into_iter()
+                .filter_map(|(k, missing)| missing.then_some(k))
+                .collect();
+                Err(ConfigError::Invalid {
+                    origin: "squall.yaml".into(),
+                    key: missing.join(", "),
+                    message: "TLS needs squall.tls.ca, squall.tls.cert and squall.tls.key together"
+                        .into(),
+                })
+            }
+        }
     }
 
     /// The settings the daemons read from their configuration map.
@@ -538,6 +612,13 @@ mod tests {
             supervisor_worker_timeout_secs: Some(1),
             supervisor_worker_progress_timeout_secs: Some(1),
             supervisor_worker_log_max_bytes: Some(1),
+            tls_ca: Some(PathBuf::new()),
+            tls_cert: Some(PathBuf::new()),
+            tls_key: Some(PathBuf::new()),
+            insecure: Some(true),
+            nimbus_admins: Some(vec![]),
+            auth_groups: Some(Default::default()),
+            base: None,
         };
         let value = serde_json::to_value(&full).expect("serialises");
         let mut keys: Vec<&str> = value

@@ -8,12 +8,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use squall_proto::pb::Empty;
+use squall_security::{Role, TlsSettings};
 use squall_topology_api::Config;
 
-use crate::client::connect;
+use crate::client::{Nimbus, connect};
 use crate::cluster_config::ClusterConfig;
 use crate::status::status;
 use crate::submit;
+
+/// The dev cluster's supervisor: its certificate's name, and so its id.
+const DEV_SUPERVISOR: &str = "dev-supervisor";
+/// The dev cluster's user.
+const DEV_USER: &str = "dev";
 
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
@@ -43,6 +49,7 @@ pub async fn run(
     port: u16,
     ui: Option<String>,
     args: Vec<String>,
+    insecure: bool,
 ) -> anyhow::Result<()> {
     // A busy UI port must not stop the dev cluster from coming up: go on without the UI.
     let ui = ui.filter(|addr| {
@@ -55,10 +62,13 @@ pub async fn run(
         free
     });
     let dir = tempfile::Builder::new().prefix("squall-dev-").tempdir()?;
-    let url = format!("http://127.0.0.1:{port}");
+    let scheme = if insecure { "http" } else { "https" };
+    let url = format!("{scheme}://127.0.0.1:{port}");
     let slots: Vec<u16> = (0..4).map(|_| free_port()).collect::<Result<_, _>>()?;
-    // The dev cluster's own squall.yaml: its daemons read only this (not the operator's
-    // ~/.squall/squall.yaml), and `squall --config DIR/squall.yaml status` talks to it.
+    // The dev cluster's own configuration files: its daemons read only these (not the
+    // operator's ~/.squall/squall.yaml). Secure unless --insecure: a CA and a certificate
+    // each for Nimbus, the supervisor and the user, in the temporary directory, so that
+    // `squall --config DIR/squall.yaml status` talks to it as that user.
     let cluster = ClusterConfig {
         nimbus_url: Some(url.clone()),
         nimbus_listen: Some(format!("127.0.0.1:{port}")),
@@ -67,23 +77,62 @@ pub async fn run(
         supervisor_host: Some("127.0.0.1".into()),
         supervisor_slots_ports: Some(slots),
         supervisor_data_dir: Some(dir.path().join("supervisor")),
+        insecure: insecure.then_some(true),
         ..ClusterConfig::default()
     };
-    let config_path = dir.path().join("squall.yaml");
-    std::fs::write(
-        &config_path,
-        serde_saphyr::to_string(&cluster).context("cannot write the dev cluster's squall.yaml")?,
-    )?;
-    let config_arg = config_path.display().to_string();
+    let certs = dir.path().join("certs");
+    let as_role = |name: &str| -> anyhow::Result<ClusterConfig> {
+        if insecure {
+            return Ok(cluster.clone());
+        }
+        let (cert, key) = (
+            certs.join(format!("{name}.pem")),
+            certs.join(format!("{name}.key")),
+        );
+        Ok(ClusterConfig {
+            tls_ca: Some(certs.join(crate::certs::CA_CERT)),
+            tls_cert: Some(cert),
+            tls_key: Some(key),
+            ..cluster.clone()
+        })
+    };
+    if !insecure {
+        crate::certs::init(&certs, "squall-dev")?;
+        let hosts = ["127.0.0.1".to_owned(), "localhost".to_owned()];
+        crate::certs::issue(&certs, Role::Nimbus, "nimbus", &hosts, 30)?;
+        crate::certs::issue(&certs, Role::Supervisor, DEV_SUPERVISOR, &hosts, 30)?;
+        crate::certs::issue(&certs, Role::User, DEV_USER, &[], 30)?;
+    }
+    let write = |file: &str, config: &ClusterConfig| -> anyhow::Result<String> {
+        let path = dir.path().join(file);
+        std::fs::write(
+            &path,
+            serde_saphyr::to_string(config)
+                .context("cannot write the dev cluster's configuration")?,
+        )?;
+        Ok(path.display().to_string())
+    };
+    let nimbus_config = write("nimbus.yaml", &as_role("nimbus")?)?;
+    let supervisor_config = write("supervisor.yaml", &as_role(DEV_SUPERVISOR)?)?;
+    let user_config = as_role(DEV_USER)?;
+    write("squall.yaml", &user_config)?;
+    let tls = match user_config.tls_files()? {
+        Some(files) => Some(TlsSettings::load(&files)?),
+        None => None,
+    };
+    let nimbus_addr = Nimbus {
+        url: url.clone(),
+        tls,
+    };
     let mut nimbus = daemon(
         dir.path(),
         "nimbus.log",
-        &["--config".into(), config_arg.clone(), "nimbus".into()],
+        &["--config".into(), nimbus_config, "nimbus".into()],
     )?;
     let mut supervisor = daemon(
         dir.path(),
         "supervisor.log",
-        &["--config".into(), config_arg, "supervisor".into()],
+        &["--config".into(), supervisor_config, "supervisor".into()],
     )?;
     let ui_note = ui.map_or_else(String::new, |u| format!(", web UI http://{u}"));
     println!(
@@ -104,7 +153,7 @@ pub async fn run(
                 dir.path().join("supervisor.log").display()
             );
         }
-        if let Ok(mut c) = connect(&url).await
+        if let Ok(mut c) = connect(&nimbus_addr).await
             && let Ok(info) = c.get_cluster(Empty {}).await
             && info.into_inner().supervisors.iter().any(|s| s.alive)
         {
@@ -124,9 +173,9 @@ pub async fn run(
                 conf: Config::new(),
                 args,
             };
-            let id = submit::submit(&url, &request, true).await?;
+            let id = submit::submit(&nimbus_addr, &request, true).await?;
             println!("submitted {id}");
-            let mut client = connect(&url).await?;
+            let mut client = connect(&nimbus_addr).await?;
             let info = client.list_topologies(Empty {}).await?.into_inner();
             info.topologies
                 .into_iter()
@@ -137,12 +186,12 @@ pub async fn run(
     };
     // Clear once; the watch then redraws in place.
     print!("\x1b[2J");
-    let watch = status(&url, name.as_deref(), false, true, "all");
+    let watch = status(&nimbus_addr, name.as_deref(), false, true, "all");
     match seconds {
         Some(s) => {
             let _ = tokio::time::timeout(Duration::from_secs(s), watch).await;
             if let Some(name) = &name {
-                let info = crate::status::fetch_topology(&url, name, "all").await?;
+                let info = crate::status::fetch_topology(&nimbus_addr, name, "all").await?;
                 println!("{}", crate::status::topology_json(&info));
             }
         }
@@ -154,7 +203,7 @@ pub async fn run(
         }
     }
     // Kill the topologies first so the supervisor stops their workers: none outlives dev.
-    if let Ok(mut c) = connect(&url).await
+    if let Ok(mut c) = connect(&nimbus_addr).await
         && let Ok(list) = c.list_topologies(Empty {}).await
     {
         for t in list.into_inner().topologies {

@@ -6,13 +6,13 @@ use squall_proto::SupervisorClient;
 use squall_proto::pb::{NameRequest, ReadLogRequest};
 use tokio::sync::mpsc;
 
-use crate::client::{connect, refused};
+use crate::client::{Nimbus, connect, refused};
 
 /// How much of each log to show when not following from the start.
 const TAIL_BYTES: u64 = 1 << 20;
 
 pub async fn logs(
-    nimbus: &str,
+    nimbus: &Nimbus,
     name: &str,
     component: Option<&str>,
     follow: bool,

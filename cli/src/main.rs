@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use client::Nimbus;
 use cluster_config::ClusterConfig;
+use squall_security::{Role, TlsSettings};
 use squall_topology_api::{Config, ConfigValue};
 
 #[derive(Parser)]
@@ -24,6 +26,9 @@ struct Cli {
     /// /etc/squall/squall.yaml).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Security off: plaintext, no certificates, anyone may do anything. For experiments only.
+    #[arg(long, global = true)]
+    insecure: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,12 +46,51 @@ struct NimbusArg {
 const DEFAULT_NIMBUS_URL: &str = "http://127.0.0.1:6627";
 
 impl NimbusArg {
-    fn url(&self, file: &ClusterConfig) -> String {
-        self.nimbus
-            .clone()
-            .or_else(|| file.nimbus_url())
-            .unwrap_or_else(|| DEFAULT_NIMBUS_URL.to_owned())
+    fn resolve(&self, file: &ClusterConfig, tls: Option<&TlsSettings>) -> Nimbus {
+        Nimbus {
+            url: self
+                .nimbus
+                .clone()
+                .or_else(|| file.nimbus_url())
+                .unwrap_or_else(|| DEFAULT_NIMBUS_URL.to_owned()),
+            tls: tls.cloned(),
+        }
     }
+}
+
+/// This process's TLS settings from the configuration, checked: `None` with security off
+/// (`--insecure`, `squall.insecure`) or when no certificate is configured, both with a warning.
+/// `role`: the role a daemon's certificate must have.
+fn security(
+    file: &ClusterConfig,
+    insecure: bool,
+    role: Option<Role>,
+) -> anyhow::Result<Option<TlsSettings>> {
+    if file.insecure(insecure) {
+        eprintln!(
+            "warning: security is off (--insecure): plaintext, no identities, anyone who can reach a port may do anything"
+        );
+        return Ok(None);
+    }
+    let Some(files) = file.tls_files()? else {
+        if role.is_some() {
+            eprintln!(
+                "warning: no TLS certificate configured (squall.tls.ca, squall.tls.cert, squall.tls.key): running without security; see the README's \"Securing a cluster\""
+            );
+        }
+        return Ok(None);
+    };
+    let tls = TlsSettings::load(&files)?;
+    if let Some(role) = role
+        && tls.principal.role != role
+    {
+        anyhow::bail!(
+            "{} is a {} certificate; this daemon needs a {role} certificate (squall certs issue --role {role} NAME)",
+            files.cert.display(),
+            tls.principal.role
+        );
+    }
+    Ok(Some(tls))
 }
 
 #[derive(Subcommand)]
@@ -275,12 +319,18 @@ fn init_logs() {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     // Clients read the file too: for Nimbus's address, and so that a broken file is reported
     // by whatever command meets it first. Daemons read it with their --conf settings below.
-    let file = match &cli.command {
-        Command::Nimbus { .. } | Command::Supervisor { .. } | Command::Certs { .. } => {
-            ClusterConfig::default()
+    let (file, tls) = match &cli.command {
+        Command::Nimbus { .. }
+        | Command::Supervisor { .. }
+        | Command::Certs { .. }
+        | Command::Dev { .. } => (ClusterConfig::default(), None),
+        _ => {
+            let file = ClusterConfig::load(cli.config.as_deref(), &[])?;
+            let tls = security(&file, cli.insecure, None)?;
+            (file, tls)
         }
-        _ => ClusterConfig::load(cli.config.as_deref(), &[])?,
     };
+    let tls = tls.as_ref();
     match cli.command {
         Command::Nimbus {
             listen,
@@ -298,6 +348,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "nimbus.data.dir",
             )?;
             let ui = ui.or(file.ui_listen.clone());
+            let tls = security(&file, cli.insecure, Some(Role::Nimbus))?;
             init_logs();
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
@@ -316,6 +367,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 squall_nimbus::NimbusOptions {
                     data_dir,
                     conf: file.daemon_conf(),
+                    tls,
+                    policy: squall_nimbus::authorize::Policy {
+                        admins: file.nimbus_admins.clone().unwrap_or_default(),
+                        groups: file.auth_groups.clone().unwrap_or_default(),
+                    },
                 },
             )
             .await?;
@@ -348,6 +404,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .or(file.supervisor_slots_ports.clone())
                 .unwrap_or_else(|| DEFAULT_SLOTS.to_vec());
             let listen = listen.or(file.supervisor_listen.clone());
+            let tls = security(&file, cli.insecure, Some(Role::Supervisor))?;
             init_logs();
             let listener = match listen {
                 Some(listen) => tokio::net::TcpListener::bind(&listen)
@@ -363,6 +420,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     slots,
                     data_dir,
                     conf: file.daemon_conf(),
+                    tls,
                 },
             )
             .await?;
@@ -382,27 +440,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 conf: config(conf),
                 args,
             };
-            let id = submit::submit(&nimbus.url(&file), &request, true).await?;
+            let id = submit::submit(&nimbus.resolve(&file, tls), &request, true).await?;
             println!("submitted {id}");
         }
-        Command::List { nimbus } => status::list(&nimbus.url(&file)).await?,
+        Command::List { nimbus } => status::list(&nimbus.resolve(&file, tls)).await?,
         Command::Status {
             name,
             json,
             watch,
             window,
             nimbus,
-        } => status::status(&nimbus.url(&file), name.as_deref(), json, watch, &window).await?,
+        } => {
+            status::status(
+                &nimbus.resolve(&file, tls),
+                name.as_deref(),
+                json,
+                watch,
+                &window,
+            )
+            .await?
+        }
         Command::Kill { name, wait, nimbus } => {
-            client::kill(&nimbus.url(&file), &name, wait).await?;
+            client::kill(&nimbus.resolve(&file, tls), &name, wait).await?;
             println!("killed {name}");
         }
         Command::Activate { name, nimbus } => {
-            client::activate(&nimbus.url(&file), &name, true).await?;
+            client::activate(&nimbus.resolve(&file, tls), &name, true).await?;
             println!("activated {name}");
         }
         Command::Deactivate { name, nimbus } => {
-            client::activate(&nimbus.url(&file), &name, false).await?;
+            client::activate(&nimbus.resolve(&file, tls), &name, false).await?;
             println!("deactivated {name}");
         }
         Command::Rebalance {
@@ -412,7 +479,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             wait,
             nimbus,
         } => {
-            client::rebalance(&nimbus.url(&file), &name, workers, executors, wait).await?;
+            client::rebalance(&nimbus.resolve(&file, tls), &name, workers, executors, wait).await?;
             println!("rebalancing {name}");
         }
         Command::Logs {
@@ -420,7 +487,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             component,
             follow,
             nimbus,
-        } => logs::logs(&nimbus.url(&file), &name, component.as_deref(), follow).await?,
+        } => {
+            logs::logs(
+                &nimbus.resolve(&file, tls),
+                &name,
+                component.as_deref(),
+                follow,
+            )
+            .await?
+        }
         Command::Certs { command } => match command {
             CertsCommand::Init { dir, name } => {
                 let (cert, key) = certs::init(&dir, &name)?;
@@ -454,7 +529,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             args,
         } => {
             let ui = (ui != "off").then_some(ui);
-            dev::run(submit, seconds, port, ui, args).await?
+            dev::run(submit, seconds, port, ui, args, cli.insecure).await?
         }
     }
     Ok(())

@@ -8,7 +8,7 @@ use squall_proto::pb::{
     ClusterInfo, ComponentInfo, Empty, ErrorReport, LatencySummary, NameRequest, TopologyInfo,
 };
 
-use crate::client::{connect, refused};
+use crate::client::{Nimbus, connect, refused};
 
 fn uptime(secs: u64) -> String {
     match secs {
@@ -42,7 +42,7 @@ fn ago(time_ms: u64) -> String {
     format!("{} ago", uptime(now.saturating_sub(time_ms) / 1000))
 }
 
-pub async fn list(nimbus: &str) -> anyhow::Result<()> {
+pub async fn list(nimbus: &Nimbus) -> anyhow::Result<()> {
     let list = connect(nimbus)
         .await?
         .list_topologies(Empty {})
@@ -254,7 +254,7 @@ fn cluster_json(c: &ClusterInfo) -> serde_json::Value {
     })
 }
 
-fn cluster_text(nimbus: &str, c: &ClusterInfo) -> String {
+fn cluster_text(nimbus: &Nimbus, c: &ClusterInfo) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -301,7 +301,7 @@ fn cluster_text(nimbus: &str, c: &ClusterInfo) -> String {
 
 /// Fetches a topology's status over a window (10m, 3h, 1d, all).
 pub async fn fetch_topology(
-    nimbus: &str,
+    nimbus: &Nimbus,
     name: &str,
     window: &str,
 ) -> anyhow::Result<TopologyInfo> {
@@ -317,7 +317,7 @@ pub async fn fetch_topology(
 }
 
 pub async fn status(
-    nimbus: &str,
+    nimbus: &Nimbus,
     name: Option<&str>,
     as_json: bool,
     watch: bool,

@@ -14,7 +14,7 @@ use squall_proto::{Description, env};
 use squall_topology_api::{Config, config as keys};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::client::{connect, refused};
+use crate::client::{Nimbus, connect, refused};
 
 const CHUNK_BYTES: usize = 1 << 20;
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -88,7 +88,7 @@ pub fn unknown_topology_keys(conf: &Config) -> Vec<String> {
 }
 
 /// Submits; returns the topology id Nimbus gave it.
-pub async fn submit(nimbus: &str, request: &Request, progress: bool) -> anyhow::Result<String> {
+pub async fn submit(nimbus: &Nimbus, request: &Request, progress: bool) -> anyhow::Result<String> {
     for warning in unknown_topology_keys(&request.conf) {
         eprintln!("warning: {warning}");
     }

@@ -31,6 +31,9 @@ pub enum NimbusError {
     /// Durable state failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The caller may not do this.
+    #[error(transparent)]
+    Denied(#[from] crate::authorize::Denied),
     /// The gRPC server failed.
     #[error("server: {0}")]
     Server(#[from] tonic::transport::Error),
@@ -45,6 +48,7 @@ impl From<NimbusError> for Status {
             NimbusError::Invalid(_) => Status::invalid_argument(msg),
             NimbusError::TooLarge { .. } => Status::resource_exhausted(msg),
             NimbusError::Transition(_) => Status::failed_precondition(msg),
+            NimbusError::Denied(_) => Status::permission_denied(msg),
             NimbusError::Store(_) | NimbusError::Server(_) => Status::internal(msg),
         }
     }

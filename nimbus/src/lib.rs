@@ -6,6 +6,7 @@
 //! `scheduler` (the pure placement function), `state` (liveness and the scheduling pass),
 //! `service` (the gRPC API), `error` (errors and their status codes).
 
+pub mod authorize;
 pub mod error;
 pub mod http;
 pub mod metrics;
@@ -44,6 +45,10 @@ pub struct NimbusOptions {
     pub data_dir: PathBuf,
     /// Daemon configuration (`nimbus.*` keys).
     pub conf: Config,
+    /// Serve the API over mutual TLS with these settings; `None`: security off.
+    pub tls: Option<squall_security::TlsSettings>,
+    /// Who may do what (used when `tls` is on).
+    pub policy: authorize::Policy,
 }
 
 /// Recovers state from the data dir and serves the API on `listener`, and the web UI, REST API
@@ -104,7 +109,14 @@ pub async fn serve(
             }
         }
     });
-    let service = NimbusService::new(Arc::clone(&state), max_upload);
+    let service = NimbusService::new(
+        Arc::clone(&state),
+        max_upload,
+        options
+            .tls
+            .is_some()
+            .then(|| Arc::new(options.policy.clone())),
+    );
     if let Some(ui_listener) = ui {
         let ui = http::Ui {
             state: Arc::clone(&state),
@@ -117,7 +129,11 @@ pub async fn serve(
         });
     }
     tracing::info!(addr = ?listener.local_addr().ok(), "nimbus serving");
-    tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = &options.tls {
+        server = server.tls_config(tls.server())?;
+    }
+    server
         .add_service(
             NimbusServer::new(service)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)

@@ -12,6 +12,7 @@ use squall_proto::pb::{
     TopologyInfo, TopologyList, WorkerAssignment, submit_chunk,
 };
 use squall_proto::{Nimbus, TopologyStatus};
+use squall_security::principal_of;
 use squall_topology_api::limits::MAX_WORKERS;
 use squall_topology_api::{Config, TopologySpec, config as keys};
 use tokio::io::AsyncReadExt;
@@ -19,6 +20,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::authorize::{Caller, Policy, TopologyAcl, TopologyVerb};
 use crate::error::NimbusError;
 use crate::metrics::view::{summary, topology_info};
 use crate::metrics::window::{UnknownWindow, Window};
@@ -34,15 +36,35 @@ const CHUNK_BYTES: usize = 1 << 20;
 pub struct NimbusService {
     state: Arc<State>,
     max_upload_bytes: u64,
+    /// Who may do what; `None`: security off, everyone may do everything.
+    policy: Option<Arc<Policy>>,
 }
 
 impl NimbusService {
-    /// Serves `state`, refusing uploads over `max_upload_bytes`.
-    pub fn new(state: Arc<State>, max_upload_bytes: u64) -> Self {
+    /// Serves `state`, refusing uploads over `max_upload_bytes`, authorising every call by
+    /// `policy` (`None`: security off).
+    pub fn new(state: Arc<State>, max_upload_bytes: u64, policy: Option<Arc<Policy>>) -> Self {
         NimbusService {
             state,
             max_upload_bytes,
+            policy,
         }
+    }
+
+    /// Who sent `request`: the principal of the client certificate TLS verified.
+    fn caller<T>(&self, request: &Request<T>) -> Caller {
+        if self.policy.is_none() {
+            return Caller::Anyone;
+        }
+        request
+            .peer_certs()
+            .and_then(|certs| certs.first().and_then(|c| principal_of(c.as_ref())))
+            .map_or(Caller::Unknown, Caller::Principal)
+    }
+
+    /// The policy, or an allow-all one with security off.
+    fn policy(&self) -> Arc<Policy> {
+        self.policy.clone().unwrap_or_default()
     }
 
     /// Runs `f` on the state on the blocking pool.
@@ -68,14 +90,46 @@ fn by_name<'a>(inner: &'a mut Inner, name: &str) -> Result<&'a mut TopologyRecor
         .ok_or_else(|| NimbusError::NotFound(name.to_owned()))
 }
 
-/// Applies a change to a named topology, stores it, and reschedules.
+/// The ACL of a topology: its owner and its `topology.users`/`topology.groups`.
+fn names(conf: &Config, key: &str) -> Vec<String> {
+    conf.get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether `caller` may `verb` the topology `record`.
+fn allowed(
+    policy: &Policy,
+    caller: &Caller,
+    verb: TopologyVerb,
+    record: &TopologyRecord,
+) -> Result<(), NimbusError> {
+    let users = names(&record.conf, keys::TOPOLOGY_USERS);
+    let groups = names(&record.conf, keys::TOPOLOGY_GROUPS);
+    let acl = TopologyAcl {
+        name: &record.name,
+        owner: record.owner.as_deref(),
+        users: &users,
+        groups: &groups,
+    };
+    Ok(policy.topology_verb(caller, verb, acl)?)
+}
+
+/// Applies a change to a named topology, if `caller` may, stores it, and reschedules.
 fn change(
     state: &State,
     inner: &mut Inner,
     name: &str,
+    (policy, caller, verb): (&Policy, &Caller, TopologyVerb),
     f: impl FnOnce(&mut TopologyRecord) -> Result<(), NimbusError>,
 ) -> Result<(), NimbusError> {
     let record = by_name(inner, name)?;
+    allowed(policy, caller, verb, record)?;
     let mut updated = record.clone();
     f(&mut updated)?;
     state.store.put(&updated)?;
@@ -126,6 +180,20 @@ impl<T, E: Into<Status>> Joined<T> for Result<Result<T, E>, tokio::task::JoinErr
     }
 }
 
+/// The summaries of the topologies `caller` may see.
+fn visible(
+    policy: &Policy,
+    caller: &Caller,
+    inner: &Inner,
+) -> Vec<squall_proto::pb::TopologySummary> {
+    inner
+        .topologies
+        .values()
+        .filter(|r| allowed(policy, caller, TopologyVerb::See, r).is_ok())
+        .map(summary)
+        .collect()
+}
+
 type BinaryStream = Pin<Box<dyn Stream<Item = Result<BinaryChunk, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -134,6 +202,14 @@ impl Nimbus for NimbusService {
         &self,
         request: Request<Streaming<SubmitChunk>>,
     ) -> Result<Response<SubmitReply>, Status> {
+        let caller = self.caller(&request);
+        self.policy()
+            .user_verb(&caller, "submit a topology")
+            .map_err(NimbusError::from)?;
+        let owner = match &caller {
+            Caller::Principal(p) => Some(p.name.clone()),
+            _ => None,
+        };
         let mut stream = request.into_inner();
         let mut header = match stream.message().await? {
             Some(SubmitChunk {
@@ -244,6 +320,7 @@ impl Nimbus for NimbusService {
                     workers,
                     executors: BTreeMap::new(),
                     assignment: None,
+                    owner,
                 };
                 // Placing it stores it; stored here only when it could not be placed, so a
                 // large record is written once while the lock is held.
@@ -268,9 +345,11 @@ impl Nimbus for NimbusService {
         &self,
         request: Request<KillRequest>,
     ) -> Result<Response<Empty>, Status> {
+        let (caller, policy) = (self.caller(&request), self.policy());
         let req = request.into_inner();
         self.with_state(move |state, inner| {
-            change(state, inner, &req.name, |r| {
+            let who = (&*policy, &caller, TopologyVerb::Kill);
+            change(state, inner, &req.name, who, |r| {
                 r.kill(now_secs() + wait_secs(&r.conf, req.wait_secs));
                 Ok(())
             })
@@ -280,16 +359,24 @@ impl Nimbus for NimbusService {
     }
 
     async fn activate(&self, request: Request<NameRequest>) -> Result<Response<Empty>, Status> {
+        let (caller, policy) = (self.caller(&request), self.policy());
         let name = request.into_inner().name;
-        self.with_state(move |state, inner| change(state, inner, &name, |r| Ok(r.activate()?)))
-            .await?;
+        self.with_state(move |state, inner| {
+            let who = (&*policy, &caller, TopologyVerb::Activate);
+            change(state, inner, &name, who, |r| Ok(r.activate()?))
+        })
+        .await?;
         Ok(Response::new(Empty {}))
     }
 
     async fn deactivate(&self, request: Request<NameRequest>) -> Result<Response<Empty>, Status> {
+        let (caller, policy) = (self.caller(&request), self.policy());
         let name = request.into_inner().name;
-        self.with_state(move |state, inner| change(state, inner, &name, |r| Ok(r.deactivate()?)))
-            .await?;
+        self.with_state(move |state, inner| {
+            let who = (&*policy, &caller, TopologyVerb::Deactivate);
+            change(state, inner, &name, who, |r| Ok(r.deactivate()?))
+        })
+        .await?;
         Ok(Response::new(Empty {}))
     }
 
@@ -297,9 +384,11 @@ impl Nimbus for NimbusService {
         &self,
         request: Request<RebalanceRequest>,
     ) -> Result<Response<Empty>, Status> {
+        let (caller, policy) = (self.caller(&request), self.policy());
         let req = request.into_inner();
         self.with_state(move |state, inner| {
-            change(state, inner, &req.name, |r| {
+            let who = (&*policy, &caller, TopologyVerb::Rebalance);
+            change(state, inner, &req.name, who, |r| {
                 for (component, &n) in &req.executors {
                     let Some(c) = r.spec.component(component) else {
                         return Err(NimbusError::Invalid(format!(
@@ -333,10 +422,14 @@ impl Nimbus for NimbusService {
 
     async fn list_topologies(
         &self,
-        _request: Request<Empty>,
+        request: Request<Empty>,
     ) -> Result<Response<TopologyList>, Status> {
+        let (caller, policy) = (self.caller(&request), self.policy());
+        policy
+            .user_verb(&caller, "list topologies")
+            .map_err(NimbusError::from)?;
         let topologies = self
-            .with_state(|_, inner| Ok(inner.topologies.values().map(summary).collect()))
+            .with_state(move |_, inner| Ok(visible(&policy, &caller, inner)))
             .await?;
         Ok(Response::new(TopologyList { topologies }))
     }
@@ -345,6 +438,7 @@ impl Nimbus for NimbusService {
         &self,
         request: Request<NameRequest>,
     ) -> Result<Response<TopologyInfo>, Status> {
+        let (caller, policy) = (self.caller(&request), self.policy());
         let request = request.into_inner();
         let window: Window = request
             .window
@@ -354,15 +448,20 @@ impl Nimbus for NimbusService {
         let info = self
             .with_state(move |state, inner| {
                 let record = by_name(inner, &name)?.clone();
+                allowed(&policy, &caller, TopologyVerb::See, &record)?;
                 Ok(topology_info(state, inner, &record, window))
             })
             .await?;
         Ok(Response::new(info))
     }
 
-    async fn get_cluster(&self, _request: Request<Empty>) -> Result<Response<ClusterInfo>, Status> {
+    async fn get_cluster(&self, request: Request<Empty>) -> Result<Response<ClusterInfo>, Status> {
+        let (caller, policy) = (self.caller(&request), self.policy());
+        policy
+            .user_verb(&caller, "see the cluster")
+            .map_err(NimbusError::from)?;
         let info = self
-            .with_state(|state, inner| {
+            .with_state(move |state, inner| {
                 let used = State::slots_used(inner);
                 Ok(ClusterInfo {
                     supervisors: inner
@@ -377,7 +476,7 @@ impl Nimbus for NimbusService {
                             alive: state.alive(s),
                         })
                         .collect(),
-                    topologies: inner.topologies.values().map(summary).collect(),
+                    topologies: visible(&policy, &caller, inner),
                     nimbus_uptime_secs: state.started.elapsed().as_secs(),
                 })
             })
@@ -389,7 +488,11 @@ impl Nimbus for NimbusService {
         &self,
         request: Request<SupervisorHeartbeatRequest>,
     ) -> Result<Response<SupervisorHeartbeatReply>, Status> {
+        let caller = self.caller(&request);
         let hb = request.into_inner();
+        self.policy()
+            .supervisor_heartbeat(&caller, &hb.supervisor_id)
+            .map_err(NimbusError::from)?;
         if hb.supervisor_id.is_empty() || hb.host.is_empty() {
             return Err(Status::invalid_argument(
                 "a heartbeat needs a supervisor id and host",
@@ -468,12 +571,26 @@ impl Nimbus for NimbusService {
         &self,
         request: Request<BinaryRequest>,
     ) -> Result<Response<Self::DownloadBinaryStream>, Status> {
+        let (caller, policy) = (self.caller(&request), self.policy());
         let sha = request.into_inner().sha256;
         if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Status::invalid_argument(format!(
                 "invalid binary hash {sha:?}"
             )));
         }
+        let wanted = sha.clone();
+        self.with_state(move |_, inner| {
+            let assigned_to = |supervisor: &str| {
+                inner.topologies.values().any(|r| {
+                    r.binary_sha256 == wanted
+                        && r.assignment.as_ref().is_some_and(|a| {
+                            a.executors.iter().any(|e| e.supervisor_id == supervisor)
+                        })
+                })
+            };
+            Ok(policy.download_binary(&caller, assigned_to)?)
+        })
+        .await?;
         let path = self.state.store.binary_path(&sha);
         let mut file = tokio::fs::File::open(&path)
             .await

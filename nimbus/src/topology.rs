@@ -44,6 +44,10 @@ pub struct TopologyRecord {
     pub executors: BTreeMap<String, u32>,
     /// Where it runs.
     pub assignment: Option<Assignment>,
+    /// The user who submitted it (from their certificate); `None` when submitted with
+    /// security off. It may always act on its topology.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 /// Fixes the task numbering for the topology's life: the acker count, which otherwise follows
@@ -166,6 +170,7 @@ mod tests {
             workers: 1,
             executors: BTreeMap::new(),
             assignment: None,
+            owner: None,
         }
     }
 

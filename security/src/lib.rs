@@ -11,3 +11,4 @@ pub mod tls;
 
 pub use identity::principal_of;
 pub use pki::{Principal, Role};
+pub use tls::{TlsFiles, TlsSettings, endpoint};

@@ -300,3 +300,46 @@ mod tests {
         assert!(e.contains("is not valid before"), "{e}");
     }
 }
+
+/// A URL that cannot be dialled.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    #[error("invalid URL {url:?}: {reason} (expected e.g. https://127.0.0.1:6627)")]
+    Invalid { url: String, reason: String },
+    #[error("cannot use TLS towards {url}: {reason}")]
+    Tls { url: String, reason: String },
+}
+
+/// An endpoint for `url`: over TLS with this process's certificate when `tls` is given (an
+/// `http://` URL is then dialled as `https://`: one cluster, one scheme), plaintext otherwise.
+pub fn endpoint(
+    url: &str,
+    tls: Option<&TlsSettings>,
+) -> Result<tonic::transport::Endpoint, EndpointError> {
+    let invalid = |reason: String| EndpointError::Invalid {
+        url: url.to_owned(),
+        reason,
+    };
+    let url = match (tls.is_some(), url.strip_prefix("http://")) {
+        (true, Some(rest)) => format!("https://{rest}"),
+        _ => url.to_owned(),
+    };
+    let uri: tonic::codegen::http::Uri = url.parse().map_err(|e| invalid(format!("{e}")))?;
+    let host = uri
+        .host()
+        .ok_or_else(|| invalid("no host".into()))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let endpoint =
+        tonic::transport::Endpoint::from_shared(url.clone()).map_err(|e| invalid(e.to_string()))?;
+    match tls {
+        Some(tls) => endpoint
+            .tls_config(tls.client(&host))
+            .map_err(|e| EndpointError::Tls {
+                url,
+                reason: e.to_string(),
+            }),
+        None => Ok(endpoint),
+    }
+}

@@ -22,7 +22,7 @@ use squall_proto::pb::{
 use squall_proto::{MAX_MESSAGE_BYTES, NimbusClient, Supervisor, SupervisorServer};
 use squall_topology_api::Config;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 use cache::BinaryCache;
@@ -74,6 +74,9 @@ pub struct SupervisorOptions {
     pub data_dir: PathBuf,
     /// Daemon configuration (`supervisor.*` keys).
     pub conf: Config,
+    /// Talk to Nimbus over mutual TLS with this supervisor certificate, whose name is then
+    /// the supervisor's id; `None`: security off.
+    pub tls: Option<squall_security::TlsSettings>,
 }
 
 struct Shared {
@@ -181,7 +184,11 @@ pub async fn serve(
     options: SupervisorOptions,
 ) -> Result<(), SupervisorError> {
     std::fs::create_dir_all(&options.data_dir)?;
-    let id = identity(&options.data_dir)?;
+    // With TLS the id is the certificate's name: Nimbus accepts heartbeats for that id only.
+    let id = match &options.tls {
+        Some(tls) => tls.principal.name.clone(),
+        None => identity(&options.data_dir)?,
+    };
     let timeout = Duration::from_secs(
         options
             .conf
@@ -209,10 +216,8 @@ pub async fn serve(
     let local = listener.local_addr()?;
     memory::remember_api_address(&options.data_dir, local)?;
     let supervisor_url = format!("http://{local}");
-    let channel = Endpoint::from_shared(options.nimbus.clone())
-        .map_err(|e| {
-            SupervisorError::Invalid(format!("invalid nimbus url {:?}: {e}", options.nimbus))
-        })?
+    let channel = squall_security::endpoint(&options.nimbus, options.tls.as_ref())
+        .map_err(|e| SupervisorError::Invalid(e.to_string()))?
         .connect_timeout(Duration::from_secs(1))
         .timeout(Duration::from_secs(10))
         .connect_lazy();

@@ -44,6 +44,12 @@ pub const TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS: &str = "topology.flush.tuple.freq.mi
 /// `topology.executor.receive.buffer.size`: batches an executor's input queue holds.
 pub const TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE: &str = "topology.executor.receive.buffer.size";
 
+/// `topology.users`: users who may see, kill, rebalance, (de)activate the topology and read
+/// its logs, besides its owner and `nimbus.admins`.
+pub const TOPOLOGY_USERS: &str = "topology.users";
+/// `topology.groups`: groups whose members may do what `topology.users` may.
+pub const TOPOLOGY_GROUPS: &str = "topology.groups";
+
 /// Keys a component may override for itself; Storm drops other `topology.*` keys found in a
 /// component's configuration, and so do we.
 pub const COMPONENT_OVERRIDABLE_KEYS: &[&str] = &[

@@ -67,6 +67,8 @@ pub enum Expect {
     Fraction,
     /// `true` or `false`.
     Boolean,
+    /// A list of names (strings).
+    Names,
 }
 
 impl Expect {
@@ -76,6 +78,9 @@ impl Expect {
             Expect::Seconds { min, max } => v.as_f64().is_some_and(|s| (min..=max).contains(&s)),
             Expect::Fraction => v.as_f64().is_some_and(|f| (0.0..=1.0).contains(&f)),
             Expect::Boolean => v.is_boolean(),
+            Expect::Names => v
+                .as_array()
+                .is_some_and(|a| a.iter().all(ConfigValue::is_string)),
         }
     }
 }
@@ -87,6 +92,7 @@ impl fmt::Display for Expect {
             Expect::Seconds { min, max } => write!(f, "a number of seconds from {min} to {max}"),
             Expect::Fraction => f.write_str("a number from 0 to 1"),
             Expect::Boolean => f.write_str("true or false"),
+            Expect::Names => f.write_str("a list of names, as [\"alice\", \"bob\"]"),
         }
     }
 }
@@ -168,6 +174,8 @@ pub const KNOWN_KEYS: &[(&str, Expect)] = &[
             max: MAX_RECEIVE_BATCHES,
         },
     ),
+    (config::TOPOLOGY_USERS, Expect::Names),
+    (config::TOPOLOGY_GROUPS, Expect::Names),
 ];
 
 /// A setting of the wrong type or out of range.

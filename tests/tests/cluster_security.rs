@@ -1,0 +1,431 @@
+//! Nimbus with security on (mutual TLS, certificates from `squall certs`), on real daemons:
+//! no credential, a certificate from another CA or plaintext get nowhere and change nothing;
+//! users act only on topologies their ACL allows; a supervisor cannot heartbeat as another
+//! host or download a binary it was not assigned.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use squall_proto::NimbusClient;
+use squall_proto::pb::{BinaryRequest, Empty, SupervisorHeartbeatRequest};
+use squall_tests::cluster::{binaries, eventually, free_port};
+
+struct Daemons(Vec<Child>);
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn squall(args: &[&str]) -> Output {
+    squall_at(None, args)
+}
+
+/// `squall ARGS`, finding Nimbus at `url` (`$SQUALL_NIMBUS`) when given.
+fn squall_at(url: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(&binaries().squall);
+    cmd.args(args).env_remove("SQUALL_CONF");
+    match url {
+        Some(url) => cmd.env("SQUALL_NIMBUS", url),
+        None => cmd.env_remove("SQUALL_NIMBUS"),
+    };
+    cmd.output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    assert!(
+        !out.status.success(),
+        "succeeded: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A certificates directory with a CA and the given certificates.
+fn pki(dir: &Path, certs: &[(&str, &str, &[&str])]) -> PathBuf {
+    let d = dir.display().to_string();
+    ok(&squall(&["certs", "init", "--dir", &d]));
+    for (role, name, hosts) in certs {
+        let mut args = vec!["certs", "issue", "--role", role, name, "--dir", &d];
+        for h in *hosts {
+            args.extend(["--host", h]);
+        }
+        ok(&squall(&args));
+    }
+    dir.to_owned()
+}
+
+/// A squall.yaml presenting `name`'s certificate from `certs`, trusting `ca_dir`'s CA.
+fn config(at: &Path, ca_dir: &Path, certs: &Path, name: &str, extra: &str) -> String {
+    std::fs::write(
+        at,
+        format!(
+            "squall.tls.ca: {}\nsquall.tls.cert: {}\nsquall.tls.key: {}\n{extra}",
+            ca_dir.join("ca.pem").display(),
+            certs.join(format!("{name}.pem")).display(),
+            certs.join(format!("{name}.key")).display(),
+        ),
+    )
+    .unwrap();
+    at.display().to_string()
+}
+
+struct Secure {
+    dir: tempfile::TempDir,
+    url: String,
+    _daemons: Daemons,
+    certs: PathBuf,
+}
+
+impl Secure {
+    /// `squall ARGS` as the user whose configuration is `user.yaml`.
+    fn as_user(&self, user: &str, args: &[&str]) -> Output {
+        let conf = self
+            .dir
+            .path()
+            .join(format!("{user}.yaml"))
+            .display()
+            .to_string();
+        let mut all = vec!["--config", conf.as_str()];
+        all.extend_from_slice(args);
+        squall_at(Some(&self.url), &all)
+    }
+
+    fn nimbus_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("nimbus.log")).unwrap_or_default()
+    }
+
+    fn stored_binaries(&self) -> usize {
+        std::fs::read_dir(self.dir.path().join("nimbus").join("binaries"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// A gRPC client presenting `name`'s certificate.
+    fn grpc(&self, name: &str) -> NimbusClient<tonic::transport::Channel> {
+        let pem = |f: &str| std::fs::read_to_string(self.certs.join(f)).unwrap();
+        let tls = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(pem("ca.pem")))
+            .identity(tonic::transport::Identity::from_pem(
+                pem(&format!("{name}.pem")),
+                pem(&format!("{name}.key")),
+            ))
+            .domain_name("127.0.0.1");
+        let url = self.url.replace("http://", "https://");
+        let channel = tonic::transport::Endpoint::from_shared(url)
+            .unwrap()
+            .tls_config(tls)
+            .unwrap()
+            .connect_lazy();
+        NimbusClient::new(channel)
+    }
+}
+
+fn start() -> Secure {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = pki(
+        &dir.path().join("certs"),
+        &[
+            ("nimbus", "nimbus", &["127.0.0.1"]),
+            ("supervisor", "host-a", &["127.0.0.2"]),
+            ("supervisor", "host-b", &["127.0.0.3"]),
+            ("user", "alice", &[]),
+            ("user", "bob", &[]),
+            ("user", "root", &[]),
+        ],
+    );
+    let evil = pki(&dir.path().join("evil"), &[("user", "alice", &[])]);
+    let port = free_port("127.0.0.1");
+    let url = format!("http://127.0.0.1:{port}");
+    let nimbus_conf = config(
+        &dir.path().join("nimbus.yaml"),
+        &certs,
+        &certs,
+        "nimbus",
+        &format!(
+            "nimbus.listen: 127.0.0.1:{port}\nnimbus.data.dir: {}\nnimbus.admins: [root]\nnimbus.supervisor.timeout.secs: 10\n",
+            dir.path().join("nimbus").display()
+        ),
+    );
+    let slot = free_port("127.0.0.2");
+    let supervisor_conf = config(
+        &dir.path().join("host-a.yaml"),
+        &certs,
+        &certs,
+        "host-a",
+        &format!(
+            "nimbus.url: {url}\nsupervisor.host: 127.0.0.2\nsupervisor.slots.ports: [{slot}]\nsupervisor.data.dir: {}\n",
+            dir.path().join("host-a").display()
+        ),
+    );
+    for user in ["alice", "bob", "root"] {
+        config(
+            &dir.path().join(format!("{user}.yaml")),
+            &certs,
+            &certs,
+            user,
+            "",
+        );
+    }
+    // Alice's name, certificate from another CA (but trusting the real one for the server).
+    config(&dir.path().join("mallory.yaml"), &certs, &evil, "alice", "");
+    let spawn = |conf: &str, role: &str, log: &str| {
+        let log = std::fs::File::create(dir.path().join(log)).unwrap();
+        Command::new(&binaries().squall)
+            .args(["--config", conf, role])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    };
+    let daemons = Daemons(vec![
+        spawn(&nimbus_conf, "nimbus", "nimbus.log"),
+        spawn(&supervisor_conf, "supervisor", "supervisor.log"),
+    ]);
+    let secure = Secure {
+        dir,
+        url,
+        _daemons: daemons,
+        certs,
+    };
+    let up = eventually(Duration::from_secs(30), || {
+        let out = secure.as_user("root", &["status", "--json"]);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok_and(|s| {
+            s["supervisors"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|s| s["id"] == "host-a" && s["alive"] == true))
+        })
+    });
+    assert!(
+        up,
+        "secure cluster did not come up:\n{}",
+        secure.nimbus_log()
+    );
+    secure
+}
+
+#[test]
+fn without_a_cluster_certificate_nothing_gets_through_and_nothing_changes() {
+    let cluster = start();
+    let binary = binaries().word_count.display().to_string();
+    let submit = ["submit", binary.as_str(), "--name", "wc"];
+
+    // Plaintext (security off on the client) to the TLS port.
+    let mut plain = vec!["--insecure"];
+    plain.extend_from_slice(&submit);
+    let e = stderr(&squall_at(Some(&cluster.url), &plain));
+    let errors: Vec<&str> = e.lines().filter(|l| !l.starts_with("warning: ")).collect();
+    assert_eq!(errors.len(), 1, "{e}");
+    assert!(
+        errors[0].starts_with("error: nimbus closed the connection"),
+        "{e}"
+    );
+    let e = stderr(&squall_at(Some(&cluster.url), &["--insecure", "list"]));
+    assert!(e.contains("nimbus closed the connection"), "{e}");
+
+    // TLS without a client certificate: trusts the CA, presents nothing.
+    let ca_only = cluster.dir.path().join("ca-only.yaml");
+    std::fs::write(
+        &ca_only,
+        format!(
+            "squall.tls.ca: {}\n",
+            cluster.certs.join("ca.pem").display()
+        ),
+    )
+    .unwrap();
+    let e = stderr(&squall_at(
+        Some(&cluster.url),
+        &["--config", ca_only.to_str().unwrap(), "list"],
+    ));
+    assert!(
+        e.contains("squall.tls.cert, squall.tls.key"),
+        "a half TLS configuration is refused before dialling: {e}"
+    );
+    let anonymous = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(
+            std::fs::read_to_string(cluster.certs.join("ca.pem")).unwrap(),
+        ))
+        .domain_name("127.0.0.1");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let refused = runtime.block_on(async {
+        let channel =
+            tonic::transport::Endpoint::from_shared(cluster.url.replace("http:", "https:"))
+                .unwrap()
+                .tls_config(anonymous)
+                .unwrap()
+                .connect()
+                .await;
+        match channel {
+            Err(_) => true,
+            Ok(channel) => NimbusClient::new(channel)
+                .list_topologies(Empty {})
+                .await
+                .is_err(),
+        }
+    });
+    assert!(refused, "a TLS client without a certificate was answered");
+
+    // A certificate for "alice" from another CA.
+    let e = stderr(&cluster.as_user("mallory", &submit));
+    assert!(e.starts_with("error: "), "{e}");
+    let e = stderr(&cluster.as_user("mallory", &["list"]));
+    assert!(
+        e.starts_with("error: cannot reach nimbus")
+            || e.starts_with("error: nimbus closed the connection"),
+        "{e}"
+    );
+
+    // Nothing was stored, nothing runs.
+    assert_eq!(cluster.stored_binaries(), 0);
+    let list = ok(&cluster.as_user("root", &["list"]));
+    assert!(!list.contains("wc"), "{list}");
+}
+
+#[test]
+fn users_act_only_on_topologies_their_acl_allows_and_supervisors_only_as_themselves() {
+    let cluster = start();
+    let binary = binaries().word_count.display().to_string();
+    ok(&cluster.as_user(
+        "alice",
+        &[
+            "submit",
+            &binary,
+            "--name",
+            "wc",
+            "--conf",
+            "topology.message.timeout.secs=5",
+        ],
+    ));
+    // Alice owns it and sees it; bob does not even see it listed.
+    assert!(ok(&cluster.as_user("alice", &["list"])).contains("wc"));
+    assert!(!ok(&cluster.as_user("bob", &["list"])).contains("wc"));
+    for verb in [
+        vec!["status", "wc"],
+        vec!["deactivate", "wc"],
+        vec!["activate", "wc"],
+        vec!["rebalance", "wc", "--workers", "1", "--wait", "0"],
+        vec!["kill", "wc", "--wait", "0"],
+    ] {
+        let e = stderr(&cluster.as_user("bob", &verb));
+        assert!(
+            e.contains("permission denied: user bob may not") && e.contains("topology wc"),
+            "{verb:?}: {e}"
+        );
+    }
+    assert!(ok(&cluster.as_user("alice", &["list"])).contains("ACTIVE"));
+    // An admin may.
+    ok(&cluster.as_user("root", &["deactivate", "wc"]));
+    ok(&cluster.as_user("alice", &["activate", "wc"]));
+
+    // A supervisor certificate is no user, and a user certificate no supervisor.
+    let e = stderr(&squall_at(
+        Some(&cluster.url),
+        &[
+            "--config",
+            cluster.dir.path().join("host-a.yaml").to_str().unwrap(),
+            "list",
+        ],
+    ));
+    assert!(
+        e.contains("a supervisor certificate may not list topologies"),
+        "{e}"
+    );
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        // host-a's certificate claiming host-b's id.
+        let forged = cluster
+            .grpc("host-a")
+            .supervisor_heartbeat(SupervisorHeartbeatRequest {
+                supervisor_id: "host-b".into(),
+                host: "127.0.0.3".into(),
+                slots: vec![6700],
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(forged.code(), tonic::Code::PermissionDenied);
+        assert!(
+            forged.message().contains(
+                "the certificate of supervisor host-a may not heartbeat as supervisor host-b"
+            ),
+            "{forged:?}"
+        );
+        let as_user = cluster
+            .grpc("alice")
+            .supervisor_heartbeat(SupervisorHeartbeatRequest {
+                supervisor_id: "alice".into(),
+                host: "127.0.0.9".into(),
+                slots: vec![6700],
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(as_user.code(), tonic::Code::PermissionDenied);
+
+        // The binary goes to host-a (assigned) but not to host-b (valid, not assigned) or a user.
+        let info = cluster
+            .grpc("alice")
+            .get_topology(squall_proto::pb::NameRequest {
+                name: "wc".into(),
+                window: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let _ = info;
+        let sha = std::fs::read_dir(cluster.dir.path().join("nimbus").join("binaries"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.len() == 64)
+            .expect("the stored binary");
+        let mut assigned = false;
+        for _ in 0..100 {
+            if cluster
+                .grpc("host-a")
+                .download_binary(BinaryRequest {
+                    sha256: sha.clone(),
+                })
+                .await
+                .is_ok()
+            {
+                assigned = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(assigned, "host-a could not download its assigned binary");
+        for who in ["host-b", "alice"] {
+            let e = cluster
+                .grpc(who)
+                .download_binary(BinaryRequest {
+                    sha256: sha.clone(),
+                })
+                .await
+                .err()
+                .unwrap_or_else(|| panic!("{who} downloaded the binary"));
+            assert_eq!(e.code(), tonic::Code::PermissionDenied, "{who}: {e:?}");
+        }
+    });
+
+    // Only root and alice are left to kill it; alice does.
+    ok(&cluster.as_user("alice", &["kill", "wc", "--wait", "0"]));
+}
