@@ -6,6 +6,7 @@
 //! `scheduler` (the pure placement function), `state` (liveness and the scheduling pass),
 //! `service` (the gRPC API), `error` (errors and their status codes).
 
+pub mod audit;
 pub mod authorize;
 pub mod error;
 pub mod http;
@@ -109,6 +110,8 @@ pub async fn serve(
             }
         }
     });
+    let audit = audit::AuditLog::open(&options.data_dir)
+        .map_err(|e| NimbusError::Invalid(format!("cannot open the audit log: {e}")))?;
     let service = NimbusService::new(
         Arc::clone(&state),
         max_upload,
@@ -116,6 +119,7 @@ pub async fn serve(
             .tls
             .is_some()
             .then(|| Arc::new(options.policy.clone())),
+        Arc::new(audit),
     );
     if let Some(ui_listener) = ui {
         let ui = http::Ui {

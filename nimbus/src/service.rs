@@ -20,6 +20,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::audit::AuditLog;
 use crate::authorize::{Caller, Policy, TopologyAcl, TopologyVerb};
 use crate::error::NimbusError;
 use crate::metrics::view::{summary, topology_info};
@@ -38,17 +39,42 @@ pub struct NimbusService {
     max_upload_bytes: u64,
     /// Who may do what; `None`: security off, everyone may do everything.
     policy: Option<Arc<Policy>>,
+    /// Where every state-changing request is recorded.
+    audit: Arc<AuditLog>,
 }
 
 impl NimbusService {
     /// Serves `state`, refusing uploads over `max_upload_bytes`, authorising every call by
     /// `policy` (`None`: security off).
-    pub fn new(state: Arc<State>, max_upload_bytes: u64, policy: Option<Arc<Policy>>) -> Self {
+    pub fn new(
+        state: Arc<State>,
+        max_upload_bytes: u64,
+        policy: Option<Arc<Policy>>,
+        audit: Arc<AuditLog>,
+    ) -> Self {
         NimbusService {
             state,
             max_upload_bytes,
             policy,
+            audit,
         }
+    }
+
+    /// Records a state-changing request's outcome in the audit log, and passes it on.
+    fn audited<T>(
+        &self,
+        caller: &Caller,
+        action: &str,
+        topology: &str,
+        result: Result<T, Status>,
+    ) -> Result<T, Status> {
+        self.audit.record(
+            caller,
+            action,
+            topology,
+            result.as_ref().map(|_| ()).map_err(Status::message),
+        );
+        result
     }
 
     /// Who sent `request`: the principal of the client certificate TLS verified.
@@ -79,6 +105,153 @@ impl NimbusService {
         })
         .await
         .joined()
+    }
+
+    /// A submission, for [`Nimbus::submit_topology`] to audit; `name` is filled in as soon
+    /// as the header names the topology.
+    async fn submit(
+        &self,
+        caller: &Caller,
+        request: Request<Streaming<SubmitChunk>>,
+        name_out: &mut String,
+    ) -> Result<Response<SubmitReply>, Status> {
+        self.policy()
+            .user_verb(caller, "submit a topology")
+            .map_err(NimbusError::from)?;
+        let owner = match caller {
+            Caller::Principal(p) => Some(p.name.clone()),
+            _ => None,
+        };
+        let mut stream = request.into_inner();
+        let mut header = match stream.message().await? {
+            Some(SubmitChunk {
+                part: Some(submit_chunk::Part::Header(h)),
+            }) => h,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "an upload must start with its header",
+                ));
+            }
+        };
+        name_out.clone_from(&header.name);
+        squall_topology_api::limits::check_topology_name(&header.name)
+            .map_err(|e| NimbusError::Invalid(e.to_string()))?;
+        if header.binary_size > self.max_upload_bytes {
+            return Err(NimbusError::TooLarge {
+                size: header.binary_size,
+                limit: self.max_upload_bytes,
+            }
+            .into());
+        }
+        // Parsing and walking a large spec takes milliseconds: off the async workers.
+        let (spec_json, conf_json) = (
+            std::mem::take(&mut header.spec_json),
+            std::mem::take(&mut header.conf_json),
+        );
+        let (spec, mut conf) =
+            tokio::task::spawn_blocking(move || read_submission(&spec_json, &conf_json))
+                .await
+                .joined()?;
+        crate::topology::fix_task_layout(&mut conf);
+        let name = header.name.clone();
+        let taken = self
+            .with_state(move |_, inner| Ok(inner.topologies.values().any(|r| r.name == name)))
+            .await?;
+        if taken {
+            return Err(NimbusError::NameTaken(header.name).into());
+        }
+
+        let mut upload = self.state.store.begin_binary().map_err(NimbusError::from)?;
+        let received = async {
+            while let Some(chunk) = stream.message().await? {
+                let Some(submit_chunk::Part::Data(data)) = chunk.part else {
+                    return Err(Status::invalid_argument("a second header in one upload"));
+                };
+                if upload.size() + data.len() as u64 > header.binary_size {
+                    return Err(Status::invalid_argument(format!(
+                        "upload is longer than its declared {} bytes",
+                        header.binary_size
+                    )));
+                }
+                upload.write(&data).map_err(NimbusError::from)?;
+            }
+            if upload.size() != header.binary_size {
+                return Err(Status::invalid_argument(format!(
+                    "truncated upload: {} of {} bytes arrived",
+                    upload.size(),
+                    header.binary_size
+                )));
+            }
+            if upload.sha256() != header.sha256 {
+                return Err(Status::invalid_argument(format!(
+                    "checksum mismatch: the upload hashes to {}, not {}",
+                    upload.sha256(),
+                    header.sha256
+                )));
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(status) = received {
+            upload.abandon();
+            return Err(status);
+        }
+        let upload = tokio::task::spawn_blocking(move || match upload.sync() {
+            Ok(()) => Ok(upload),
+            Err(e) => {
+                upload.abandon();
+                Err(NimbusError::from(e))
+            }
+        })
+        .await
+        .joined()?;
+        let id = self
+            .with_state(move |state, inner| {
+                if inner.topologies.values().any(|r| r.name == header.name) {
+                    upload.abandon();
+                    return Err(NimbusError::NameTaken(header.name));
+                }
+                let sha = upload.commit(&state.store)?;
+                let submitted_at = now_secs();
+                let counter = state.store.next("topology")?;
+                let id = format!("{}-{counter}-{submitted_at}", header.name);
+                // Checked at submit: within 1..=MAX_WORKERS when set.
+                let workers = conf
+                    .get_u64(keys::TOPOLOGY_WORKERS)
+                    .map_or(1, |n| n.clamp(1, u64::from(MAX_WORKERS)) as u32);
+                let record = TopologyRecord {
+                    id: id.clone(),
+                    name: header.name,
+                    status: TopologyStatus::Active,
+                    resume: None,
+                    until: None,
+                    spec,
+                    conf,
+                    args: header.args,
+                    binary_sha256: sha,
+                    submitted_at,
+                    workers,
+                    executors: BTreeMap::new(),
+                    assignment: None,
+                    owner,
+                };
+                // Placing it stores it; stored here only when it could not be placed, so a
+                // large record is written once while the lock is held.
+                inner.topologies.insert(id.clone(), record);
+                if let Err(e) = state.reschedule(inner) {
+                    inner.topologies.remove(&id);
+                    return Err(e);
+                }
+                if let Some(r) = inner.topologies.get(&id)
+                    && r.assignment.is_none()
+                {
+                    state.store.put(r)?;
+                }
+                tracing::info!(topology = %id, "topology submitted");
+                Ok(id)
+            })
+            .await?;
+        Ok(Response::new(SubmitReply { id }))
     }
 }
 
@@ -203,142 +376,9 @@ impl Nimbus for NimbusService {
         request: Request<Streaming<SubmitChunk>>,
     ) -> Result<Response<SubmitReply>, Status> {
         let caller = self.caller(&request);
-        self.policy()
-            .user_verb(&caller, "submit a topology")
-            .map_err(NimbusError::from)?;
-        let owner = match &caller {
-            Caller::Principal(p) => Some(p.name.clone()),
-            _ => None,
-        };
-        let mut stream = request.into_inner();
-        let mut header = match stream.message().await? {
-            Some(SubmitChunk {
-                part: Some(submit_chunk::Part::Header(h)),
-            }) => h,
-            _ => {
-                return Err(Status::invalid_argument(
-                    "an upload must start with its header",
-                ));
-            }
-        };
-        squall_topology_api::limits::check_topology_name(&header.name)
-            .map_err(|e| NimbusError::Invalid(e.to_string()))?;
-        if header.binary_size > self.max_upload_bytes {
-            return Err(NimbusError::TooLarge {
-                size: header.binary_size,
-                limit: self.max_upload_bytes,
-            }
-            .into());
-        }
-        // Parsing and walking a large spec takes milliseconds: off the async workers.
-        let (spec_json, conf_json) = (
-            std::mem::take(&mut header.spec_json),
-            std::mem::take(&mut header.conf_json),
-        );
-        let (spec, mut conf) =
-            tokio::task::spawn_blocking(move || read_submission(&spec_json, &conf_json))
-                .await
-                .joined()?;
-        crate::topology::fix_task_layout(&mut conf);
-        let name = header.name.clone();
-        let taken = self
-            .with_state(move |_, inner| Ok(inner.topologies.values().any(|r| r.name == name)))
-            .await?;
-        if taken {
-            return Err(NimbusError::NameTaken(header.name).into());
-        }
-
-        let mut upload = self.state.store.begin_binary().map_err(NimbusError::from)?;
-        let received = async {
-            while let Some(chunk) = stream.message().await? {
-                let Some(submit_chunk::Part::Data(data)) = chunk.part else {
-                    return Err(Status::invalid_argument("a second header in one upload"));
-                };
-                if upload.size() + data.len() as u64 > header.binary_size {
-                    return Err(Status::invalid_argument(format!(
-                        "upload is longer than its declared {} bytes",
-                        header.binary_size
-                    )));
-                }
-                upload.write(&data).map_err(NimbusError::from)?;
-            }
-            if upload.size() != header.binary_size {
-                return Err(Status::invalid_argument(format!(
-                    "truncated upload: {} of {} bytes arrived",
-                    upload.size(),
-                    header.binary_size
-                )));
-            }
-            if upload.sha256() != header.sha256 {
-                return Err(Status::invalid_argument(format!(
-                    "checksum mismatch: the upload hashes to {}, not {}",
-                    upload.sha256(),
-                    header.sha256
-                )));
-            }
-            Ok(())
-        }
-        .await;
-        if let Err(status) = received {
-            upload.abandon();
-            return Err(status);
-        }
-        let upload = tokio::task::spawn_blocking(move || match upload.sync() {
-            Ok(()) => Ok(upload),
-            Err(e) => {
-                upload.abandon();
-                Err(NimbusError::from(e))
-            }
-        })
-        .await
-        .joined()?;
-        let id = self
-            .with_state(move |state, inner| {
-                if inner.topologies.values().any(|r| r.name == header.name) {
-                    upload.abandon();
-                    return Err(NimbusError::NameTaken(header.name));
-                }
-                let sha = upload.commit(&state.store)?;
-                let submitted_at = now_secs();
-                let counter = state.store.next("topology")?;
-                let id = format!("{}-{counter}-{submitted_at}", header.name);
-                // Checked at submit: within 1..=MAX_WORKERS when set.
-                let workers = conf
-                    .get_u64(keys::TOPOLOGY_WORKERS)
-                    .map_or(1, |n| n.clamp(1, u64::from(MAX_WORKERS)) as u32);
-                let record = TopologyRecord {
-                    id: id.clone(),
-                    name: header.name,
-                    status: TopologyStatus::Active,
-                    resume: None,
-                    until: None,
-                    spec,
-                    conf,
-                    args: header.args,
-                    binary_sha256: sha,
-                    submitted_at,
-                    workers,
-                    executors: BTreeMap::new(),
-                    assignment: None,
-                    owner,
-                };
-                // Placing it stores it; stored here only when it could not be placed, so a
-                // large record is written once while the lock is held.
-                inner.topologies.insert(id.clone(), record);
-                if let Err(e) = state.reschedule(inner) {
-                    inner.topologies.remove(&id);
-                    return Err(e);
-                }
-                if let Some(r) = inner.topologies.get(&id)
-                    && r.assignment.is_none()
-                {
-                    state.store.put(r)?;
-                }
-                tracing::info!(topology = %id, "topology submitted");
-                Ok(id)
-            })
-            .await?;
-        Ok(Response::new(SubmitReply { id }))
+        let mut name = String::new();
+        let result = self.submit(&caller, request, &mut name).await;
+        self.audited(&caller, "submit", &name, result)
     }
 
     async fn kill_topology(
@@ -347,37 +387,59 @@ impl Nimbus for NimbusService {
     ) -> Result<Response<Empty>, Status> {
         let (caller, policy) = (self.caller(&request), self.policy());
         let req = request.into_inner();
-        self.with_state(move |state, inner| {
-            let who = (&*policy, &caller, TopologyVerb::Kill);
-            change(state, inner, &req.name, who, |r| {
-                r.kill(now_secs() + wait_secs(&r.conf, req.wait_secs));
-                Ok(())
+        let name = req.name.clone();
+        let who = caller.clone();
+        let result = self
+            .with_state(move |state, inner| {
+                let who = (&*policy, &who, TopologyVerb::Kill);
+                change(state, inner, &req.name, who, |r| {
+                    r.kill(now_secs() + wait_secs(&r.conf, req.wait_secs));
+                    Ok(())
+                })
             })
-        })
-        .await?;
-        Ok(Response::new(Empty {}))
+            .await;
+        self.audited(
+            &caller,
+            "kill",
+            &name,
+            result.map(|()| Response::new(Empty {})),
+        )
     }
 
     async fn activate(&self, request: Request<NameRequest>) -> Result<Response<Empty>, Status> {
         let (caller, policy) = (self.caller(&request), self.policy());
         let name = request.into_inner().name;
-        self.with_state(move |state, inner| {
-            let who = (&*policy, &caller, TopologyVerb::Activate);
-            change(state, inner, &name, who, |r| Ok(r.activate()?))
-        })
-        .await?;
-        Ok(Response::new(Empty {}))
+        let (topology, who) = (name.clone(), caller.clone());
+        let result = self
+            .with_state(move |state, inner| {
+                let who = (&*policy, &who, TopologyVerb::Activate);
+                change(state, inner, &name, who, |r| Ok(r.activate()?))
+            })
+            .await;
+        self.audited(
+            &caller,
+            "activate",
+            &topology,
+            result.map(|()| Response::new(Empty {})),
+        )
     }
 
     async fn deactivate(&self, request: Request<NameRequest>) -> Result<Response<Empty>, Status> {
         let (caller, policy) = (self.caller(&request), self.policy());
         let name = request.into_inner().name;
-        self.with_state(move |state, inner| {
-            let who = (&*policy, &caller, TopologyVerb::Deactivate);
-            change(state, inner, &name, who, |r| Ok(r.deactivate()?))
-        })
-        .await?;
-        Ok(Response::new(Empty {}))
+        let (topology, who) = (name.clone(), caller.clone());
+        let result = self
+            .with_state(move |state, inner| {
+                let who = (&*policy, &who, TopologyVerb::Deactivate);
+                change(state, inner, &name, who, |r| Ok(r.deactivate()?))
+            })
+            .await;
+        self.audited(
+            &caller,
+            "deactivate",
+            &topology,
+            result.map(|()| Response::new(Empty {})),
+        )
     }
 
     async fn rebalance(
@@ -386,8 +448,9 @@ impl Nimbus for NimbusService {
     ) -> Result<Response<Empty>, Status> {
         let (caller, policy) = (self.caller(&request), self.policy());
         let req = request.into_inner();
-        self.with_state(move |state, inner| {
-            let who = (&*policy, &caller, TopologyVerb::Rebalance);
+        let (topology, caller_in) = (req.name.clone(), caller.clone());
+        let result = self.with_state(move |state, inner| {
+            let who = (&*policy, &caller_in, TopologyVerb::Rebalance);
             change(state, inner, &req.name, who, |r| {
                 for (component, &n) in &req.executors {
                     let Some(c) = r.spec.component(component) else {
@@ -416,8 +479,13 @@ impl Nimbus for NimbusService {
                 Ok(())
             })
         })
-        .await?;
-        Ok(Response::new(Empty {}))
+        .await;
+        self.audited(
+            &caller,
+            "rebalance",
+            &topology,
+            result.map(|()| Response::new(Empty {})),
+        )
     }
 
     async fn list_topologies(

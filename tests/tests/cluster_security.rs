@@ -428,4 +428,41 @@ fn users_act_only_on_topologies_their_acl_allows_and_supervisors_only_as_themsel
 
     // Only root and alice are left to kill it; alice does.
     ok(&cluster.as_user("alice", &["kill", "wc", "--wait", "0"]));
+
+    // Every state-changing request is in the audit log, refusals included, in order.
+    let audit =
+        std::fs::read_to_string(cluster.dir.path().join("nimbus").join("audit.log")).unwrap();
+    let entries: Vec<(String, String, String)> = audit
+        .lines()
+        .map(|l| {
+            let field = |k: &str| {
+                l.split(&format!(" {k}="))
+                    .nth(1)
+                    .map(|v| v.split(' ').next().unwrap_or_default().to_owned())
+                    .unwrap_or_default()
+            };
+            (field("principal"), field("action"), field("result"))
+        })
+        .collect();
+    let expected = [
+        ("user:alice", "submit", "ok"),
+        ("user:bob", "deactivate", "\"refused:"),
+        ("user:bob", "activate", "\"refused:"),
+        ("user:bob", "rebalance", "\"refused:"),
+        ("user:bob", "kill", "\"refused:"),
+        ("user:root", "deactivate", "ok"),
+        ("user:alice", "activate", "ok"),
+        ("user:alice", "kill", "ok"),
+    ];
+    let got: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .map(|(p, a, r)| (p.as_str(), a.as_str(), r.as_str()))
+        .collect();
+    assert_eq!(got, expected, "{audit}");
+    assert!(
+        audit
+            .lines()
+            .all(|l| l.starts_with("time=20") && l.contains(" topology=wc ")),
+        "{audit}"
+    );
 }
