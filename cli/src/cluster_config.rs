@@ -97,6 +97,10 @@ pub struct ClusterConfig {
     /// The private key of `squall.tls.cert`.
     #[serde(rename = "squall.tls.key", skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<PathBuf>,
+    /// The cluster CA's private key, on the Nimbus host only: Nimbus signs each topology's
+    /// worker certificates with it.
+    #[serde(rename = "squall.tls.ca.key", skip_serializing_if = "Option::is_none")]
+    pub tls_ca_key: Option<PathBuf>,
     /// Security off, as `--insecure`: plaintext, no identities. For experiments only.
     #[serde(rename = "squall.insecure", skip_serializing_if = "Option::is_none")]
     pub insecure: Option<bool>,
@@ -131,6 +135,7 @@ pub const KEYS: &[&str] = &[
     "squall.tls.ca",
     "squall.tls.cert",
     "squall.tls.key",
+    "squall.tls.ca.key",
     "squall.insecure",
     "nimbus.admins",
     "squall.auth.groups",
@@ -615,6 +620,7 @@ mod tests {
             tls_ca: Some(PathBuf::new()),
             tls_cert: Some(PathBuf::new()),
             tls_key: Some(PathBuf::new()),
+            tls_ca_key: Some(PathBuf::new()),
             insecure: Some(true),
             nimbus_admins: Some(vec![]),
             auth_groups: Some(Default::default()),

@@ -93,6 +93,7 @@ pub async fn run(
             tls_ca: Some(certs.join(crate::certs::CA_CERT)),
             tls_cert: Some(cert),
             tls_key: Some(key),
+            tls_ca_key: (name == "nimbus").then(|| certs.join(crate::certs::CA_KEY)),
             ..cluster.clone()
         })
     };

@@ -42,10 +42,14 @@ pub async fn logs(
     let (tx, mut rx) = mpsc::channel::<String>(256);
     for w in workers {
         let (tx, topology_id) = (tx.clone(), topology_id.clone());
+        let tls = nimbus.tls.clone();
         tokio::spawn(async move {
             let prefix = format!("[{}:{}]", w.host, w.port);
             let result = async {
-                let mut client = SupervisorClient::connect(w.supervisor_url.clone()).await?;
+                let channel = squall_security::endpoint(&w.supervisor_url, tls.as_ref())?
+                    .connect()
+                    .await?;
+                let mut client = SupervisorClient::new(channel);
                 let mut stream = client
                     .read_log(ReadLogRequest {
                         topology_id,

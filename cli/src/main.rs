@@ -297,6 +297,30 @@ fn config(pairs: Vec<(String, ConfigValue)>) -> Config {
     pairs.into_iter().collect()
 }
 
+/// The CA Nimbus signs worker certificates with: `squall.tls.ca.key`, the key of
+/// `squall.tls.ca`.
+fn worker_ca(
+    file: &ClusterConfig,
+    tls: &TlsSettings,
+) -> anyhow::Result<squall_security::pki::Issued> {
+    let path = file.tls_ca_key.as_deref().map(|p| file.resolve(p)).ok_or_else(|| {
+        anyhow::anyhow!(
+            "squall.tls.ca.key is required on nimbus with TLS: nimbus signs each topology's worker certificates with the cluster CA's key"
+        )
+    })?;
+    let key_pem = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read the CA key {}: {e}", path.display()))?;
+    anyhow::ensure!(
+        squall_security::tls::key_matches(tls.ca_pem(), &key_pem),
+        "the key {} is not the key of the CA certificate (squall.tls.ca)",
+        path.display()
+    );
+    Ok(squall_security::pki::Issued {
+        cert_pem: tls.ca_pem().to_owned(),
+        key_pem,
+    })
+}
+
 /// Worker slot ports when neither `--slots` nor `supervisor.slots.ports` gives them (Storm's).
 const DEFAULT_SLOTS: [u16; 4] = [6700, 6701, 6702, 6703];
 
@@ -349,6 +373,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
             let ui = ui.or(file.ui_listen.clone());
             let tls = security(&file, cli.insecure, Some(Role::Nimbus))?;
+            let worker_ca = match &tls {
+                Some(tls) => Some(worker_ca(&file, tls)?),
+                None => None,
+            };
             init_logs();
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
@@ -372,6 +400,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         admins: file.nimbus_admins.clone().unwrap_or_default(),
                         groups: file.auth_groups.clone().unwrap_or_default(),
                     },
+                    worker_ca,
                 },
             )
             .await?;

@@ -50,6 +50,9 @@ pub struct NimbusOptions {
     pub tls: Option<squall_security::TlsSettings>,
     /// Who may do what (used when `tls` is on).
     pub policy: authorize::Policy,
+    /// The cluster CA's certificate and key (`squall.tls.ca.key`), to sign each topology's
+    /// worker certificates; required with `tls`.
+    pub worker_ca: Option<squall_security::pki::Issued>,
 }
 
 /// Recovers state from the data dir and serves the API on `listener`, and the web UI, REST API
@@ -120,6 +123,10 @@ pub async fn serve(
             .is_some()
             .then(|| Arc::new(options.policy.clone())),
         Arc::new(audit),
+        options
+            .worker_ca
+            .clone()
+            .map(|ca| Arc::new(service::WorkerCerts::new(ca))),
     );
     if let Some(ui_listener) = ui {
         let ui = http::Ui {

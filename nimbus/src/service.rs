@@ -41,6 +41,53 @@ pub struct NimbusService {
     policy: Option<Arc<Policy>>,
     /// Where every state-changing request is recorded.
     audit: Arc<AuditLog>,
+    /// With security on: signs each topology's worker certificates.
+    worker_certs: Option<Arc<WorkerCerts>>,
+}
+
+/// The worker certificates Nimbus issues: one per (topology, host), signed by the cluster CA
+/// and kept so that every heartbeat hands the same one (a new one would look like a changed
+/// assignment to the supervisor).
+pub struct WorkerCerts {
+    ca: squall_security::pki::Issued,
+    issued:
+        std::sync::Mutex<std::collections::HashMap<(String, String), squall_security::pki::Issued>>,
+}
+
+impl WorkerCerts {
+    /// Issues with the CA certificate and key given (PEM).
+    pub fn new(ca: squall_security::pki::Issued) -> Self {
+        WorkerCerts {
+            ca,
+            issued: Default::default(),
+        }
+    }
+
+    /// The certificate of `topology`'s workers on `host`, issued on first use. Certificates
+    /// of topologies no longer in `live` are forgotten.
+    fn for_worker(
+        &self,
+        topology: &str,
+        host: &str,
+        live: &BTreeSet<String>,
+    ) -> Result<squall_security::pki::Issued, NimbusError> {
+        let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
+        issued.retain(|(t, _), _| live.contains(t));
+        let key = (topology.to_owned(), host.to_owned());
+        if let Some(cert) = issued.get(&key) {
+            return Ok(cert.clone());
+        }
+        let cert = squall_security::pki::issue(
+            &self.ca,
+            squall_security::Role::Worker,
+            topology,
+            &[host.to_owned()],
+            squall_security::pki::LEAF_VALIDITY,
+        )
+        .map_err(|e| NimbusError::Invalid(format!("cannot issue a worker certificate: {e}")))?;
+        issued.insert(key, cert.clone());
+        Ok(cert)
+    }
 }
 
 impl NimbusService {
@@ -51,12 +98,14 @@ impl NimbusService {
         max_upload_bytes: u64,
         policy: Option<Arc<Policy>>,
         audit: Arc<AuditLog>,
+        worker_certs: Option<Arc<WorkerCerts>>,
     ) -> Self {
         NimbusService {
             state,
             max_upload_bytes,
             policy,
             audit,
+            worker_certs,
         }
     }
 
@@ -561,6 +610,7 @@ impl Nimbus for NimbusService {
         self.policy()
             .supervisor_heartbeat(&caller, &hb.supervisor_id)
             .map_err(NimbusError::from)?;
+        let host = hb.host.clone();
         if hb.supervisor_id.is_empty() || hb.host.is_empty() {
             return Err(Status::invalid_argument(
                 "a heartbeat needs a supervisor id and host",
@@ -609,20 +659,35 @@ impl Nimbus for NimbusService {
                         here.push((a.clone(), r.binary_sha256.clone(), ports));
                     }
                 }
-                Ok(here)
+                let live: BTreeSet<String> = inner.topologies.keys().cloned().collect();
+                Ok((here, live))
             })
             .await?;
+        let (here, live) = here;
+        let certs = self.worker_certs.clone();
         let workers = tokio::task::spawn_blocking(move || {
             let mut out = Vec::new();
             for (a, binary_sha256, ports) in here {
                 let json = serde_json::to_string(&a)
                     .map_err(|e| NimbusError::Invalid(format!("cannot encode assignment: {e}")))?;
+                let cert = match &certs {
+                    Some(certs) => Some(certs.for_worker(&a.topology_id, &host, &live)?),
+                    None => None,
+                };
                 for port in ports {
                     out.push(WorkerAssignment {
                         topology_id: a.topology_id.clone(),
                         port: u32::from(port),
                         binary_sha256: binary_sha256.clone(),
                         assignment_json: json.clone(),
+                        worker_cert_pem: cert
+                            .as_ref()
+                            .map(|c| c.cert_pem.clone())
+                            .unwrap_or_default(),
+                        worker_key_pem: cert
+                            .as_ref()
+                            .map(|c| c.key_pem.clone())
+                            .unwrap_or_default(),
                     });
                 }
             }

@@ -39,6 +39,8 @@ pub mod env {
     pub const WORKER_HOST: &str = "SQUALL_WORKER_HOST";
     /// The worker's slot port.
     pub const WORKER_PORT: &str = "SQUALL_WORKER_PORT";
+    /// With security on: the directory holding the worker's `ca.pem`, `cert.pem` and `key.pem`.
+    pub const WORKER_TLS_DIR: &str = "SQUALL_WORKER_TLS_DIR";
     /// The supervisor's URL, for heartbeats.
     pub const SUPERVISOR_URL: &str = "SQUALL_SUPERVISOR_URL";
     /// Seconds without reaching the supervisor after which a worker exits.

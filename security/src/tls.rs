@@ -200,6 +200,11 @@ impl TlsSettings {
     }
 }
 
+/// Whether `key_pem` is the private key of `cert_pem` (the CA key Nimbus is given, say).
+pub fn key_matches(cert_pem: &str, key_pem: &str) -> bool {
+    rcgen::KeyPair::from_pem(key_pem).is_ok_and(|key| cert_has_key(cert_pem, &key))
+}
+
 /// Whether the certificate's public key is the key pair's.
 fn cert_has_key(cert_pem: &str, key: &rcgen::KeyPair) -> bool {
     use rcgen::PublicKeyData;

@@ -5,6 +5,7 @@
 //! adopts them, serves them on the API address they know, and answers them from the
 //! assignments it last had (see [`memory`]).
 
+pub mod authorize;
 pub mod cache;
 pub mod logs;
 pub mod memory;
@@ -98,6 +99,21 @@ fn lock(shared: &SharedRef) -> std::sync::MutexGuard<'_, Shared> {
 /// The gRPC side: workers' heartbeats, and their logs for `squall logs`.
 struct SupervisorService {
     shared: SharedRef,
+    /// Whether the API runs over mutual TLS (callers then have certificates to check).
+    secure: bool,
+}
+
+/// The principal of a request's verified client certificate.
+fn caller<T>(request: &Request<T>) -> Option<squall_security::Principal> {
+    request.peer_certs().and_then(|certs| {
+        certs
+            .first()
+            .and_then(|c| squall_security::principal_of(c.as_ref()))
+    })
+}
+
+fn denied(d: authorize::Denied) -> Status {
+    Status::permission_denied(d.to_string())
 }
 
 type LogStream =
@@ -109,7 +125,9 @@ impl Supervisor for SupervisorService {
         &self,
         request: Request<WorkerHeartbeatRequest>,
     ) -> Result<Response<WorkerHeartbeatReply>, Status> {
+        let who = caller(&request);
         let hb = request.into_inner();
+        authorize::worker_heartbeat(who.as_ref(), self.secure, &hb.topology_id).map_err(denied)?;
         let port = u16::try_from(hb.port)
             .map_err(|_| Status::invalid_argument(format!("invalid port {}", hb.port)))?;
         let mut shared = lock(&self.shared);
@@ -140,6 +158,7 @@ impl Supervisor for SupervisorService {
         &self,
         request: Request<ReadLogRequest>,
     ) -> Result<Response<Self::ReadLogStream>, Status> {
+        authorize::read_log(caller(&request).as_ref(), self.secure).map_err(denied)?;
         let req = request.into_inner();
         let port = u16::try_from(req.port)
             .map_err(|_| Status::invalid_argument(format!("invalid port {}", req.port)))?;
@@ -215,7 +234,12 @@ pub async fn serve(
     }));
     let local = listener.local_addr()?;
     memory::remember_api_address(&options.data_dir, local)?;
-    let supervisor_url = format!("http://{local}");
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let supervisor_url = format!("{scheme}://{local}");
     let channel = squall_security::endpoint(&options.nimbus, options.tls.as_ref())
         .map_err(|e| SupervisorError::Invalid(e.to_string()))?
         .connect_timeout(Duration::from_secs(1))
@@ -242,6 +266,7 @@ pub async fn serve(
         .conf
         .get_u64(logs::LOG_MAX_BYTES_KEY)
         .unwrap_or(logs::DEFAULT_LOG_MAX_BYTES);
+    let tls = reconciler.options.tls.clone();
     tokio::spawn(reconciler.run());
     tokio::spawn(async move {
         loop {
@@ -255,8 +280,15 @@ pub async fn serve(
         }
     });
     tracing::info!(addr = %local, "supervisor serving");
-    tonic::transport::Server::builder()
-        .add_service(SupervisorServer::new(SupervisorService { shared }))
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = &tls {
+        server = server.tls_config(tls.server())?;
+    }
+    server
+        .add_service(SupervisorServer::new(SupervisorService {
+            shared,
+            secure: tls.is_some(),
+        }))
         .serve_with_incoming(TcpListenerStream::new(listener))
         .await?;
     Ok(())
@@ -384,14 +416,58 @@ impl Reconciler {
         }
     }
 
+    /// Writes the worker's credentials (the topology's certificate from Nimbus, its key and the
+    /// cluster CA) where only this user can read them; returns the directory.
+    fn worker_credentials(
+        &self,
+        tls: &squall_security::TlsSettings,
+        a: &WorkerAssignment,
+        port: u16,
+    ) -> Result<PathBuf, SupervisorError> {
+        let dir = self
+            .options
+            .data_dir
+            .join("workers")
+            .join("tls")
+            .join(format!("{}-{port}", a.topology_id));
+        if a.worker_cert_pem.is_empty() || a.worker_key_pem.is_empty() {
+            // An assignment remembered while Nimbus is away: the credentials written when
+            // this worker first started still hold.
+            if dir.join("cert.pem").exists() && dir.join("key.pem").exists() {
+                return Ok(dir);
+            }
+            return Err(SupervisorError::Invalid(
+                "nimbus sent no worker certificate for this topology (is squall.tls.ca.key set on nimbus?)".into(),
+            ));
+        }
+        std::fs::create_dir_all(&dir)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        for (name, text) in [
+            ("ca.pem", tls.ca_pem()),
+            ("cert.pem", a.worker_cert_pem.as_str()),
+            ("key.pem", a.worker_key_pem.as_str()),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, text)?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(dir)
+    }
+
     async fn start(&mut self, a: &WorkerAssignment) -> Result<(), SupervisorError> {
         let binary = self.cache.get(&mut self.nimbus, &a.binary_sha256).await?;
         let assignment: squall_proto::Assignment = serde_json::from_str(&a.assignment_json)
             .map_err(|e| SupervisorError::Invalid(format!("unreadable assignment: {e}")))?;
         let port = u16::try_from(a.port)
             .map_err(|_| SupervisorError::Invalid(format!("invalid port {}", a.port)))?;
+        let tls_dir = match &self.options.tls {
+            Some(tls) => Some(self.worker_credentials(tls, a, port)?),
+            None => None,
+        };
         let mut shared = lock(&self.shared);
         shared.workers.start(&StartSpec {
+            tls_dir: tls_dir.as_deref(),
             binary: &binary,
             args: &assignment.args,
             topology_id: &a.topology_id,

@@ -81,6 +81,10 @@ impl AssignmentMemory {
                     port: s.port,
                     binary_sha256: s.binary_sha256,
                     assignment_json: s.assignment_json,
+                    // Worker credentials are not kept here: a worker restarted from memory
+                    // reuses the ones written when it first started.
+                    worker_cert_pem: String::new(),
+                    worker_key_pem: String::new(),
                 })
                 .collect(),
         )
@@ -137,6 +141,7 @@ mod tests {
             port: 6700,
             binary_sha256: "ab".into(),
             assignment_json: "{}".into(),
+            ..Default::default()
         };
         memory.store(std::slice::from_ref(&a)).expect("stored");
         assert_eq!(AssignmentMemory::new(dir.path()).load(), Some(vec![a]));

@@ -151,6 +151,10 @@ impl Workers {
                 env::WORKER_PROGRESS_TIMEOUT_SECS,
                 spec.progress_timeout.as_secs().to_string(),
             )
+            .envs(
+                spec.tls_dir
+                    .map(|d| (env::WORKER_TLS_DIR, d.as_os_str().to_owned())),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -197,6 +201,8 @@ impl Workers {
 
 /// How to start one worker.
 pub struct StartSpec<'a> {
+    /// With security on: the directory of the worker's certificate, key and CA.
+    pub tls_dir: Option<&'a Path>,
     /// The cached binary.
     pub binary: &'a Path,
     /// Arguments for its `main`.

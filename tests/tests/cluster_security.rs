@@ -138,6 +138,11 @@ impl Secure {
 }
 
 fn start() -> Secure {
+    start_with(&[("host-a", "127.0.0.2")])
+}
+
+/// A secure cluster with supervisors (certificate name, host), one slot each.
+fn start_with(supervisors: &[(&str, &str)]) -> Secure {
     let dir = tempfile::tempdir().unwrap();
     let certs = pki(
         &dir.path().join("certs"),
@@ -159,21 +164,28 @@ fn start() -> Secure {
         &certs,
         "nimbus",
         &format!(
-            "nimbus.listen: 127.0.0.1:{port}\nnimbus.data.dir: {}\nnimbus.admins: [root]\nnimbus.supervisor.timeout.secs: 10\n",
-            dir.path().join("nimbus").display()
+            "nimbus.listen: 127.0.0.1:{port}\nnimbus.data.dir: {}\nnimbus.admins: [root]\nnimbus.supervisor.timeout.secs: 10\nsquall.tls.ca.key: {}\n",
+            dir.path().join("nimbus").display(),
+            certs.join("ca.key").display()
         ),
     );
-    let slot = free_port("127.0.0.2");
-    let supervisor_conf = config(
-        &dir.path().join("host-a.yaml"),
-        &certs,
-        &certs,
-        "host-a",
-        &format!(
-            "nimbus.url: {url}\nsupervisor.host: 127.0.0.2\nsupervisor.slots.ports: [{slot}]\nsupervisor.data.dir: {}\n",
-            dir.path().join("host-a").display()
-        ),
-    );
+    let supervisor_confs: Vec<(String, String)> = supervisors
+        .iter()
+        .map(|(name, host)| {
+            let slot = free_port(host);
+            let conf = config(
+                &dir.path().join(format!("{name}.yaml")),
+                &certs,
+                &certs,
+                name,
+                &format!(
+                    "nimbus.url: {url}\nsupervisor.host: {host}\nsupervisor.slots.ports: [{slot}]\nsupervisor.data.dir: {}\n",
+                    dir.path().join(name).display()
+                ),
+            );
+            (name.to_string(), conf)
+        })
+        .collect();
     for user in ["alice", "bob", "root"] {
         config(
             &dir.path().join(format!("{user}.yaml")),
@@ -195,10 +207,12 @@ fn start() -> Secure {
             .spawn()
             .unwrap()
     };
-    let daemons = Daemons(vec![
-        spawn(&nimbus_conf, "nimbus", "nimbus.log"),
-        spawn(&supervisor_conf, "supervisor", "supervisor.log"),
-    ]);
+    let mut daemons = Daemons(vec![spawn(&nimbus_conf, "nimbus", "nimbus.log")]);
+    for (name, conf) in &supervisor_confs {
+        daemons
+            .0
+            .push(spawn(conf, "supervisor", &format!("supervisor-{name}.log")));
+    }
     let secure = Secure {
         dir,
         url,
@@ -208,9 +222,11 @@ fn start() -> Secure {
     let up = eventually(Duration::from_secs(30), || {
         let out = secure.as_user("root", &["status", "--json"]);
         serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok_and(|s| {
-            s["supervisors"]
-                .as_array()
-                .is_some_and(|s| s.iter().any(|s| s["id"] == "host-a" && s["alive"] == true))
+            s["supervisors"].as_array().is_some_and(|s| {
+                supervisors
+                    .iter()
+                    .all(|(name, _)| s.iter().any(|s| s["id"] == *name && s["alive"] == true))
+            })
         })
     });
     assert!(
@@ -381,16 +397,6 @@ fn users_act_only_on_topologies_their_acl_allows_and_supervisors_only_as_themsel
         assert_eq!(as_user.code(), tonic::Code::PermissionDenied);
 
         // The binary goes to host-a (assigned) but not to host-b (valid, not assigned) or a user.
-        let info = cluster
-            .grpc("alice")
-            .get_topology(squall_proto::pb::NameRequest {
-                name: "wc".into(),
-                window: String::new(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        let _ = info;
         let sha = std::fs::read_dir(cluster.dir.path().join("nimbus").join("binaries"))
             .unwrap()
             .filter_map(|e| e.ok())
@@ -465,4 +471,123 @@ fn users_act_only_on_topologies_their_acl_allows_and_supervisors_only_as_themsel
             .all(|l| l.starts_with("time=20") && l.contains(" topology=wc ")),
         "{audit}"
     );
+}
+
+#[test]
+fn workers_exchange_tuples_over_tls_and_refuse_peers_of_other_topologies() {
+    let cluster = start_with(&[("host-a", "127.0.0.2"), ("host-b", "127.0.0.3")]);
+    let out = cluster.dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let topology = binaries().ids_topology.display().to_string();
+    let out_arg = out.display().to_string();
+    ok(&cluster.as_user(
+        "alice",
+        &[
+            "submit",
+            &topology,
+            "--name",
+            "ids",
+            "--workers",
+            "2",
+            "--",
+            "--ids",
+            "2000",
+            "--rate",
+            "1000",
+            "--out",
+            &out_arg,
+        ],
+    ));
+    assert!(
+        squall_tests::cluster::all_acked(&out, 2000, Duration::from_secs(90)),
+        "not every id was acked over the TLS transport; nimbus log:\n{}",
+        cluster.nimbus_log()
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&cluster.as_user("alice", &["status", "ids", "--json"]))).unwrap();
+    let workers = status["workers"].as_array().unwrap();
+    assert_eq!(workers.len(), 2, "{workers:?}");
+    let hosts: std::collections::BTreeSet<&str> =
+        workers.iter().filter_map(|w| w["host"].as_str()).collect();
+    assert_eq!(hosts.len(), 2, "one worker per host: {workers:?}");
+
+    // The owner reads the workers' logs through their supervisors (over TLS); bob may not.
+    let logs = ok(&cluster.as_user("alice", &["logs", "ids"]));
+    assert!(logs.contains("worker started"), "{logs}");
+    let e = stderr(&cluster.as_user("bob", &["logs", "ids"]));
+    assert!(e.contains("permission denied: user bob may not"), "{e}");
+
+    // A certificate of another topology, valid and from the cluster CA, gets no stream in;
+    // nor does a user's, nor plaintext.
+    let d = cluster.certs.display().to_string();
+    ok(&squall(&[
+        "certs",
+        "issue",
+        "--role",
+        "worker",
+        "other-1-1",
+        "--host",
+        "127.0.0.9",
+        "--dir",
+        &d,
+    ]));
+    let worker = &workers[0];
+    let (host, port) = (
+        worker["host"].as_str().unwrap().to_owned(),
+        worker["port"].as_u64().unwrap(),
+    );
+    let pem = |f: &str| std::fs::read_to_string(cluster.certs.join(f)).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        for who in ["other-1-1", "alice"] {
+            let tls = tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(pem("ca.pem")))
+                .identity(tonic::transport::Identity::from_pem(
+                    pem(&format!("{who}.pem")),
+                    pem(&format!("{who}.key")),
+                ))
+                .domain_name(host.clone());
+            let channel = tonic::transport::Endpoint::from_shared(format!("https://{host}:{port}"))
+                .unwrap()
+                .tls_config(tls)
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            let mut request =
+                tonic::Request::new(tokio_stream::iter(vec![squall_proto::pb::TransferBatch {
+                    payload: vec![1, 2, 3],
+                    placement_version: 0,
+                }]));
+            request.metadata_mut().insert_bin(
+                "squall-topology-bin",
+                tonic::metadata::MetadataValue::from_bytes(b"ids"),
+            );
+            let refused = squall_proto::WorkerClient::new(channel)
+                .transfer(request)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                refused.code(),
+                tonic::Code::PermissionDenied,
+                "{who}: {refused:?}"
+            );
+        }
+        let plaintext = tonic::transport::Endpoint::from_shared(format!("http://{host}:{port}"))
+            .unwrap()
+            .connect()
+            .await;
+        if let Ok(channel) = plaintext {
+            let request = tonic::Request::new(tokio_stream::iter(Vec::<
+                squall_proto::pb::TransferBatch,
+            >::new()));
+            assert!(
+                squall_proto::WorkerClient::new(channel)
+                    .transfer(request)
+                    .await
+                    .is_err(),
+                "plaintext to a worker's TLS port was answered"
+            );
+        }
+    });
 }

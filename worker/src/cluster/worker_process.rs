@@ -15,7 +15,7 @@ use squall_proto::pb::WorkerHeartbeatRequest;
 use squall_proto::{Assignment, MAX_MESSAGE_BYTES, Slot, SupervisorClient, WorkerServer, env};
 use squall_topology_api::{Config, Topology, config};
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::{Endpoint, Server};
+use tonic::transport::Server;
 
 use super::ClusterError;
 use super::progress::{Observation, ProgressWatch, Stall};
@@ -36,6 +36,32 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 /// How often waiting spouts look whether the other workers listen yet.
 const PEER_PROBE_EVERY: Duration = Duration::from_millis(100);
 const DEFAULT_TIMEOUT_SECS: u64 = 30;
+
+/// The worker's certificate when its supervisor runs with security on: from
+/// `SQUALL_WORKER_TLS_DIR`, and it must be a worker certificate of this topology.
+fn worker_tls(
+    topology_id: &str,
+) -> Result<Option<Arc<squall_security::TlsSettings>>, ClusterError> {
+    let Some(dir) = std::env::var_os(env::WORKER_TLS_DIR) else {
+        return Ok(None);
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let files = squall_security::TlsFiles {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+    };
+    let tls =
+        squall_security::TlsSettings::load(&files).map_err(|e| ClusterError::Env(e.to_string()))?;
+    let p = &tls.principal;
+    if p.role != squall_security::Role::Worker || p.name != topology_id {
+        return Err(ClusterError::Env(format!(
+            "the certificate in {} is for {p}, not a worker of topology {topology_id}",
+            dir.display()
+        )));
+    }
+    Ok(Some(Arc::new(tls)))
+}
 
 fn var(name: &str) -> Result<String, ClusterError> {
     std::env::var(name).map_err(|_| ClusterError::Env(format!("{name} is not set")))
@@ -72,6 +98,7 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
     let span = tracing::info_span!("worker", topology = %topology_id, port);
     let _entered = span.enter();
 
+    let tls = worker_tls(&topology_id)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("worker-io")
@@ -80,15 +107,24 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
     let table = Arc::new(StreamTable::new(topology));
     let (targets_tx, targets_rx) = tokio::sync::watch::channel(None);
     let gate = Arc::new(PlacementGate::default());
-    let service = TransferService::new(
+    let mut service = TransferService::new(
         Arc::clone(&table),
         targets_rx,
         &topology_id,
         Arc::clone(&gate),
     );
+    if tls.is_some() {
+        service = service.secure();
+    }
+    let mut server = Server::builder();
+    if let Some(tls) = &tls {
+        server = server
+            .tls_config(tls.server())
+            .map_err(|e| ClusterError::Env(format!("cannot serve over TLS: {e}")))?;
+    }
     let listener = runtime.block_on(tokio::net::TcpListener::bind((host.as_str(), port)))?;
     runtime.spawn(async move {
-        let served = Server::builder()
+        let served = server
             .initial_stream_window_size(Some(WINDOW_BYTES))
             .initial_connection_window_size(Some(WINDOW_BYTES))
             .tcp_nodelay(true)
@@ -103,10 +139,10 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
             tracing::error!(error = %e, "transport server stopped");
         }
     });
-    let sender = RemoteSender::new(table, runtime.handle().clone(), &topology_id);
+    let sender = RemoteSender::new(table, runtime.handle().clone(), &topology_id, tls.clone());
     let _runtime_context = runtime.enter();
-    let channel = Endpoint::from_shared(supervisor_url.clone())
-        .map_err(|e| ClusterError::Env(format!("bad supervisor url {supervisor_url:?}: {e}")))?
+    let channel = squall_security::endpoint(&supervisor_url, tls.as_deref())
+        .map_err(|e| ClusterError::Env(e.to_string()))?
         .connect_timeout(Duration::from_secs(1))
         .timeout(Duration::from_secs(5))
         .connect_lazy();

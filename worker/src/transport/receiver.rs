@@ -45,6 +45,11 @@ impl PlacementGate {
         self.refused.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a stream refused for its sender's identity; returns the count so far.
+    fn count_foreign(&self) -> u64 {
+        self.refused.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
     /// Whether a batch routed under `version` may be delivered; counts it if not.
     fn admit(&self, version: u64) -> bool {
         let ok = version == self.version.load(Ordering::Acquire);
@@ -64,6 +69,9 @@ pub(crate) struct TransferService {
     targets: Targets,
     topology_id: Arc<str>,
     gate: Arc<PlacementGate>,
+    /// Whether streams arrive over mutual TLS: each must then come from a worker certificate
+    /// of this topology.
+    secure: bool,
 }
 
 impl TransferService {
@@ -80,7 +88,14 @@ impl TransferService {
             targets,
             topology_id: Arc::from(topology_id),
             gate,
+            secure: false,
         }
+    }
+
+    /// Requires every stream to come from a worker certificate of this topology.
+    pub fn secure(mut self) -> Self {
+        self.secure = true;
+        self
     }
 }
 
@@ -90,6 +105,25 @@ impl Worker for TransferService {
         &self,
         request: Request<Streaming<TransferBatch>>,
     ) -> Result<Response<Empty>, Status> {
+        if self.secure {
+            let peer = request.peer_certs().and_then(|certs| {
+                certs
+                    .first()
+                    .and_then(|c| squall_security::principal_of(c.as_ref()))
+            });
+            let ours = peer.as_ref().is_some_and(|p| {
+                p.role == squall_security::Role::Worker && *p.name == *self.topology_id
+            });
+            if !ours {
+                let named = peer.map(|p| p.to_string());
+                let refused = self.gate.count_foreign();
+                tracing::warn!(peer = ?named, refused, "refused a transfer stream from a peer that is not a worker of this topology");
+                return Err(Status::permission_denied(format!(
+                    "this worker accepts streams only from workers of topology {:?}",
+                    &*self.topology_id
+                )));
+            }
+        }
         let sender = request
             .metadata()
             .get_bin(TRANSFER_TOPOLOGY_HEADER)

@@ -33,7 +33,6 @@ use squall_topology_api::TaskId;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::MetadataValue;
-use tonic::transport::Endpoint;
 
 use super::codec::{StreamTable, encode_acks, encode_tuples};
 use crate::message::{AckMsg, Delivery};
@@ -122,6 +121,8 @@ pub(crate) struct RemoteSender {
     runtime: tokio::runtime::Handle,
     open: Mutex<OpenLanes>,
     topology_id: Arc<str>,
+    /// With security on: this worker's certificate, shown to every peer.
+    tls: Option<Arc<squall_security::TlsSettings>>,
 }
 
 #[derive(Default)]
@@ -143,6 +144,7 @@ impl RemoteSender {
         table: Arc<StreamTable>,
         runtime: tokio::runtime::Handle,
         topology_id: &str,
+        tls: Option<Arc<squall_security::TlsSettings>>,
     ) -> Self {
         RemoteSender {
             link: RemoteLink {
@@ -157,6 +159,7 @@ impl RemoteSender {
             runtime,
             open: Mutex::new(OpenLanes::default()),
             topology_id: Arc::from(topology_id),
+            tls,
         }
     }
 
@@ -209,8 +212,12 @@ impl RemoteSender {
     }
 
     fn spawn_lane(&self, slot: Slot, lane: Lane) {
-        self.runtime
-            .spawn(run_lane(slot, Arc::clone(&self.topology_id), lane));
+        self.runtime.spawn(run_lane(
+            slot,
+            Arc::clone(&self.topology_id),
+            self.tls.clone(),
+            lane,
+        ));
     }
 }
 
@@ -316,7 +323,12 @@ impl Lane {
 /// batches are dropped: meanwhile they wait here and the queue behind them pushes back.
 /// Dropping at once lost the first trees of every topology whose workers did not start in the
 /// same instant.
-async fn run_lane(slot: Slot, topology_id: Arc<str>, mut rx: Lane) {
+async fn run_lane(
+    slot: Slot,
+    topology_id: Arc<str>,
+    tls: Option<Arc<squall_security::TlsSettings>>,
+    mut rx: Lane,
+) {
     let url = format!("http://{slot}");
     let mut down_since: Option<std::time::Instant> = None;
     // A payload taken from the lane but not sent yet: it could not join the message before
@@ -324,7 +336,7 @@ async fn run_lane(slot: Slot, topology_id: Arc<str>, mut rx: Lane) {
     let mut held: Option<TransferBatch> = None;
     let mut refused_backoff = Duration::from_millis(50);
     loop {
-        let client = match Endpoint::from_shared(url.clone()) {
+        let client = match squall_security::endpoint(&url, tls.as_deref()) {
             Ok(e) => {
                 e.connect_timeout(Duration::from_secs(1))
                     .tcp_nodelay(true)

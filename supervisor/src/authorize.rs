@@ -1,0 +1,73 @@
+//! Who may call the supervisor's API: plain functions of the caller's verified certificate.
+//! A worker heartbeats only for the topology its certificate names (Nimbus issues one per
+//! topology), so a process holding another topology's certificate cannot read or steer this
+//! one's assignment; logs are read with a user certificate.
+
+use squall_security::{Principal, Role};
+
+/// A refusal, one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("permission denied: {0}")]
+pub struct Denied(pub String);
+
+/// A worker heartbeat for `topology_id` from `caller` (`None` with security off: allowed).
+pub fn worker_heartbeat(
+    caller: Option<&Principal>,
+    secure: bool,
+    topology_id: &str,
+) -> Result<(), Denied> {
+    match caller {
+        _ if !secure => Ok(()),
+        Some(p) if p.role == Role::Worker && p.name == topology_id => Ok(()),
+        Some(p) if p.role == Role::Worker => Err(Denied(format!(
+            "a worker of topology {} may not heartbeat for topology {topology_id}",
+            p.name
+        ))),
+        _ => Err(Denied("only a worker certificate may heartbeat".into())),
+    }
+}
+
+/// A log read from `caller`.
+pub fn read_log(caller: Option<&Principal>, secure: bool) -> Result<(), Denied> {
+    match caller {
+        _ if !secure => Ok(()),
+        Some(p) if p.role == Role::User => Ok(()),
+        _ => Err(Denied(
+            "reading worker logs needs a user certificate".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(role: Role, name: &str) -> Principal {
+        Principal {
+            role,
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn workers_heartbeat_only_for_their_own_topology() {
+        let w = p(Role::Worker, "wc-1-1");
+        assert!(worker_heartbeat(Some(&w), true, "wc-1-1").is_ok());
+        assert_eq!(
+            worker_heartbeat(Some(&w), true, "other-2-2")
+                .unwrap_err()
+                .to_string(),
+            "permission denied: a worker of topology wc-1-1 may not heartbeat for topology other-2-2"
+        );
+        assert!(worker_heartbeat(Some(&p(Role::User, "wc-1-1")), true, "wc-1-1").is_err());
+        assert!(worker_heartbeat(None, true, "wc-1-1").is_err());
+        assert!(worker_heartbeat(None, false, "wc-1-1").is_ok());
+    }
+
+    #[test]
+    fn logs_are_for_users() {
+        assert!(read_log(Some(&p(Role::User, "a")), true).is_ok());
+        assert!(read_log(Some(&p(Role::Worker, "a")), true).is_err());
+        assert!(read_log(None, false).is_ok());
+    }
+}
