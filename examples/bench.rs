@@ -86,6 +86,10 @@ struct Args {
     /// (resident memory of the process, or of all workers in cluster mode).
     #[arg(long)]
     memory_every: Option<f64>,
+    /// Cluster mode: run the cluster without security (plaintext, no certificates), to
+    /// measure what TLS costs.
+    #[arg(long)]
+    insecure: bool,
     /// Set by the driver for the bench's own worker processes: the directory it shares with
     /// them for the measuring window and latency dumps.
     #[arg(long, hide = true)]
@@ -179,10 +183,11 @@ fn worker_args(dir: &std::path::Path) -> Vec<String> {
             "--seconds",
             "--memory-every",
             "--latency-dir",
+            "--insecure",
         ]
         .contains(&flag.as_str())
         {
-            let takes_value = !out[i].contains('=');
+            let takes_value = !out[i].contains('=') && flag != "--insecure";
             out.drain(i..(i + 1 + usize::from(takes_value)).min(out.len()));
         } else {
             i += 1;
@@ -193,7 +198,7 @@ fn worker_args(dir: &std::path::Path) -> Vec<String> {
 }
 
 fn run_cluster(args: &Args, sink: &str) -> anyhow::Result<Figures> {
-    let cluster = DevCluster::start(args.workers)?;
+    let cluster = DevCluster::start(args.workers, args.insecure)?;
     let shared = cluster.dir.path().join("latency");
     std::fs::create_dir_all(&shared)?;
     let exe = std::env::current_exe()?.display().to_string();

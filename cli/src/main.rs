@@ -59,7 +59,8 @@ impl NimbusArg {
 }
 
 /// This process's TLS settings from the configuration, checked: `None` with security off
-/// (`--insecure`, `squall.insecure`) or when no certificate is configured, both with a warning.
+/// (`--insecure`, `squall.insecure`, with a warning). Secure by default: no certificate
+/// configured is an error.
 /// `role`: the role a daemon's certificate must have.
 fn security(
     file: &ClusterConfig,
@@ -73,12 +74,9 @@ fn security(
         return Ok(None);
     }
     let Some(files) = file.tls_files()? else {
-        if role.is_some() {
-            eprintln!(
-                "warning: no TLS certificate configured (squall.tls.ca, squall.tls.cert, squall.tls.key): running without security; see the README's \"Securing a cluster\""
-            );
-        }
-        return Ok(None);
+        anyhow::bail!(
+            "no certificate configured: set squall.tls.ca, squall.tls.cert and squall.tls.key in squall.yaml (squall certs init, squall certs issue; see the README's \"Securing a cluster\"), or pass --insecure to run without security"
+        );
     };
     let tls = TlsSettings::load(&files)?;
     if let Some(role) = role

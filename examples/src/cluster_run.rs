@@ -14,6 +14,9 @@ use crate::cpu::pid_cpu_secs;
 pub struct DevCluster {
     squall: PathBuf,
     url: String,
+    /// Arguments every `squall` run gets: `--config <file>` of the process's role, or
+    /// `--insecure`.
+    user_args: Vec<String>,
     daemons: Vec<Child>,
     /// Where state, logs and the latency dumps live.
     pub dir: tempfile::TempDir,
@@ -26,8 +29,10 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 impl DevCluster {
-    /// Starts Nimbus and one supervisor with `slots` slots; waits until the supervisor joined.
-    pub fn start(slots: u32) -> anyhow::Result<Self> {
+    /// Starts Nimbus and one supervisor with `slots` slots, secure (a CA and certificates
+    /// made with `squall certs`, as a real cluster) unless `insecure`; waits until the
+    /// supervisor joined.
+    pub fn start(slots: u32, insecure: bool) -> anyhow::Result<Self> {
         let exe = std::env::current_exe()?;
         let squall = exe
             .parent()
@@ -40,14 +45,59 @@ impl DevCluster {
         let slots: Vec<String> = (0..slots)
             .map(|_| free_port().map(|p| p.to_string()))
             .collect::<Result<_, _>>()?;
+        let d = dir.path().to_owned();
+        let role_args = |name: &str| -> anyhow::Result<Vec<String>> {
+            if insecure {
+                return Ok(vec!["--insecure".to_owned()]);
+            }
+            let certs = d.join("certs");
+            let mut yaml = format!(
+                "squall.tls.ca: {0}/ca.pem\nsquall.tls.cert: {0}/{name}.pem\nsquall.tls.key: {0}/{name}.key\n",
+                certs.display()
+            );
+            if name == "nimbus" {
+                yaml.push_str(&format!("squall.tls.ca.key: {}/ca.key\n", certs.display()));
+            }
+            let path = d.join(format!("{name}.yaml"));
+            std::fs::write(&path, yaml)?;
+            Ok(vec!["--config".to_owned(), path.display().to_string()])
+        };
+        if !insecure {
+            let certs = d.join("certs").display().to_string();
+            let run = |args: &[&str]| -> anyhow::Result<()> {
+                let out = Command::new(&squall).args(args).output()?;
+                if !out.status.success() {
+                    bail!("squall {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+                }
+                Ok(())
+            };
+            run(&["certs", "init", "--dir", &certs])?;
+            for (role, name) in [("nimbus", "nimbus"), ("supervisor", "bench-supervisor")] {
+                run(&[
+                    "certs",
+                    "issue",
+                    "--role",
+                    role,
+                    name,
+                    "--host",
+                    "127.0.0.1",
+                    "--dir",
+                    &certs,
+                ])?;
+            }
+            run(&["certs", "issue", "--role", "user", "bench", "--dir", &certs])?;
+        }
+        let nimbus_args = role_args("nimbus")?;
+        let supervisor_args = role_args("bench-supervisor")?;
         let mut cluster = DevCluster {
             squall,
             url: url.clone(),
+            user_args: role_args("bench")?,
             daemons: Vec::new(),
             dir,
         };
-        let d = cluster.dir.path().to_owned();
         cluster.spawn(
+            &nimbus_args,
             &[
                 "nimbus",
                 "--listen",
@@ -58,6 +108,7 @@ impl DevCluster {
             "nimbus.log",
         )?;
         cluster.spawn(
+            &supervisor_args,
             &[
                 "supervisor",
                 "--nimbus",
@@ -85,10 +136,11 @@ impl DevCluster {
         Ok(cluster)
     }
 
-    fn spawn(&mut self, args: &[&str], log: &str) -> anyhow::Result<()> {
+    fn spawn(&mut self, role: &[String], args: &[&str], log: &str) -> anyhow::Result<()> {
         let log = std::fs::File::create(self.dir.path().join(log))?;
         self.daemons.push(
             Command::new(&self.squall)
+                .args(role)
                 .args(args)
                 .stdin(Stdio::null())
                 .stdout(log.try_clone()?)
@@ -101,6 +153,7 @@ impl DevCluster {
     /// Runs `squall ARGS` against the cluster.
     pub fn squall(&self, args: &[String]) -> anyhow::Result<std::process::Output> {
         Ok(Command::new(&self.squall)
+            .args(&self.user_args)
             .args(args)
             .env("SQUALL_NIMBUS", &self.url)
             .output()?)

@@ -148,6 +148,28 @@ impl Policy {
         }
     }
 
+    /// Everyone who may act on a topology by name: its owner, `topology.users`, the members
+    /// of `topology.groups` and the admins (for supervisors, which check log reads by it).
+    pub fn users_of(&self, acl: TopologyAcl<'_>) -> Vec<String> {
+        let mut users: Vec<String> = acl
+            .owner
+            .into_iter()
+            .map(str::to_owned)
+            .chain(acl.users.iter().cloned())
+            .chain(
+                acl.groups
+                    .iter()
+                    .filter_map(|g| self.groups.get(g))
+                    .flatten()
+                    .cloned(),
+            )
+            .chain(self.admins.iter().cloned())
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        users
+    }
+
     /// A supervisor heartbeat claiming `supervisor_id`: only from the supervisor certificate
     /// of that name, so no one can heartbeat as another host and pull its executors.
     pub fn supervisor_heartbeat(&self, caller: &Caller, supervisor_id: &str) -> Result<(), Denied> {
@@ -253,6 +275,29 @@ mod tests {
             assert!(p.topology_verb(&supervisor("alice"), verb, acl).is_err());
             assert!(p.topology_verb(&Caller::Unknown, verb, acl).is_err());
             assert!(p.topology_verb(&Caller::Anyone, verb, acl).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_users_of_a_topology_are_exactly_those_topology_verb_allows() {
+        let users = vec!["uma".to_owned()];
+        let groups = vec!["ops".to_owned(), "nobody".to_owned()];
+        let acl = TopologyAcl {
+            name: "wc",
+            owner: Some("alice"),
+            users: &users,
+            groups: &groups,
+        };
+        let p = policy();
+        let listed = p.users_of(acl);
+        assert_eq!(listed, ["alice", "olga", "root", "uma"]);
+        for who in ["alice", "olga", "root", "uma", "bob", "ops"] {
+            assert_eq!(
+                p.topology_verb(&user(who), TopologyVerb::ReadLogs, acl)
+                    .is_ok(),
+                listed.iter().any(|u| u == who),
+                "{who}"
+            );
         }
     }
 

@@ -324,6 +324,18 @@ fn names(conf: &Config, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The users who may act on `record` by name.
+fn acl_users(policy: &Policy, record: &TopologyRecord) -> Vec<String> {
+    let users = names(&record.conf, keys::TOPOLOGY_USERS);
+    let groups = names(&record.conf, keys::TOPOLOGY_GROUPS);
+    policy.users_of(TopologyAcl {
+        name: &record.name,
+        owner: record.owner.as_deref(),
+        users: &users,
+        groups: &groups,
+    })
+}
+
 /// Whether `caller` may `verb` the topology `record`.
 fn allowed(
     policy: &Policy,
@@ -611,6 +623,7 @@ impl Nimbus for NimbusService {
             .supervisor_heartbeat(&caller, &hb.supervisor_id)
             .map_err(NimbusError::from)?;
         let host = hb.host.clone();
+        let policy = self.policy.clone();
         if hb.supervisor_id.is_empty() || hb.host.is_empty() {
             return Err(Status::invalid_argument(
                 "a heartbeat needs a supervisor id and host",
@@ -656,7 +669,11 @@ impl Nimbus for NimbusService {
                         .map(|e| e.slot.port)
                         .collect();
                     if !ports.is_empty() {
-                        here.push((a.clone(), r.binary_sha256.clone(), ports));
+                        let readers = match &policy {
+                            Some(policy) => acl_users(policy, r),
+                            None => Vec::new(),
+                        };
+                        here.push((a.clone(), r.binary_sha256.clone(), ports, readers));
                     }
                 }
                 let live: BTreeSet<String> = inner.topologies.keys().cloned().collect();
@@ -667,7 +684,7 @@ impl Nimbus for NimbusService {
         let certs = self.worker_certs.clone();
         let workers = tokio::task::spawn_blocking(move || {
             let mut out = Vec::new();
-            for (a, binary_sha256, ports) in here {
+            for (a, binary_sha256, ports, readers) in here {
                 let json = serde_json::to_string(&a)
                     .map_err(|e| NimbusError::Invalid(format!("cannot encode assignment: {e}")))?;
                 let cert = match &certs {
@@ -688,6 +705,7 @@ impl Nimbus for NimbusService {
                             .as_ref()
                             .map(|c| c.key_pem.clone())
                             .unwrap_or_default(),
+                        log_readers: readers.clone(),
                     });
                 }
             }

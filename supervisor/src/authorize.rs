@@ -27,11 +27,21 @@ pub fn worker_heartbeat(
     }
 }
 
-/// A log read from `caller`.
-pub fn read_log(caller: Option<&Principal>, secure: bool) -> Result<(), Denied> {
+/// A read of `topology_id`'s logs from `caller`: a user Nimbus listed among the topology's
+/// log readers (its owner, `topology.users`, members of `topology.groups`, admins).
+pub fn read_log(
+    caller: Option<&Principal>,
+    secure: bool,
+    topology_id: &str,
+    readers: &[String],
+) -> Result<(), Denied> {
     match caller {
         _ if !secure => Ok(()),
-        Some(p) if p.role == Role::User => Ok(()),
+        Some(p) if p.role == Role::User && readers.contains(&p.name) => Ok(()),
+        Some(p) if p.role == Role::User => Err(Denied(format!(
+            "user {} may not read the logs of topology {topology_id}",
+            p.name
+        ))),
         _ => Err(Denied(
             "reading worker logs needs a user certificate".into(),
         )),
@@ -65,9 +75,17 @@ mod tests {
     }
 
     #[test]
-    fn logs_are_for_users() {
-        assert!(read_log(Some(&p(Role::User, "a")), true).is_ok());
-        assert!(read_log(Some(&p(Role::Worker, "a")), true).is_err());
-        assert!(read_log(None, false).is_ok());
+    fn logs_are_for_the_users_nimbus_listed() {
+        let readers = vec!["alice".to_owned(), "root".to_owned()];
+        assert!(read_log(Some(&p(Role::User, "alice")), true, "wc", &readers).is_ok());
+        assert_eq!(
+            read_log(Some(&p(Role::User, "bob")), true, "wc", &readers)
+                .unwrap_err()
+                .to_string(),
+            "permission denied: user bob may not read the logs of topology wc"
+        );
+        assert!(read_log(Some(&p(Role::Worker, "alice")), true, "wc", &readers).is_err());
+        assert!(read_log(None, true, "wc", &readers).is_err());
+        assert!(read_log(None, false, "wc", &[]).is_ok());
     }
 }

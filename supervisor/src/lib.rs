@@ -84,6 +84,8 @@ struct Shared {
     workers: Workers,
     /// Assignment JSON by (topology, port), as Nimbus last gave it.
     assigned: BTreeMap<(String, u16), String>,
+    /// Who may read each topology's logs here (with security on), as Nimbus last said.
+    log_readers: BTreeMap<String, Vec<String>>,
     /// Whether `assigned` says anything: false from a first start until Nimbus answers. Until
     /// then a worker's heartbeat gets "unavailable", never "unassigned", which would make it
     /// exit.
@@ -158,8 +160,15 @@ impl Supervisor for SupervisorService {
         &self,
         request: Request<ReadLogRequest>,
     ) -> Result<Response<Self::ReadLogStream>, Status> {
-        authorize::read_log(caller(&request).as_ref(), self.secure).map_err(denied)?;
+        let who = caller(&request);
         let req = request.into_inner();
+        let readers = lock(&self.shared)
+            .log_readers
+            .get(&req.topology_id)
+            .cloned()
+            .unwrap_or_default();
+        authorize::read_log(who.as_ref(), self.secure, &req.topology_id, &readers)
+            .map_err(denied)?;
         let port = u16::try_from(req.port)
             .map_err(|_| Status::invalid_argument(format!("invalid port {}", req.port)))?;
         if !squall_topology_api::valid_topology_name(&req.topology_id) {
@@ -230,6 +239,7 @@ pub async fn serve(
             .as_deref()
             .map(memory::by_slot)
             .unwrap_or_default(),
+        log_readers: BTreeMap::new(),
         known: remembered.is_some(),
     }));
     let local = listener.local_addr()?;
@@ -384,6 +394,13 @@ impl Reconciler {
                 .iter()
                 .map(|(p, a)| ((a.topology_id.clone(), *p), a.assignment_json.clone()))
                 .collect();
+            // An assignment remembered from before a restart carries no readers: keep the
+            // ones Nimbus gave last, if any.
+            for a in wanted.values().filter(|a| !a.log_readers.is_empty()) {
+                shared
+                    .log_readers
+                    .insert(a.topology_id.clone(), a.log_readers.clone());
+            }
             let ports: Vec<u16> = shared.workers.by_port.keys().copied().collect();
             for port in ports {
                 let Some(w) = shared.workers.by_port.get_mut(&port) else {

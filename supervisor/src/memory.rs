@@ -85,6 +85,7 @@ impl AssignmentMemory {
                     // reuses the ones written when it first started.
                     worker_cert_pem: String::new(),
                     worker_key_pem: String::new(),
+                    log_readers: Vec::new(),
                 })
                 .collect(),
         )

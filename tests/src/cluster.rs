@@ -14,6 +14,9 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use squall_proto::NimbusClient;
+use squall_security::Role;
+
+use crate::pki::TestPki;
 use squall_proto::pb::{ClusterInfo, Empty};
 
 pub use crate::eventually;
@@ -120,6 +123,8 @@ pub struct Cluster {
     nimbus: Option<Child>,
     /// The supervisors, in the order given.
     pub supervisors: Vec<SupervisorHandle>,
+    /// The cluster's CA and certificates: every daemon and the test user run with TLS.
+    pub pki: TestPki,
 }
 
 /// A supervisor silent this long is dead to Nimbus. Generous, so a CI machine busy compiling
@@ -164,7 +169,9 @@ impl Cluster {
             .expect("temp dir");
         let nimbus_listen = format!("127.0.0.1:{}", free_port("127.0.0.1"));
         let ui_listen = format!("127.0.0.1:{}", free_port("127.0.0.1"));
+        let pki = TestPki::new(&dir.path().join("certs"));
         let mut cluster = Cluster {
+            pki,
             nimbus_url: format!("http://{nimbus_listen}"),
             ui_url: format!("http://{ui_listen}"),
             nimbus_listen,
@@ -200,7 +207,10 @@ impl Cluster {
 
     /// Starts (or restarts) Nimbus on its data dir and waits until it answers.
     pub fn start_nimbus(&mut self, conf: &[&str]) {
+        let config = self.pki.config(Role::Nimbus, "nimbus", &["127.0.0.1"], "");
         let mut args = vec![
+            "--config".to_owned(),
+            config.display().to_string(),
             "nimbus".to_owned(),
             "--listen".into(),
             self.nimbus_listen.clone(),
@@ -226,7 +236,15 @@ impl Cluster {
     /// Starts (or restarts) supervisor `i` on its data dir.
     pub fn start_supervisor(&mut self, i: usize) {
         let s = &self.supervisors[i];
+        let config = self.pki.config(
+            Role::Supervisor,
+            &format!("supervisor-{}", s.host),
+            &[s.host.as_str()],
+            "",
+        );
         let mut args = vec![
+            "--config".to_owned(),
+            config.display().to_string(),
             "supervisor".to_owned(),
             "--nimbus".into(),
             self.nimbus_url.clone(),
@@ -265,13 +283,14 @@ impl Cluster {
 
     /// Nimbus's view of the cluster, if it answers.
     pub fn cluster_info(&self) -> Option<ClusterInfo> {
-        let url = self.nimbus_url.clone();
+        let endpoint =
+            squall_security::endpoint(&self.nimbus_url, Some(&self.pki.user_tls())).ok()?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .ok()?;
         rt.block_on(async move {
-            let mut c = NimbusClient::connect(url).await.ok()?;
+            let mut c = NimbusClient::new(endpoint.connect().await.ok()?);
             c.get_cluster(Empty {})
                 .await
                 .ok()
@@ -287,11 +306,24 @@ impl Cluster {
 
     /// Runs `squall ARGS` against this cluster.
     pub fn squall(&self, args: &[&str]) -> Output {
-        Command::new(&binaries().squall)
+        self.squall_command()
             .args(args)
-            .env("SQUALL_NIMBUS", &self.nimbus_url)
             .output()
             .expect("run squall")
+    }
+
+    /// A `squall` command set up to talk to this cluster as the test user.
+    pub fn squall_command(&self) -> Command {
+        let mut cmd = Command::new(&binaries().squall);
+        cmd.env("SQUALL_NIMBUS", &self.nimbus_url)
+            .env("SQUALL_CONF", self.pki.user_config());
+        cmd
+    }
+
+    /// An endpoint to Nimbus over TLS as the test user, for raw gRPC calls.
+    pub fn nimbus_endpoint(&self) -> tonic::transport::Endpoint {
+        squall_security::endpoint(&self.nimbus_url, Some(&self.pki.user_tls()))
+            .expect("nimbus endpoint")
     }
 
     /// Submits the test topology; returns the CLI's output.

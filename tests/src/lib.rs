@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod cluster;
+pub mod pki;
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use squall_proto::NimbusClient;
@@ -32,13 +32,17 @@ fn header(spec_json: &str, size: u64, sha256: &str) -> SubmitHeader {
 }
 
 /// Submits a header and data chunks straight over gRPC; returns Nimbus's refusal message.
-fn refusal(url: &str, header: SubmitHeader, data: Vec<Vec<u8>>) -> String {
+fn refusal(
+    endpoint: &tonic::transport::Endpoint,
+    header: SubmitHeader,
+    data: Vec<Vec<u8>>,
+) -> String {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut client = NimbusClient::connect(url.to_owned()).await.unwrap();
+        let mut client = NimbusClient::new(endpoint.connect().await.unwrap());
         let chunks: Vec<SubmitChunk> = std::iter::once(submit_chunk::Part::Header(header))
             .chain(data.into_iter().map(submit_chunk::Part::Data))
             .map(|p| SubmitChunk { part: Some(p) })
@@ -71,23 +75,24 @@ fn refused_uploads_store_nothing_and_garbage_leaves_the_daemons_serving() {
     let limit = format!("nimbus.max.upload.bytes={LIMIT}");
     let cluster = Cluster::start_with(&["127.0.5.2"], 1, &[&limit]);
     let url = cluster.nimbus_url.clone();
+    let endpoint = cluster.nimbus_endpoint();
     let spec = valid_spec();
     let sha_of_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
     assert_eq!(
-        refusal(&url, header(&spec, LIMIT + 1, sha_of_abc), vec![]),
+        refusal(&endpoint, header(&spec, LIMIT + 1, sha_of_abc), vec![]),
         format!(
             "upload of {} bytes is over the limit of {LIMIT} bytes",
             LIMIT + 1
         )
     );
     assert_eq!(
-        refusal(&url, header(&spec, 100, sha_of_abc), vec![vec![1; 50]]),
+        refusal(&endpoint, header(&spec, 100, sha_of_abc), vec![vec![1; 50]]),
         "truncated upload: 50 of 100 bytes arrived"
     );
     assert!(
         refusal(
-            &url,
+            &endpoint,
             header(&spec, 3, &"0".repeat(64)),
             vec![b"abc".to_vec()]
         )
@@ -96,11 +101,15 @@ fn refused_uploads_store_nothing_and_garbage_leaves_the_daemons_serving() {
     let invalid = spec.replace(r#""component":"ids""#, r#""component":"ghost""#);
     assert_ne!(invalid, spec, "the spec should name its spout as an input");
     assert!(
-        refusal(&url, header(&invalid, 3, sha_of_abc), vec![b"abc".to_vec()])
-            .contains(r#"subscribes to unknown component "ghost""#)
+        refusal(
+            &endpoint,
+            header(&invalid, 3, sha_of_abc),
+            vec![b"abc".to_vec()]
+        )
+        .contains(r#"subscribes to unknown component "ghost""#)
     );
     assert!(
-        refusal(&url, header("{not json", 3, sha_of_abc), vec![])
+        refusal(&endpoint, header("{not json", 3, sha_of_abc), vec![])
             .starts_with("unreadable topology spec")
     );
 
@@ -193,7 +202,7 @@ fn cli_refusal(cluster: &Cluster, args: &[&str]) -> String {
 #[test]
 fn bad_values_are_refused_with_one_line_and_nothing_is_stored() {
     let cluster = Cluster::start(&["127.0.5.3"], 1);
-    let url = cluster.nimbus_url.clone();
+    let endpoint = cluster.nimbus_endpoint();
     let ids = binaries().ids_topology.display().to_string();
     let chain = binaries().chain_topology.display().to_string();
     let long_name = "n".repeat(10_000);
@@ -296,7 +305,7 @@ fn bad_values_are_refused_with_one_line_and_nothing_is_stored() {
         let mut h = header(spec, 3, sha_of_abc);
         h.name = name.into();
         h.conf_json = conf.into();
-        refusal(&url, h, vec![b"abc".to_vec()])
+        refusal(&endpoint, h, vec![b"abc".to_vec()])
     };
     assert_eq!(
         with("bad", &spec, r#"{"topology.workers":4000000000}"#),
@@ -344,7 +353,8 @@ fn the_largest_allowed_topology_is_placed_while_nimbus_keeps_answering() {
     let tasks = (MAX_TOTAL_TASKS - u64::from(MAX_ACKER_EXECUTORS)).to_string();
     let components = MAX_COMPONENTS.to_string();
     let ackers = format!("topology.acker.executors={MAX_ACKER_EXECUTORS}");
-    let mut submit = Command::new(&binaries().squall)
+    let mut submit = cluster
+        .squall_command()
         .args([
             "submit",
             &chain,
@@ -362,7 +372,6 @@ fn the_largest_allowed_topology_is_placed_while_nimbus_keeps_answering() {
             "--reverse",
             "true",
         ])
-        .env("SQUALL_NIMBUS", &cluster.nimbus_url)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -3,11 +3,13 @@
 //! `topology.*` key on submit is warned about with the nearest known key.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use squall_security::Role;
 use squall_tests::cluster::{binaries, eventually, free_port};
+use squall_tests::pki::TestPki;
 
 /// Kills its daemons when the test ends, however it ends.
 struct Daemons(Vec<Child>);
@@ -49,9 +51,12 @@ fn daemons_and_the_cli_take_every_setting_from_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port("127.0.0.1");
     let slots = [free_port("127.0.0.2"), free_port("127.0.0.2")];
-    let conf = dir.path().join("squall.yaml");
+    // One file for the whole cluster, as storm.yaml; the certificate it names differs per
+    // process (each daemon's own), so each process gets the shared lines plus its TLS lines.
+    let pki = TestPki::new(&dir.path().join("certs"));
+    let shared = dir.path().join("shared.yaml");
     std::fs::write(
-        &conf,
+        &shared,
         format!(
             "# the whole cluster in one file, as storm.yaml\n\
              nimbus.seeds: [\"127.0.0.1\"]\n\
@@ -70,14 +75,22 @@ fn daemons_and_the_cli_take_every_setting_from_the_file() {
         ),
     )
     .unwrap();
-    let conf_arg = conf.display().to_string();
+    let shared_text = std::fs::read_to_string(&shared).unwrap();
+    let with_shared = |role, name: &str, hosts: &[&str]| {
+        pki.config(role, name, hosts, &shared_text)
+            .display()
+            .to_string()
+    };
+    let nimbus_conf = with_shared(Role::Nimbus, "nimbus", &["127.0.0.1"]);
+    let supervisor_conf = with_shared(Role::Supervisor, "supervisor-a", &["127.0.0.2"]);
+    let conf = PathBuf::from(with_shared(Role::User, "tester", &[]));
     let _daemons = Daemons(vec![
         daemon(
-            &["--config", &conf_arg, "nimbus"],
+            &["--config", &nimbus_conf, "nimbus"],
             &dir.path().join("nimbus.log"),
         ),
         daemon(
-            &["--config", &conf_arg, "supervisor"],
+            &["--config", &supervisor_conf, "supervisor"],
             &dir.path().join("supervisor.log"),
         ),
     ]);

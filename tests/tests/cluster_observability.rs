@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -49,9 +49,9 @@ fn logged(line: &str, key: &str) -> Option<u64> {
 
 /// Reads `squall status NAME --watch` until it has drawn `frames` frames (or `limit` passes).
 fn watch_frames(cluster: &Cluster, name: &str, frames: usize, limit: Duration) -> String {
-    let mut child = Command::new(&binaries().squall)
+    let mut child = cluster
+        .squall_command()
         .args(["status", name, "--watch"])
-        .env("SQUALL_NIMBUS", &cluster.nimbus_url)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -10,13 +10,16 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use squall_security::Role;
 use squall_tests::cluster::{all_acked, binaries, eventually, ids_in};
+use squall_tests::pki::TestPki;
 
 /// The namespaces and processes of one run; torn down on drop.
 struct Net {
     tag: String,
     daemons: Vec<Child>,
     data: tempfile::TempDir,
+    pki: TestPki,
 }
 
 fn ip(args: &[&str]) {
@@ -37,13 +40,15 @@ impl Net {
     /// Namespaces hub (bridge), n (nimbus, .1), a (.2) and b (.3) on 10.210.<k>.0/24.
     fn create() -> Net {
         let k = std::process::id() % 200 + 20;
+        let data = tempfile::Builder::new()
+            .prefix("squall-netns-")
+            .tempdir()
+            .unwrap();
         let net = Net {
             tag: format!("sq{k}"),
             daemons: Vec::new(),
-            data: tempfile::Builder::new()
-                .prefix("squall-netns-")
-                .tempdir()
-                .unwrap(),
+            pki: TestPki::new(&data.path().join("certs")),
+            data,
         };
         let hub = net.ns("hub");
         ip(&["netns", "add", &hub]);
@@ -99,6 +104,7 @@ impl Net {
             .arg(&binaries().squall)
             .args(args)
             .env("SQUALL_NIMBUS", format!("http://{}:6627", self.addr(1)))
+            .env("SQUALL_CONF", self.pki.user_config())
             .output()
             .unwrap()
     }
@@ -155,9 +161,16 @@ fn a_cut_off_supervisor_loses_its_workers_to_the_other_and_heals_cleanly() {
     let mut net = Net::create();
     let data = net.data.path().to_owned();
     let nimbus_addr = net.addr(1);
+    let nimbus_config = net
+        .pki
+        .config(Role::Nimbus, "nimbus", &[&nimbus_addr], "")
+        .display()
+        .to_string();
     net.spawn(
         "n",
         &[
+            "--config".into(),
+            nimbus_config,
             "nimbus".into(),
             "--listen".into(),
             format!("{nimbus_addr}:6627"),
@@ -170,9 +183,21 @@ fn a_cut_off_supervisor_loses_its_workers_to_the_other_and_heals_cleanly() {
     );
     for (name, host) in [("a", 2), ("b", 3)] {
         let addr = net.addr(host);
+        let config = net
+            .pki
+            .config(
+                Role::Supervisor,
+                &format!("supervisor-{name}"),
+                &[&addr],
+                "",
+            )
+            .display()
+            .to_string();
         net.spawn(
             name,
             &[
+                "--config".into(),
+                config,
                 "supervisor".into(),
                 "--nimbus".into(),
                 format!("http://{nimbus_addr}:6627"),

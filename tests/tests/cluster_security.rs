@@ -539,6 +539,48 @@ fn workers_exchange_tuples_over_tls_and_refuse_peers_of_other_topologies() {
     let pem = |f: &str| std::fs::read_to_string(cluster.certs.join(f)).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
+        // Straight to a supervisor, past Nimbus: bob still may not read ids' logs.
+        let info = cluster
+            .grpc("alice")
+            .get_topology(squall_proto::pb::NameRequest {
+                name: "ids".into(),
+                window: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let w = &info.workers[0];
+        for (who, allowed) in [("bob", false), ("alice", true)] {
+            let tls = tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(pem("ca.pem")))
+                .identity(tonic::transport::Identity::from_pem(
+                    pem(&format!("{who}.pem")),
+                    pem(&format!("{who}.key")),
+                ))
+                .domain_name(w.host.clone());
+            let channel = tonic::transport::Endpoint::from_shared(w.supervisor_url.clone())
+                .unwrap()
+                .tls_config(tls)
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            let read = squall_proto::SupervisorClient::new(channel)
+                .read_log(squall_proto::pb::ReadLogRequest {
+                    topology_id: info.summary.as_ref().unwrap().id.clone(),
+                    port: w.port,
+                    follow: false,
+                    tail_bytes: 0,
+                })
+                .await;
+            match read {
+                Ok(_) => assert!(allowed, "{who} read the logs"),
+                Err(e) => {
+                    assert!(!allowed, "{who}: {e:?}");
+                    assert_eq!(e.code(), tonic::Code::PermissionDenied);
+                }
+            }
+        }
         for who in ["other-1-1", "alice"] {
             let tls = tonic::transport::ClientTlsConfig::new()
                 .ca_certificate(tonic::transport::Certificate::from_pem(pem("ca.pem")))
