@@ -96,3 +96,25 @@ pub async fn rebalance(
         .map_err(refused)?;
     Ok(())
 }
+
+/// A one-time link that logs this user into the web UI.
+pub async fn ui_login(nimbus: &Nimbus) -> anyhow::Result<String> {
+    let reply = connect(nimbus)
+        .await?
+        .ui_login(squall_proto::pb::Empty {})
+        .await
+        .map_err(refused)?
+        .into_inner();
+    // A UI listening on every address is reached at Nimbus's own host.
+    let addr = match reply.ui_addr.parse::<std::net::SocketAddr>() {
+        Ok(a) if a.ip().is_unspecified() => {
+            let host = tonic::codegen::http::Uri::try_from(nimbus.url.as_str())
+                .ok()
+                .and_then(|u| u.host().map(str::to_owned))
+                .unwrap_or_else(|| "127.0.0.1".to_owned());
+            format!("{host}:{}", a.port())
+        }
+        _ => reply.ui_addr,
+    };
+    Ok(format!("https://{addr}/login?ticket={}", reply.ticket))
+}

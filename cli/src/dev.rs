@@ -135,7 +135,9 @@ pub async fn run(
         "supervisor.log",
         &["--config".into(), supervisor_config, "supervisor".into()],
     )?;
-    let ui_note = ui.map_or_else(String::new, |u| format!(", web UI http://{u}"));
+    let ui_note = ui
+        .as_ref()
+        .map_or_else(String::new, |u| format!(", web UI {scheme}://{u}"));
     println!(
         "dev cluster: nimbus {url}{ui_note}, logs and state in {}",
         dir.path().display()
@@ -158,6 +160,13 @@ pub async fn run(
             && let Ok(info) = c.get_cluster(Empty {}).await
             && info.into_inner().supervisors.iter().any(|s| s.alive)
         {
+            // A secure UI needs a login: a one-time link for this shell's user.
+            if ui.is_some() && !insecure {
+                match crate::client::ui_login(&nimbus_addr).await {
+                    Ok(link) => println!("web UI login (one-time link, two minutes): {link}"),
+                    Err(e) => eprintln!("web UI login link: {e}"),
+                }
+            }
             break;
         }
         if Instant::now() > deadline {

@@ -226,6 +226,11 @@ enum Command {
         #[command(flatten)]
         nimbus: NimbusArg,
     },
+    /// Log into the web UI as this user: prints a one-time link (valid two minutes).
+    UiLogin {
+        #[command(flatten)]
+        nimbus: NimbusArg,
+    },
     /// The cluster's certificate authority and certificates.
     Certs {
         #[command(subcommand)]
@@ -522,6 +527,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 follow,
             )
             .await?
+        }
+        Command::UiLogin { nimbus } => {
+            let link = client::ui_login(&nimbus.resolve(&file, tls)).await?;
+            println!("{link}");
         }
         Command::Certs { command } => match command {
             CertsCommand::Init { dir, name } => {

@@ -127,14 +127,30 @@ pub async fn serve(
             .worker_ca
             .clone()
             .map(|ca| Arc::new(service::WorkerCerts::new(ca))),
+    )
+    .with_ui_addr(
+        ui.as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.to_string()),
     );
     if let Some(ui_listener) = ui {
+        let https = match &options.tls {
+            Some(tls) => Some(Arc::new(tls.https_server().map_err(|e| {
+                NimbusError::Invalid(format!("cannot serve the UI over HTTPS: {e}"))
+            })?)),
+            None => None,
+        };
         let ui = http::Ui {
             state: Arc::clone(&state),
             service: service.clone(),
+            policy: options
+                .tls
+                .is_some()
+                .then(|| Arc::new(options.policy.clone())),
+            sessions: service.sessions(),
         };
         tokio::spawn(async move {
-            if let Err(e) = http::serve(ui_listener, ui).await {
+            if let Err(e) = http::serve(ui_listener, ui, https).await {
                 tracing::error!(error = %e, "ui server stopped");
             }
         });

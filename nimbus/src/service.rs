@@ -9,7 +9,7 @@ use std::sync::Arc;
 use squall_proto::pb::{
     BinaryChunk, BinaryRequest, ClusterInfo, Empty, KillRequest, NameRequest, RebalanceRequest,
     SubmitChunk, SubmitReply, SupervisorHeartbeatReply, SupervisorHeartbeatRequest, SupervisorInfo,
-    TopologyInfo, TopologyList, WorkerAssignment, submit_chunk,
+    TopologyInfo, TopologyList, UiLoginReply, WorkerAssignment, submit_chunk,
 };
 use squall_proto::{Nimbus, TopologyStatus};
 use squall_security::principal_of;
@@ -23,6 +23,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::audit::AuditLog;
 use crate::authorize::{Caller, Policy, TopologyAcl, TopologyVerb};
 use crate::error::NimbusError;
+use crate::http::session::Sessions;
 use crate::metrics::view::{summary, topology_info};
 use crate::metrics::window::{UnknownWindow, Window};
 use crate::state::{Inner, State, SupervisorEntry, now_secs};
@@ -43,6 +44,10 @@ pub struct NimbusService {
     audit: Arc<AuditLog>,
     /// With security on: signs each topology's worker certificates.
     worker_certs: Option<Arc<WorkerCerts>>,
+    /// Web UI logins, shared with the UI server.
+    sessions: Arc<std::sync::Mutex<Sessions>>,
+    /// The UI's address, for login links.
+    ui_addr: Option<String>,
 }
 
 /// The worker certificates Nimbus issues: one per (topology, host), signed by the cluster CA
@@ -106,7 +111,20 @@ impl NimbusService {
             policy,
             audit,
             worker_certs,
+            sessions: Arc::default(),
+            ui_addr: None,
         }
+    }
+
+    /// Tells login links where the UI listens.
+    pub fn with_ui_addr(mut self, addr: Option<String>) -> Self {
+        self.ui_addr = addr;
+        self
+    }
+
+    /// The UI's logins.
+    pub(crate) fn sessions(&self) -> Arc<std::sync::Mutex<Sessions>> {
+        Arc::clone(&self.sessions)
     }
 
     /// Records a state-changing request's outcome in the audit log, and passes it on.
@@ -130,6 +148,11 @@ impl NimbusService {
     fn caller<T>(&self, request: &Request<T>) -> Caller {
         if self.policy.is_none() {
             return Caller::Anyone;
+        }
+        // A request the UI makes on behalf of its logged-in user (extensions never come
+        // from the wire).
+        if let Some(caller) = request.extensions().get::<Caller>() {
+            return caller.clone();
         }
         request
             .peer_certs()
@@ -337,7 +360,7 @@ fn acl_users(policy: &Policy, record: &TopologyRecord) -> Vec<String> {
 }
 
 /// Whether `caller` may `verb` the topology `record`.
-fn allowed(
+pub(crate) fn allowed(
     policy: &Policy,
     caller: &Caller,
     verb: TopologyVerb,
@@ -714,6 +737,35 @@ impl Nimbus for NimbusService {
         .await
         .joined()?;
         Ok(Response::new(SupervisorHeartbeatReply { workers }))
+    }
+
+    async fn ui_login(&self, request: Request<Empty>) -> Result<Response<UiLoginReply>, Status> {
+        let caller = self.caller(&request);
+        let user = match &caller {
+            Caller::Principal(p) if p.role == squall_security::Role::User => p.name.clone(),
+            Caller::Anyone => {
+                return Err(Status::failed_precondition(
+                    "security is off: the UI needs no login",
+                ));
+            }
+            _ => {
+                return Err(NimbusError::from(crate::authorize::Denied(
+                    "only a user certificate may log into the UI".into(),
+                ))
+                .into());
+            }
+        };
+        let Some(ui_addr) = self.ui_addr.clone() else {
+            return Err(Status::failed_precondition(
+                "nimbus serves no UI (start it with --ui ADDR)",
+            ));
+        };
+        let ticket = self
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ticket(&user, std::time::Instant::now());
+        Ok(Response::new(UiLoginReply { ticket, ui_addr }))
     }
 
     type DownloadBinaryStream = BinaryStream;

@@ -4,11 +4,32 @@
 const REFRESH_MS = 5000;
 const params = new URLSearchParams(location.search);
 
+// State-changing requests carry the user's CSRF token, which only this origin can read.
+let csrfToken = null;
 async function api(path, options) {
+  options = options || {};
+  if (options.method && options.method !== 'GET') {
+    if (csrfToken === null) {
+      const s = await fetch('/api/v1/session').then(r => r.json()).catch(() => ({}));
+      csrfToken = s.csrfToken || '';
+    }
+    options.headers = Object.assign({}, options.headers, { 'x-csrf-token': csrfToken });
+  }
   const r = await fetch(path, options);
   const body = await r.json().catch(() => ({}));
+  if (r.status === 401) showLogin(body.error);
   if (!r.ok) throw new Error(body.error || r.statusText);
   return body;
+}
+
+// Not logged in: say how, once, at the top of the page.
+function showLogin(message) {
+  if (document.getElementById('login-needed')) return;
+  const note = document.createElement('p');
+  note.id = 'login-needed';
+  note.className = 'login-needed';
+  note.textContent = message || 'Not logged in: run `squall ui-login` and open the link it prints.';
+  document.body.prepend(note);
 }
 
 function esc(v) {

@@ -37,6 +37,8 @@ fn headless(chromium: &Path) -> Command {
         "--disable-component-update",
         "--disable-sync",
         "--virtual-time-budget=5000",
+        // Test clusters serve the UI over HTTPS with their own throwaway CA.
+        "--ignore-certificate-errors",
     ])
     .arg(format!("--user-data-dir={}", profile.display()));
     cmd

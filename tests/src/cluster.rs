@@ -173,7 +173,7 @@ impl Cluster {
         let mut cluster = Cluster {
             pki,
             nimbus_url: format!("http://{nimbus_listen}"),
-            ui_url: format!("http://{ui_listen}"),
+            ui_url: format!("https://{ui_listen}"),
             nimbus_listen,
             ui_listen,
             nimbus: None,
@@ -407,14 +407,71 @@ impl Cluster {
         out
     }
 
-    /// GETs a path of the UI server (`/api/v1/...`, `/metrics`); `None` on any failure.
+    /// GETs a path of the UI server (`/api/v1/...`, `/metrics`) over HTTPS, showing the test
+    /// user's certificate; `None` on any failure.
     pub fn http_get(&self, path: &str) -> Option<String> {
-        ureq::get(&format!("{}{path}", self.ui_url))
+        self.https_agent(true)
+            .get(&format!("{}{path}", self.ui_url))
             .call()
             .ok()?
             .body_mut()
             .read_to_string()
             .ok()
+    }
+
+    /// An HTTPS client that trusts the cluster CA and, with `as_user`, shows the test user's
+    /// certificate.
+    pub fn https_agent(&self, as_user: bool) -> ureq::Agent {
+        use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+        let read = |p: PathBuf| std::fs::read(p).expect("read pem");
+        let ca = Certificate::from_pem(&read(self.pki.ca_path()))
+            .expect("CA pem")
+            .to_owned();
+        let mut tls = TlsConfig::builder().root_certs(RootCerts::new_with_certs(&[ca]));
+        if as_user {
+            self.pki.user_config();
+            let (cert, key) = self.pki.user_files();
+            let cert = Certificate::from_pem(&read(cert))
+                .expect("cert pem")
+                .to_owned();
+            let key = PrivateKey::from_pem(&read(key))
+                .expect("key pem")
+                .to_owned();
+            tls = tls.client_cert(Some(ClientCert::new_with_certs(&[cert], key)));
+        }
+        ureq::Agent::config_builder()
+            .tls_config(tls.build())
+            .http_status_as_error(false)
+            .build()
+            .new_agent()
+    }
+
+    /// A UI page as a browser reaches it: a one-time login link (from `UiLogin`, as
+    /// `squall ui-login` prints it) that leads to `page` (`/topology.html?id=...`).
+    pub fn ui_page(&self, page: &str) -> String {
+        let endpoint = self.nimbus_endpoint();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let ticket = rt.block_on(async move {
+            let mut c = NimbusClient::new(endpoint.connect().await.expect("connect"));
+            c.ui_login(Empty {})
+                .await
+                .expect("ui login")
+                .into_inner()
+                .ticket
+        });
+        let next: String = page
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        format!("{}/login?ticket={ticket}&next={next}", self.ui_url)
     }
 
     /// GETs a REST API path and parses the JSON.

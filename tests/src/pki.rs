@@ -70,6 +70,14 @@ impl TestPki {
         self.config(Role::User, TEST_USER, &[], "")
     }
 
+    /// The test user's certificate and key files.
+    pub fn user_files(&self) -> (PathBuf, PathBuf) {
+        (
+            self.dir.join(format!("{TEST_USER}.pem")),
+            self.dir.join(format!("{TEST_USER}.key")),
+        )
+    }
+
     /// The test user's TLS settings, for in-process gRPC clients.
     pub fn user_tls(&self) -> TlsSettings {
         self.user_config();

@@ -161,7 +161,7 @@ fn word_count_figures_agree_with_the_spout_in_api_metrics_status_and_ui() {
 
     // The web UI: the topology page with non-zero rows and the DAG, saved as a CI artifact.
     if let Some(chromium) = browser::chromium() {
-        let page = format!("{}/topology.html?id={id}", cluster.ui_url);
+        let page = cluster.ui_page(&format!("/topology.html?id={id}"));
         let dom = browser::dump_dom(&chromium, &page);
         let row = |kind: &str, component: &str| {
             let start = dom
@@ -198,6 +198,8 @@ fn word_count_figures_agree_with_the_spout_in_api_metrics_status_and_ui() {
             );
         }
         let shot = browser::artifact_path("topology.png");
+        // A login link works once: a fresh one for the second browser run.
+        let page = cluster.ui_page(&format!("/topology.html?id={id}"));
         browser::screenshot(&chromium, &page, &shot);
         eprintln!("screenshot saved to {}", shot.display());
     }
@@ -346,7 +348,7 @@ fn errors_a_bolt_reports_show_in_status_api_and_ui() {
     );
 
     if let Some(chromium) = browser::chromium() {
-        let page = format!("{}/component.html?id=errs&component=sink", cluster.ui_url);
+        let page = cluster.ui_page("/component.html?id=errs&component=sink");
         let dom = browser::dump_dom(&chromium, &page);
         assert_eq!(
             dom.matches("class=\"error-row\"").count(),
@@ -354,9 +356,10 @@ fn errors_a_bolt_reports_show_in_status_api_and_ui() {
             "the component page does not list the errors:\n{dom}"
         );
         assert!(dom.contains("is unlucky"));
+        // A login link works once: a fresh one for the second browser run.
         browser::screenshot(
             &chromium,
-            &page,
+            &cluster.ui_page("/component.html?id=errs&component=sink"),
             &browser::artifact_path("component-errors.png"),
         );
     }

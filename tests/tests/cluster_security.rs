@@ -89,6 +89,8 @@ fn config(at: &Path, ca_dir: &Path, certs: &Path, name: &str, extra: &str) -> St
 struct Secure {
     dir: tempfile::TempDir,
     url: String,
+    /// The UI's address (host:port), served over HTTPS.
+    ui: String,
     _daemons: Daemons,
     certs: PathBuf,
 }
@@ -105,6 +107,29 @@ impl Secure {
         let mut all = vec!["--config", conf.as_str()];
         all.extend_from_slice(args);
         squall_at(Some(&self.url), &all)
+    }
+
+    /// An HTTPS client of the UI that trusts the cluster CA and shows `who`'s certificate.
+    fn https(&self, who: Option<&str>) -> ureq::Agent {
+        use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+        let read = |f: &str| std::fs::read(self.certs.join(f)).unwrap();
+        let ca = Certificate::from_pem(&read("ca.pem")).unwrap().to_owned();
+        let mut tls = TlsConfig::builder().root_certs(RootCerts::new_with_certs(&[ca]));
+        if let Some(who) = who {
+            let cert = Certificate::from_pem(&read(&format!("{who}.pem")))
+                .unwrap()
+                .to_owned();
+            let key = PrivateKey::from_pem(&read(&format!("{who}.key")))
+                .unwrap()
+                .to_owned();
+            tls = tls.client_cert(Some(ClientCert::new_with_certs(&[cert], key)));
+        }
+        ureq::Agent::config_builder()
+            .tls_config(tls.build())
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .new_agent()
     }
 
     fn nimbus_log(&self) -> String {
@@ -158,13 +183,14 @@ fn start_with(supervisors: &[(&str, &str)]) -> Secure {
     let evil = pki(&dir.path().join("evil"), &[("user", "alice", &[])]);
     let port = free_port("127.0.0.1");
     let url = format!("http://127.0.0.1:{port}");
+    let ui = format!("127.0.0.1:{}", free_port("127.0.0.1"));
     let nimbus_conf = config(
         &dir.path().join("nimbus.yaml"),
         &certs,
         &certs,
         "nimbus",
         &format!(
-            "nimbus.listen: 127.0.0.1:{port}\nnimbus.data.dir: {}\nnimbus.admins: [root]\nnimbus.supervisor.timeout.secs: 10\nsquall.tls.ca.key: {}\n",
+            "nimbus.listen: 127.0.0.1:{port}\nui.listen: {ui}\nnimbus.data.dir: {}\nnimbus.admins: [root]\nnimbus.supervisor.timeout.secs: 10\nsquall.tls.ca.key: {}\n",
             dir.path().join("nimbus").display(),
             certs.join("ca.key").display()
         ),
@@ -216,6 +242,7 @@ fn start_with(supervisors: &[(&str, &str)]) -> Secure {
     let secure = Secure {
         dir,
         url,
+        ui,
         _daemons: daemons,
         certs,
     };
@@ -632,4 +659,160 @@ fn workers_exchange_tuples_over_tls_and_refuse_peers_of_other_topologies() {
             );
         }
     });
+}
+
+/// `(status, body)` of a UI request.
+fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, String) {
+    let mut r = r.unwrap();
+    let status = r.status().as_u16();
+    (status, r.body_mut().read_to_string().unwrap_or_default())
+}
+
+#[test]
+fn the_ui_is_https_only_needs_a_login_or_a_certificate_and_refuses_posts_without_the_csrf_token() {
+    let cluster = start();
+    let binary = binaries().word_count.display().to_string();
+    ok(&cluster.as_user("alice", &["submit", &binary, "--name", "wc"]));
+    let base = format!("https://{}", cluster.ui);
+
+    // Plaintext to the HTTPS port gets no answer.
+    let plain = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+        .get(&format!("http://{}/api/v1/topology/summary", cluster.ui))
+        .call();
+    assert!(plain.is_err(), "plaintext answered: {plain:?}");
+
+    // No certificate, no session: the data and the actions are refused; the pages load.
+    let anonymous = cluster.https(None);
+    let (status, body) = answer(
+        anonymous
+            .get(&format!("{base}/api/v1/topology/summary"))
+            .call(),
+    );
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("squall ui-login"), "{body}");
+    assert_eq!(
+        answer(anonymous.get(&format!("{base}/metrics")).call()).0,
+        401
+    );
+    let (status, _) = answer(
+        anonymous
+            .post(&format!("{base}/api/v1/topology/wc/kill/0"))
+            .send_empty(),
+    );
+    assert_eq!(status, 401);
+    assert_eq!(answer(anonymous.get(&format!("{base}/")).call()).0, 200);
+
+    // Bob's certificate: alice's topology is neither listed nor shown.
+    let bob = cluster.https(Some("bob"));
+    let (status, body) = answer(bob.get(&format!("{base}/api/v1/topology/summary")).call());
+    assert_eq!(status, 200);
+    assert!(!body.contains("\"wc\""), "{body}");
+    let (status, body) = answer(bob.get(&format!("{base}/api/v1/topology/wc")).call());
+    assert_eq!(status, 403, "{body}");
+
+    // Alice's certificate: the POST needs her CSRF token.
+    let alice = cluster.https(Some("alice"));
+    let deactivate = format!("{base}/api/v1/topology/wc/deactivate");
+    let (status, body) = answer(alice.post(&deactivate).send_empty());
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("CSRF"), "{body}");
+    let (_, session) = answer(alice.get(&format!("{base}/api/v1/session")).call());
+    let session: serde_json::Value = serde_json::from_str(&session).unwrap();
+    assert_eq!(session["user"], "alice");
+    let token = session["csrfToken"].as_str().unwrap().to_owned();
+    assert_eq!(
+        answer(
+            alice
+                .post(&deactivate)
+                .header("x-csrf-token", "forged")
+                .send_empty()
+        )
+        .0,
+        403
+    );
+    assert!(ok(&cluster.as_user("alice", &["list"])).contains("ACTIVE"));
+    let (status, body) = answer(
+        alice
+            .post(&deactivate)
+            .header("x-csrf-token", &token)
+            .send_empty(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(ok(&cluster.as_user("alice", &["list"])).contains("INACTIVE"));
+
+    // A browser: `squall ui-login` prints a one-time link that sets a strict session cookie.
+    let link = ok(&cluster.as_user("alice", &["ui-login"]))
+        .trim()
+        .to_owned();
+    assert!(link.starts_with(&format!("{base}/login?ticket=")), "{link}");
+    let browser = cluster.https(None);
+    let login = browser.get(&link).call().unwrap();
+    assert_eq!(login.status().as_u16(), 303);
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap()
+        .to_owned();
+    for attribute in ["Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let session_cookie = cookie.split(';').next().unwrap().to_owned();
+    assert_eq!(
+        answer(browser.get(&link).call()).0,
+        401,
+        "a link works once"
+    );
+    let (status, body) = answer(
+        browser
+            .get(&format!("{base}/api/v1/topology/wc"))
+            .header("cookie", &session_cookie)
+            .call(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let activate = format!("{base}/api/v1/topology/wc/activate");
+    // The cookie alone, as a cross-site form would send it, does not act.
+    assert_eq!(
+        answer(
+            browser
+                .post(&activate)
+                .header("cookie", &session_cookie)
+                .send_empty()
+        )
+        .0,
+        403
+    );
+    let (_, session) = answer(
+        browser
+            .get(&format!("{base}/api/v1/session"))
+            .header("cookie", &session_cookie)
+            .call(),
+    );
+    let token = serde_json::from_str::<serde_json::Value>(&session).unwrap()["csrfToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = answer(
+        browser
+            .post(&activate)
+            .header("cookie", &session_cookie)
+            .header("x-csrf-token", &token)
+            .send_empty(),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // Both UI actions are in the audit log under alice.
+    let audit =
+        std::fs::read_to_string(cluster.dir.path().join("nimbus").join("audit.log")).unwrap();
+    assert!(
+        audit.contains("principal=user:alice action=deactivate topology=wc result=ok"),
+        "{audit}"
+    );
+    assert!(
+        audit.contains("principal=user:alice action=activate topology=wc result=ok"),
+        "{audit}"
+    );
 }

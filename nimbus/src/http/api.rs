@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 
-use axum::Json;
 use axum::extract::{Path, Query, State as Extract};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use squall_proto::Nimbus;
@@ -17,6 +17,7 @@ use squall_proto::pb::{
 use squall_topology_api::{ACKER_COMPONENT_ID, Grouping};
 
 use super::Ui;
+use crate::authorize::{Caller, TopologyVerb};
 use crate::metrics::view::{summary, topology_info};
 use crate::metrics::window::{FINE_SECS, Window};
 use crate::state::{Inner, State, now_secs};
@@ -37,6 +38,7 @@ impl From<tonic::Status> for ApiError {
             tonic::Code::NotFound => StatusCode::NOT_FOUND,
             tonic::Code::InvalidArgument => StatusCode::BAD_REQUEST,
             tonic::Code::FailedPrecondition | tonic::Code::AlreadyExists => StatusCode::CONFLICT,
+            tonic::Code::PermissionDenied => StatusCode::FORBIDDEN,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError(code, s.message().to_owned())
@@ -141,11 +143,32 @@ pub async fn supervisor_summary(Extract(ui): Extract<Ui>) -> ApiResult {
     .await
 }
 
-pub async fn topology_summary(Extract(ui): Extract<Ui>) -> ApiResult {
-    read(&ui, |_, inner| {
+/// Whether `caller` may `verb` the topology `key` (an id or a name).
+pub(crate) async fn may(
+    ui: &Ui,
+    caller: &Caller,
+    verb: TopologyVerb,
+    key: String,
+) -> Result<(), ApiError> {
+    let (policy, caller) = (ui.policy.clone().unwrap_or_default(), caller.clone());
+    read(ui, move |_, inner| {
+        let record = find(inner, &key)?;
+        crate::service::allowed(&policy, &caller, verb, record)
+            .map_err(|e| ApiError(StatusCode::FORBIDDEN, e.to_string()))
+    })
+    .await
+}
+
+pub async fn topology_summary(
+    Extract(ui): Extract<Ui>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult {
+    let policy = ui.policy.clone().unwrap_or_default();
+    read(&ui, move |_, inner| {
         let topologies: Vec<Value> = inner
             .topologies
             .values()
+            .filter(|r| crate::service::allowed(&policy, &caller, TopologyVerb::See, r).is_ok())
             .map(|r| {
                 let s = summary(r);
                 let executors = r.assignment.as_ref().map_or(0, |a| a.executors.len());
@@ -440,12 +463,22 @@ fn done(action: &str, name: &str) -> ApiResult {
     ))
 }
 
-async fn set_active(ui: &Ui, id: String, active: bool) -> ApiResult {
+/// A gRPC request on behalf of the UI's caller.
+fn on_behalf<T>(caller: Caller, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.extensions_mut().insert(caller);
+    request
+}
+
+async fn set_active(ui: &Ui, caller: Caller, id: String, active: bool) -> ApiResult {
     let name = name_of(ui, id).await?;
-    let request = tonic::Request::new(NameRequest {
-        name: name.clone(),
-        window: String::new(),
-    });
+    let request = on_behalf(
+        caller,
+        NameRequest {
+            name: name.clone(),
+            window: String::new(),
+        },
+    );
     if active {
         ui.service.activate(request).await?;
         done("activate", &name)
@@ -455,23 +488,33 @@ async fn set_active(ui: &Ui, id: String, active: bool) -> ApiResult {
     }
 }
 
-pub async fn activate(Extract(ui): Extract<Ui>, Path(id): Path<String>) -> ApiResult {
-    set_active(&ui, id, true).await
+pub async fn activate(
+    Extract(ui): Extract<Ui>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    set_active(&ui, caller, id, true).await
 }
 
-pub async fn deactivate(Extract(ui): Extract<Ui>, Path(id): Path<String>) -> ApiResult {
-    set_active(&ui, id, false).await
+pub async fn deactivate(
+    Extract(ui): Extract<Ui>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    set_active(&ui, caller, id, false).await
 }
 
-pub async fn kill(Extract(ui): Extract<Ui>, Path((id, wait)): Path<(String, u32)>) -> ApiResult {
+pub async fn kill(
+    Extract(ui): Extract<Ui>,
+    Extension(caller): Extension<Caller>,
+    Path((id, wait)): Path<(String, u32)>,
+) -> ApiResult {
     let name = name_of(&ui, id).await?;
     let request = KillRequest {
         name: name.clone(),
         wait_secs: Some(wait),
     };
-    ui.service
-        .kill_topology(tonic::Request::new(request))
-        .await?;
+    ui.service.kill_topology(on_behalf(caller, request)).await?;
     done("kill", &name)
 }
 
@@ -492,6 +535,7 @@ struct RebalanceOptions {
 
 pub async fn rebalance(
     Extract(ui): Extract<Ui>,
+    Extension(caller): Extension<Caller>,
     Path((id, wait)): Path<(String, u32)>,
     body: Option<Json<RebalanceBody>>,
 ) -> ApiResult {
@@ -503,6 +547,6 @@ pub async fn rebalance(
         executors: options.executors,
         wait_secs: Some(wait),
     };
-    ui.service.rebalance(tonic::Request::new(request)).await?;
+    ui.service.rebalance(on_behalf(caller, request)).await?;
     done("rebalance", &name)
 }

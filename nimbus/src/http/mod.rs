@@ -2,7 +2,10 @@
 //! (`api`), and `/metrics` for Prometheus (`prometheus`).
 
 pub mod api;
+pub mod auth;
 pub mod prometheus;
+pub mod session;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -11,14 +14,26 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 
+use crate::authorize::Policy;
 use crate::service::NimbusService;
 use crate::state::State;
+use session::Sessions;
+use std::sync::Mutex;
 
 /// What the handlers share: the state to read and the service that performs actions.
 #[derive(Clone)]
 pub struct Ui {
     pub(crate) state: Arc<State>,
     pub(crate) service: NimbusService,
+    /// Who may do what; `None`: security off.
+    pub(crate) policy: Option<Arc<Policy>>,
+    pub(crate) sessions: Arc<Mutex<Sessions>>,
+}
+
+impl Ui {
+    pub(crate) fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 const INDEX_HTML: &str = include_str!("../../ui/index.html");
@@ -62,6 +77,9 @@ pub fn router(ui: Ui) -> Router {
             get(|| async { asset("text/css; charset=utf-8", SQUALL_CSS) }),
         )
         .route("/metrics", get(metrics))
+        .route("/login", get(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/api/v1/session", get(auth::session))
         .route("/api/v1/cluster/summary", get(api::cluster_summary))
         .route("/api/v1/supervisor/summary", get(api::supervisor_summary))
         .route("/api/v1/topology/summary", get(api::topology_summary))
@@ -82,14 +100,26 @@ pub fn router(ui: Ui) -> Router {
             "/api/v1/topology/{id}/rebalance/{wait}",
             post(api::rebalance),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            ui.clone(),
+            auth::authenticate,
+        ))
         .with_state(ui)
 }
 
-/// Serves the UI on `listener` until the process ends.
+/// Serves the UI on `listener` until the process ends: over HTTPS with `tls`, else plain
+/// HTTP (security off).
 ///
 /// # Errors
 /// When the server fails.
-pub async fn serve(listener: tokio::net::TcpListener, ui: Ui) -> std::io::Result<()> {
-    tracing::info!(addr = ?listener.local_addr().ok(), "ui serving");
-    axum::serve(listener, router(ui)).await
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    ui: Ui,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> std::io::Result<()> {
+    tracing::info!(addr = ?listener.local_addr().ok(), https = tls.is_some(), "ui serving");
+    match tls {
+        Some(config) => tls::serve(listener, config, router(ui)).await,
+        None => axum::serve(listener, router(ui)).await,
+    }
 }
