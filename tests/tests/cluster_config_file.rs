@@ -261,6 +261,88 @@ fn a_bad_file_stops_every_daemon_with_one_line_naming_the_problem() {
         "{stderr}"
     );
 
+    // TLS files that cannot be used: missing, expired, a key that is not the certificate's,
+    // another role's certificate, half the keys. Each stops the daemon with one line.
+    let certs = dir.path().join("certs");
+    let d = certs.display().to_string();
+    let squall = |args: &[&str]| {
+        let out = Command::new(&binaries().squall)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    squall(&["certs", "init", "--dir", &d]);
+    squall(&[
+        "certs",
+        "issue",
+        "--role",
+        "nimbus",
+        "nimbus",
+        "--host",
+        "127.0.0.1",
+        "--dir",
+        &d,
+    ]);
+    squall(&[
+        "certs", "issue", "--role", "nimbus", "old", "--days", "0", "--dir", &d,
+    ]);
+    squall(&["certs", "issue", "--role", "user", "alice", "--dir", &d]);
+    let tls = |cert: &str, key: &str| {
+        format!(
+            "squall.tls.ca: {d}/ca.pem\nsquall.tls.cert: {d}/{cert}\nsquall.tls.key: {d}/{key}\nsquall.tls.ca.key: {d}/ca.key\n"
+        )
+    };
+    // Issued with zero days: its validity ended as it was made.
+    std::thread::sleep(Duration::from_millis(1100));
+    for (i, (text, expected)) in [
+        (tls("gone.pem", "nimbus.key"), "cannot read the certificate"),
+        (tls("old.pem", "old.key"), "old.pem expired on"),
+        (
+            tls("nimbus.pem", "alice.key"),
+            "does not belong to the certificate",
+        ),
+        (
+            tls("alice.pem", "alice.key"),
+            "is a user certificate; this daemon needs a nimbus certificate",
+        ),
+        (
+            format!("squall.tls.ca: {d}/ca.pem\n"),
+            "TLS needs squall.tls.ca, squall.tls.cert and squall.tls.key together",
+        ),
+        (String::new(), "no certificate configured"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let conf = dir.path().join(format!("tls-{i}.yaml"));
+        std::fs::write(&conf, text).unwrap();
+        let conf_arg = conf.display().to_string();
+        let stderr = refused(
+            &[
+                "--config",
+                &conf_arg,
+                "nimbus",
+                "--listen",
+                &listen,
+                "--data-dir",
+                &data,
+            ],
+            None,
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{text}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(expected),
+            "{text}: {stderr}"
+        );
+        assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+        assert!(!dir.path().join("data").exists(), "{text}: state written");
+    }
+
     // A misspelt daemon setting on the command line is refused the same way.
     let stderr = refused(
         &[

@@ -335,8 +335,68 @@ fn without_a_cluster_certificate_nothing_gets_through_and_nothing_changes() {
         "{e}"
     );
 
+    // The supervisor's API: plaintext, no certificate, another CA's certificate.
+    let addr = supervisor_api(&cluster);
+    runtime.block_on(async {
+        let read_log = squall_proto::pb::ReadLogRequest {
+            topology_id: "wc".into(),
+            port: 1,
+            follow: false,
+            tail_bytes: 0,
+        };
+        if let Ok(channel) = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+        {
+            let r = squall_proto::SupervisorClient::new(channel)
+                .read_log(read_log.clone())
+                .await;
+            assert!(r.is_err(), "plaintext to the supervisor was answered");
+        }
+        let evil_pem =
+            |f: &str| std::fs::read_to_string(cluster.dir.path().join("evil").join(f)).unwrap();
+        for identity in [None, Some(("alice.pem", "alice.key"))] {
+            let mut tls = tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(
+                    std::fs::read_to_string(cluster.certs.join("ca.pem")).unwrap(),
+                ))
+                .domain_name("127.0.0.2");
+            if let Some((cert, key)) = identity {
+                tls = tls.identity(tonic::transport::Identity::from_pem(
+                    evil_pem(cert),
+                    evil_pem(key),
+                ));
+            }
+            let refused = match tonic::transport::Endpoint::from_shared(format!("https://{addr}"))
+                .unwrap()
+                .tls_config(tls)
+                .unwrap()
+                .connect()
+                .await
+            {
+                Err(_) => true,
+                Ok(channel) => squall_proto::SupervisorClient::new(channel)
+                    .read_log(read_log.clone())
+                    .await
+                    .is_err(),
+            };
+            assert!(refused, "the supervisor answered {identity:?}");
+        }
+    });
+
     // Nothing was stored, nothing runs.
     assert_eq!(cluster.stored_binaries(), 0);
+    assert!(
+        !cluster
+            .dir
+            .path()
+            .join("host-a")
+            .join("workers")
+            .join("tls")
+            .exists(),
+        "no worker was started"
+    );
     let list = ok(&cluster.as_user("root", &["list"]));
     assert!(!list.contains("wc"), "{list}");
 }
@@ -815,4 +875,14 @@ fn the_ui_is_https_only_needs_a_login_or_a_certificate_and_refuses_posts_without
         audit.contains("principal=user:alice action=activate topology=wc result=ok"),
         "{audit}"
     );
+}
+
+/// The API address host-a's supervisor serves on (it keeps it in its data dir).
+fn supervisor_api(cluster: &Secure) -> String {
+    const API_ADDRESS_FILE: &str = "api-address";
+    let file = cluster.dir.path().join("host-a").join(API_ADDRESS_FILE);
+    std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+        .trim()
+        .to_owned()
 }
