@@ -22,9 +22,11 @@ pub struct AuditLog {
 impl AuditLog {
     /// Opens (creating) the log in `data_dir`.
     pub fn open(data_dir: &Path) -> std::io::Result<Self> {
+        use std::os::unix::fs::OpenOptionsExt;
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o640)
             .open(data_dir.join(AUDIT_LOG))?;
         Ok(AuditLog {
             file: Mutex::new(file),
@@ -53,12 +55,15 @@ fn humantime_now() -> String {
         .unwrap_or_default()
 }
 
-/// A value as written: bare when it has no space, quote or `=`, else quoted.
+/// A value as written: bare when it is made of plain characters only, else quoted with
+/// quotes, backslashes and every control character escaped, so that a user-chosen name can
+/// never forge a field or a line.
 fn value(v: &str) -> String {
-    if !v.is_empty() && !v.contains([' ', '"', '=', '\n', '\t']) {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._:@/-+,()[]".contains(c);
+    if !v.is_empty() && v.chars().all(plain) {
         v.to_owned()
     } else {
-        format!("{v:?}")
+        format!("\"{}\"", v.escape_default())
     }
 }
 
@@ -101,6 +106,23 @@ mod tests {
             line("t", "user:bob", "kill", "wc", Err("permission denied: no")),
             "time=t principal=user:bob action=kill topology=wc result=\"refused: permission denied: no\"\n"
         );
+    }
+
+    #[test]
+    fn a_name_cannot_forge_a_line_or_a_field() {
+        let forged = line(
+            "t",
+            "user:bob",
+            "submit",
+            "x result=ok\ntime=t principal=user:root",
+            Ok(()),
+        );
+        assert_eq!(forged.lines().count(), 1, "{forged}");
+        assert!(
+            forged.contains(r#"topology="x result=ok\ntime=t principal=user:root""#),
+            "{forged}"
+        );
+        assert!(line("t", "u", "a", "say \"hi\"\r", Ok(())).contains(r#"topology="say \"hi\"\r""#));
     }
 
     #[test]

@@ -172,9 +172,27 @@ impl Policy {
 
     /// A supervisor heartbeat claiming `supervisor_id`: only from the supervisor certificate
     /// of that name, so no one can heartbeat as another host and pull its executors.
-    pub fn supervisor_heartbeat(&self, caller: &Caller, supervisor_id: &str) -> Result<(), Denied> {
+    /// It must also claim a host its certificate is for (`cert_hosts`): Nimbus issues that
+    /// host's worker certificates, which must not name a host the supervisor is not.
+    pub fn supervisor_heartbeat(
+        &self,
+        caller: &Caller,
+        supervisor_id: &str,
+        host: &str,
+        cert_hosts: &[String],
+    ) -> Result<(), Denied> {
         match caller {
             Caller::Anyone => Ok(()),
+            Caller::Principal(p)
+                if p.role == Role::Supervisor
+                    && p.name == supervisor_id
+                    && !cert_hosts.iter().any(|h| h == host) =>
+            {
+                Err(Denied(format!(
+                    "supervisor {supervisor_id} claims host {host}, which its certificate is not for ({})",
+                    cert_hosts.join(", ")
+                )))
+            }
             Caller::Principal(p) if p.role == Role::Supervisor && p.name == supervisor_id => Ok(()),
             Caller::Principal(p) if p.role == Role::Supervisor => Err(Denied(format!(
                 "the certificate of supervisor {} may not heartbeat as supervisor {supervisor_id}",
@@ -324,19 +342,32 @@ mod tests {
     #[test]
     fn a_supervisor_heartbeats_only_as_the_id_its_certificate_names() {
         let p = policy();
+        let a_hosts = ["127.0.0.2".to_owned()];
         assert!(
-            p.supervisor_heartbeat(&supervisor("host-a"), "host-a")
+            p.supervisor_heartbeat(&supervisor("host-a"), "host-a", "127.0.0.2", &a_hosts)
                 .is_ok()
         );
+        assert!(
+            p.supervisor_heartbeat(&supervisor("host-a"), "host-a", "127.0.0.3", &a_hosts)
+                .unwrap_err()
+                .to_string()
+                .contains("claims host 127.0.0.3, which its certificate is not for")
+        );
         let forged = p
-            .supervisor_heartbeat(&supervisor("host-a"), "host-b")
+            .supervisor_heartbeat(&supervisor("host-a"), "host-b", "127.0.0.2", &a_hosts)
             .unwrap_err();
         assert_eq!(
             forged.to_string(),
             "permission denied: the certificate of supervisor host-a may not heartbeat as supervisor host-b"
         );
-        assert!(p.supervisor_heartbeat(&user("host-b"), "host-b").is_err());
-        assert!(p.supervisor_heartbeat(&Caller::Anyone, "x").is_ok());
+        assert!(
+            p.supervisor_heartbeat(&user("host-b"), "host-b", "127.0.0.2", &a_hosts)
+                .is_err()
+        );
+        assert!(
+            p.supervisor_heartbeat(&Caller::Anyone, "x", "h", &[])
+                .is_ok()
+        );
     }
 
     #[test]

@@ -85,7 +85,7 @@ impl WorkerCerts {
         let cert = squall_security::pki::issue(
             &self.ca,
             squall_security::Role::Worker,
-            topology,
+            &squall_security::pki::worker_name(topology),
             &[host.to_owned()],
             squall_security::pki::LEAF_VALIDITY,
         )
@@ -641,9 +641,17 @@ impl Nimbus for NimbusService {
         request: Request<SupervisorHeartbeatRequest>,
     ) -> Result<Response<SupervisorHeartbeatReply>, Status> {
         let caller = self.caller(&request);
+        let cert_hosts = request
+            .peer_certs()
+            .and_then(|certs| {
+                certs
+                    .first()
+                    .map(|c| squall_security::identity::hosts_of(c.as_ref()))
+            })
+            .unwrap_or_default();
         let hb = request.into_inner();
         self.policy()
-            .supervisor_heartbeat(&caller, &hb.supervisor_id)
+            .supervisor_heartbeat(&caller, &hb.supervisor_id, &hb.host, &cert_hosts)
             .map_err(NimbusError::from)?;
         let host = hb.host.clone();
         let policy = self.policy.clone();
@@ -710,8 +718,16 @@ impl Nimbus for NimbusService {
             for (a, binary_sha256, ports, readers) in here {
                 let json = serde_json::to_string(&a)
                     .map_err(|e| NimbusError::Invalid(format!("cannot encode assignment: {e}")))?;
+                // A certificate that cannot be issued fails this assignment only: the
+                // supervisor reports the worker it cannot start, the rest of the host goes on.
                 let cert = match &certs {
-                    Some(certs) => Some(certs.for_worker(&a.topology_id, &host, &live)?),
+                    Some(certs) => match certs.for_worker(&a.topology_id, &host, &live) {
+                        Ok(cert) => Some(cert),
+                        Err(e) => {
+                            tracing::error!(topology = %a.topology_id, %host, error = %e, "cannot issue a worker certificate");
+                            None
+                        }
+                    },
                     None => None,
                 };
                 for port in ports {
@@ -764,7 +780,8 @@ impl Nimbus for NimbusService {
             .sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .ticket(&user, std::time::Instant::now());
+            .ticket(&user, std::time::Instant::now())
+            .ok_or_else(|| Status::internal("cannot make a random login ticket"))?;
         Ok(Response::new(UiLoginReply { ticket, ui_addr }))
     }
 

@@ -9,11 +9,11 @@ let csrfToken = null;
 async function api(path, options) {
   options = options || {};
   if (options.method && options.method !== 'GET') {
-    if (csrfToken === null) {
+    if (!csrfToken) {
       const s = await fetch('/api/v1/session').then(r => r.json()).catch(() => ({}));
-      csrfToken = s.csrfToken || '';
+      csrfToken = s.csrfToken || null;
     }
-    options.headers = Object.assign({}, options.headers, { 'x-csrf-token': csrfToken });
+    options.headers = Object.assign({}, options.headers, { 'x-csrf-token': csrfToken || '' });
   }
   const r = await fetch(path, options);
   const body = await r.json().catch(() => ({}));

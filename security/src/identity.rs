@@ -58,3 +58,32 @@ pub fn inspect_pem(pem: &str) -> Result<Inspected, UnreadableCertificate> {
 pub fn principal_of(der: &[u8]) -> Option<Principal> {
     inspect_der(der).ok().and_then(|i| i.principal)
 }
+
+/// The addresses a certificate is for (its subject alternative names: IP addresses and DNS
+/// names), as text.
+pub fn hosts_of(der: &[u8]) -> Vec<String> {
+    use x509_parser::extensions::GeneralName;
+    let Ok((_, cert)) = X509Certificate::from_der(der) else {
+        return Vec::new();
+    };
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return Vec::new();
+    };
+    san.value
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::DNSName(dns) => Some((*dns).to_owned()),
+            GeneralName::IPAddress(bytes) => match bytes.len() {
+                4 => <[u8; 4]>::try_from(*bytes)
+                    .ok()
+                    .map(|b| std::net::IpAddr::from(b).to_string()),
+                16 => <[u8; 16]>::try_from(*bytes)
+                    .ok()
+                    .map(|b| std::net::IpAddr::from(b).to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}

@@ -123,6 +123,18 @@ pub fn check_name(name: &str) -> Result<(), PkiError> {
     }
 }
 
+/// The certificate name of a topology's workers: `t-` and 32 hex digits of the SHA-256 of
+/// the topology id. Ids may be longer than a common name allows and hold any character a
+/// topology name may; the hash fits and still tells every topology apart.
+pub fn worker_name(topology_id: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, topology_id.as_bytes());
+    let hex: String = digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t-{hex}")
+}
+
 /// A new cluster CA named `name`.
 pub fn new_ca(name: &str) -> Result<Issued, PkiError> {
     check_name(name)?;
@@ -236,8 +248,30 @@ mod tests {
             );
             assert!(not_after > OffsetDateTime::now_utc() + Duration::days(300));
         }
+        let server = issue(
+            &ca,
+            Role::Supervisor,
+            "h",
+            &["127.0.0.2".into(), "h.example".into()],
+            LEAF_VALIDITY,
+        )
+        .expect("issue");
+        let der = x509_parser::pem::parse_x509_pem(server.cert_pem.as_bytes())
+            .expect("pem")
+            .1
+            .contents;
+        assert_eq!(crate::identity::hosts_of(&der), ["127.0.0.2", "h.example"]);
         // The CA itself is no principal.
         assert_eq!(inspect_pem(&ca.cert_pem).expect("parse").principal, None);
+    }
+
+    #[test]
+    fn worker_names_fit_any_topology_id() {
+        let long = format!("{}-1-1795868162", "a b%c".repeat(25));
+        let name = worker_name(&long);
+        assert!(check_name(&name).is_ok(), "{name}");
+        assert_eq!(name, worker_name(&long));
+        assert_ne!(name, worker_name("wc-1-1"));
     }
 
     #[test]

@@ -249,7 +249,13 @@ pub async fn serve(
     } else {
         "http"
     };
-    let supervisor_url = format!("{scheme}://{local}");
+    // Listening on every address, the API is reached at the host's own address, which is
+    // also the name its certificate holds.
+    let supervisor_url = if local.ip().is_unspecified() {
+        format!("{scheme}://{}:{}", options.host, local.port())
+    } else {
+        format!("{scheme}://{local}")
+    };
     let channel = squall_security::endpoint(&options.nimbus, options.tls.as_ref())
         .map_err(|e| SupervisorError::Invalid(e.to_string()))?
         .connect_timeout(Duration::from_secs(1))

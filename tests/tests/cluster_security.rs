@@ -471,6 +471,23 @@ fn users_act_only_on_topologies_their_acl_allows_and_supervisors_only_as_themsel
             ),
             "{forged:?}"
         );
+        // Its own id, but a host its certificate is not for (worker certificates for that
+        // host would follow).
+        let elsewhere = cluster
+            .grpc("host-a")
+            .supervisor_heartbeat(SupervisorHeartbeatRequest {
+                supervisor_id: "host-a".into(),
+                host: "127.0.0.1".into(),
+                slots: vec![6700],
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            elsewhere.code(),
+            tonic::Code::PermissionDenied,
+            "{elsewhere:?}"
+        );
         let as_user = cluster
             .grpc("alice")
             .supervisor_heartbeat(SupervisorHeartbeatRequest {
@@ -772,6 +789,18 @@ fn the_ui_is_https_only_needs_a_login_or_a_certificate_and_refuses_posts_without
     assert!(!body.contains("\"wc\""), "{body}");
     let (status, body) = answer(bob.get(&format!("{base}/api/v1/topology/wc")).call());
     assert_eq!(status, 403, "{body}");
+    // /metrics covers every topology: admins only.
+    assert_eq!(answer(bob.get(&format!("{base}/metrics")).call()).0, 403);
+    assert_eq!(
+        answer(
+            cluster
+                .https(Some("root"))
+                .get(&format!("{base}/metrics"))
+                .call()
+        )
+        .0,
+        200
+    );
 
     // Alice's certificate: the POST needs her CSRF token.
     let alice = cluster.https(Some("alice"));

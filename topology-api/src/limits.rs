@@ -245,7 +245,7 @@ pub fn check_config(conf: &Config) -> Result<(), InvalidSetting> {
 pub enum Refused {
     /// The name cannot be a topology name.
     #[error(
-        "invalid topology name {0:?}: names must be non-empty, at most {MAX_TOPOLOGY_NAME_BYTES} bytes, and not contain / . : or \\"
+        "invalid topology name {0:?}: names must be non-empty, at most {MAX_TOPOLOGY_NAME_BYTES} bytes, and not contain / . : % or \\"
     )]
     Name(String),
     /// A setting of the wrong type or out of range.

@@ -192,7 +192,9 @@ impl std::error::Error for InvalidTopology {}
 /// Whether `name` is a valid topology name: non-empty, without `/ . : \\` (Storm's rule, as
 /// names become file and URL parts).
 pub fn valid_topology_name(name: &str) -> bool {
-    !name.is_empty() && !name.contains(['/', '.', ':', '\\'])
+    // `%` too: names travel in URL paths, where a percent-encoded name must never be
+    // mistaken for another.
+    !name.is_empty() && !name.contains(['/', '.', ':', '\\', '%'])
 }
 
 fn invalid_id(id: &str) -> bool {

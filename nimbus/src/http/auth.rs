@@ -97,21 +97,47 @@ pub async fn authenticate(State(ui): State<Ui>, mut request: Request, next: Next
             );
         }
     }
+    // /metrics covers every topology: for admins (a Prometheus scraper's certificate among them).
+    if path == "/metrics" && !ui.policy.as_ref().is_some_and(|p| p.admins.contains(&user)) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "/metrics shows every topology: only nimbus.admins may read it",
+        );
+    }
     let caller = Caller::Principal(squall_security::Principal {
         role: Role::User,
         name: user,
     });
     // A topology's pages and data: only for those who may see it.
+    // Decoded as the handlers' `Path` decodes it, so the topology checked is the one served.
     if let Some(rest) = path.strip_prefix("/api/v1/topology/")
         && let Some(key) = rest.split('/').next()
         && key != "summary"
         && !changes_state
-        && let Err(denied) = super::api::may(&ui, &caller, TopologyVerb::See, key.to_owned()).await
+        && let Err(denied) = super::api::may(
+            &ui,
+            &caller,
+            TopologyVerb::See,
+            percent_encoding::percent_decode_str(key)
+                .decode_utf8_lossy()
+                .into_owned(),
+        )
+        .await
     {
         return denied.into_response();
     }
     request.extensions_mut().insert(caller);
     next.run(request).await
+}
+
+/// Where a login may lead: one of this UI's pages, with a plain query. Never another site
+/// (`//host`, `/\\host` and control characters are how browsers are talked into one).
+fn safe_next(next: &str) -> bool {
+    let page = next.split('?').next().unwrap_or_default();
+    matches!(
+        page,
+        "/" | "/index.html" | "/topology.html" | "/component.html"
+    ) && next.chars().all(|c| c.is_ascii_graphic() && c != '\\')
 }
 
 #[derive(Deserialize)]
@@ -131,10 +157,9 @@ pub async fn login(State(ui): State<Ui>, Query(q): Query<LoginQuery>) -> Respons
         );
     };
     tracing::info!(%user, "ui login");
-    // Only a path of this UI: never a redirect to another site.
     let next = q
         .next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .filter(|n| safe_next(n))
         .unwrap_or_else(|| "/".to_owned());
     let cookie = format!(
         "{SESSION_COOKIE}={session}; Path=/; Max-Age={}; Secure; HttpOnly; SameSite=Strict",
@@ -169,10 +194,37 @@ pub async fn session(
         Some(Caller::Principal(p)) => Some(p.name),
         _ => None,
     };
-    let csrf_token = user.as_deref().map(|u| ui.sessions().csrf_token(u));
+    let csrf_token = user.as_deref().and_then(|u| ui.sessions().csrf_token(u));
     Json(SessionInfo {
         secure: ui.policy.is_some(),
         user,
         csrf_token,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn a_login_leads_only_to_this_uis_pages() {
+        for ok in [
+            "/",
+            "/topology.html?id=wc-1-2",
+            "/component.html?id=a&component=b",
+        ] {
+            assert!(safe_next(ok), "{ok}");
+        }
+        for bad in [
+            "//evil.com",
+            "/\\evil.com",
+            "/%09/evil.com",
+            "/\t/evil.com",
+            "https://evil.com",
+            "/api/v1/topology/wc/kill/0",
+            "/topology.html?id=a b",
+        ] {
+            assert!(!safe_next(bad), "{bad}");
+        }
+    }
 }

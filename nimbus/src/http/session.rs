@@ -24,14 +24,12 @@ pub const SESSION_COOKIE: &str = "squall_session";
 /// The header state-changing requests carry their CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// A random token, hex (256 bits).
-fn token(rng: &SystemRandom) -> String {
+/// A random token, hex (256 bits); `None` if the system's random source fails, which must
+/// fail the login rather than hand out a guessable token.
+fn token(rng: &SystemRandom) -> Option<String> {
     let mut bytes = [0u8; 32];
-    // The system RNG failing is not something to serve on: fall back to nothing usable.
-    if rng.fill(&mut bytes).is_err() {
-        return String::new();
-    }
-    hex(&bytes)
+    rng.fill(&mut bytes).ok()?;
+    Some(hex(&bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -65,13 +63,13 @@ impl Default for Sessions {
 }
 
 impl Sessions {
-    /// A one-time login ticket for `user`.
-    pub fn ticket(&mut self, user: &str, now: Instant) -> String {
+    /// A one-time login ticket for `user`; `None` when no random token can be made.
+    pub fn ticket(&mut self, user: &str, now: Instant) -> Option<String> {
         self.forget_expired(now);
-        let ticket = token(&self.rng);
+        let ticket = token(&self.rng)?;
         self.tickets
             .insert(hashed(&ticket), (user.to_owned(), now + TICKET_TTL));
-        ticket
+        Some(ticket)
     }
 
     /// Trades a ticket (once) for a session token; `None` for an unknown, used or expired one.
@@ -81,7 +79,7 @@ impl Sessions {
         if now >= until {
             return None;
         }
-        let session = token(&self.rng);
+        let session = token(&self.rng)?;
         self.sessions
             .insert(hashed(&session), (user.clone(), now + SESSION_TTL));
         Some((user, session))
@@ -98,13 +96,14 @@ impl Sessions {
         self.sessions.remove(&hashed(session));
     }
 
-    /// The CSRF token of `user` (made on first use).
-    pub fn csrf_token(&mut self, user: &str) -> String {
-        let rng = &self.rng;
-        self.csrf
-            .entry(user.to_owned())
-            .or_insert_with(|| token(rng))
-            .clone()
+    /// The CSRF token of `user` (made on first use); `None` when no random token can be made.
+    pub fn csrf_token(&mut self, user: &str) -> Option<String> {
+        if let Some(t) = self.csrf.get(user) {
+            return Some(t.clone());
+        }
+        let t = token(&self.rng)?;
+        self.csrf.insert(user.to_owned(), t.clone());
+        Some(t)
     }
 
     /// Whether `given` is `user`'s CSRF token (compared in constant time).
@@ -133,7 +132,7 @@ mod tests {
     fn a_ticket_logs_in_once_and_the_session_names_the_user() {
         let mut s = Sessions::default();
         let now = Instant::now();
-        let ticket = s.ticket("alice", now);
+        let ticket = s.ticket("alice", now).expect("ticket");
         assert_eq!(ticket.len(), 64);
         let (user, session) = s.login(&ticket, now).expect("login");
         assert_eq!(user, "alice");
@@ -147,9 +146,9 @@ mod tests {
     fn tickets_and_sessions_expire() {
         let mut s = Sessions::default();
         let now = Instant::now();
-        let ticket = s.ticket("alice", now);
+        let ticket = s.ticket("alice", now).expect("ticket");
         assert!(s.login(&ticket, now + TICKET_TTL).is_none());
-        let ticket = s.ticket("alice", now);
+        let ticket = s.ticket("alice", now).expect("ticket");
         let (_, session) = s.login(&ticket, now).expect("login");
         assert!(s.user_of(&session, now + SESSION_TTL).is_none());
         assert!(s.user_of("not a session", now).is_none());
@@ -158,9 +157,9 @@ mod tests {
     #[test]
     fn csrf_tokens_are_per_user_and_checked_exactly() {
         let mut s = Sessions::default();
-        let a = s.csrf_token("alice");
-        assert_eq!(s.csrf_token("alice"), a);
-        let b = s.csrf_token("bob");
+        let a = s.csrf_token("alice").expect("token");
+        assert_eq!(s.csrf_token("alice"), Some(a.clone()));
+        let b = s.csrf_token("bob").expect("token");
         assert_ne!(a, b);
         assert!(s.csrf_ok("alice", &a));
         assert!(!s.csrf_ok("alice", &b));
@@ -172,7 +171,7 @@ mod tests {
     fn nothing_secret_is_kept_in_the_clear() {
         let mut s = Sessions::default();
         let now = Instant::now();
-        let ticket = s.ticket("alice", now);
+        let ticket = s.ticket("alice", now).expect("ticket");
         assert!(!s.tickets.contains_key(&ticket));
         let (_, session) = s.login(&ticket, now).expect("login");
         assert!(!s.sessions.contains_key(&session));

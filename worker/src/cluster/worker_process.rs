@@ -54,7 +54,9 @@ fn worker_tls(
     let tls =
         squall_security::TlsSettings::load(&files).map_err(|e| ClusterError::Env(e.to_string()))?;
     let p = &tls.principal;
-    if p.role != squall_security::Role::Worker || p.name != topology_id {
+    if p.role != squall_security::Role::Worker
+        || p.name != squall_security::pki::worker_name(topology_id)
+    {
         return Err(ClusterError::Env(format!(
             "the certificate in {} is for {p}, not a worker of topology {topology_id}",
             dir.display()

@@ -112,7 +112,8 @@ impl Worker for TransferService {
                     .and_then(|c| squall_security::principal_of(c.as_ref()))
             });
             let ours = peer.as_ref().is_some_and(|p| {
-                p.role == squall_security::Role::Worker && *p.name == *self.topology_id
+                p.role == squall_security::Role::Worker
+                    && p.name == squall_security::pki::worker_name(&self.topology_id)
             });
             if !ours {
                 let named = peer.map(|p| p.to_string());
