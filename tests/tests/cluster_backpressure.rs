@@ -10,6 +10,12 @@ use std::time::{Duration, Instant};
 use squall_examples::cpu::pid_cpu_secs;
 use squall_tests::cluster::{Cluster, all_acked, ids_in};
 
+/// One test of this file at a time: the flat-out test saturates both cores, and the slow-sink
+/// test asserts that no tree waits past a 3 s timeout, which holds for backpressure but not
+/// for a machine starved by another test (seen on CI: 1,024 trees timed out mid-run while the
+/// two ran side by side).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Submits the ids topology over two workers with no rate limit; returns its output dir.
 fn submit_unlimited(cluster: &Cluster, ids: u64, extra: &[&str]) -> PathBuf {
     let out = cluster.dir.path().join("out");
@@ -28,6 +34,7 @@ fn submit_unlimited(cluster: &Cluster, ids: u64, extra: &[&str]) -> PathBuf {
 /// flight at once and most would time out.
 #[test]
 fn slow_sinks_in_another_worker_slow_the_spout_and_nothing_times_out() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let cluster = Cluster::start(&["127.0.0.2", "127.0.0.3"], 1);
     let out = submit_unlimited(&cluster, 10_000, &["--sink-delay-ms", "1"]);
     assert!(
@@ -49,6 +56,7 @@ fn slow_sinks_in_another_worker_slow_the_spout_and_nothing_times_out() {
 /// in both directions at full speed; then the workers idle.
 #[test]
 fn a_topology_running_flat_out_across_two_workers_completes_every_id_then_idles() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let cluster = Cluster::start(&["127.0.0.2", "127.0.0.3"], 1);
     let out = submit_unlimited(&cluster, 200_000, &[]);
     assert!(
