@@ -335,7 +335,7 @@ fn by_name<'a>(inner: &'a mut Inner, name: &str) -> Result<&'a mut TopologyRecor
         .ok_or_else(|| NimbusError::NotFound(name.to_owned()))
 }
 
-/// The ACL of a topology: its owner and its `topology.users`/`topology.groups`.
+/// A list of names in a topology setting (`topology.users`, `topology.groups`).
 fn names(conf: &Config, key: &str) -> Vec<String> {
     conf.get(key)
         .and_then(|v| v.as_array())
@@ -347,16 +347,21 @@ fn names(conf: &Config, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The users who may act on `record` by name.
-fn acl_users(policy: &Policy, record: &TopologyRecord) -> Vec<String> {
+/// Runs `f` on the ACL of `record`: its owner and its `topology.users`/`topology.groups`.
+fn with_acl<T>(record: &TopologyRecord, f: impl FnOnce(TopologyAcl<'_>) -> T) -> T {
     let users = names(&record.conf, keys::TOPOLOGY_USERS);
     let groups = names(&record.conf, keys::TOPOLOGY_GROUPS);
-    policy.users_of(TopologyAcl {
+    f(TopologyAcl {
         name: &record.name,
         owner: record.owner.as_deref(),
         users: &users,
         groups: &groups,
     })
+}
+
+/// The users who may act on `record` by name.
+fn acl_users(policy: &Policy, record: &TopologyRecord) -> Vec<String> {
+    with_acl(record, |acl| policy.users_of(acl))
 }
 
 /// Whether `caller` may `verb` the topology `record`.
@@ -366,15 +371,9 @@ pub(crate) fn allowed(
     verb: TopologyVerb,
     record: &TopologyRecord,
 ) -> Result<(), NimbusError> {
-    let users = names(&record.conf, keys::TOPOLOGY_USERS);
-    let groups = names(&record.conf, keys::TOPOLOGY_GROUPS);
-    let acl = TopologyAcl {
-        name: &record.name,
-        owner: record.owner.as_deref(),
-        users: &users,
-        groups: &groups,
-    };
-    Ok(policy.topology_verb(caller, verb, acl)?)
+    Ok(with_acl(record, |acl| {
+        policy.topology_verb(caller, verb, acl)
+    })?)
 }
 
 /// Applies a change to a named topology, if `caller` may, stores it, and reschedules.

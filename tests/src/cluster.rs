@@ -87,6 +87,18 @@ pub fn binaries() -> &'static Binaries {
     })
 }
 
+/// Daemons started by hand, killed when the test ends, however it ends.
+pub struct Daemons(pub Vec<Child>);
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// A port free on `host` right now.
 pub fn free_port(host: &str) -> u16 {
     std::net::TcpListener::bind((host, 0))

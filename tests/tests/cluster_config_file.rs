@@ -8,20 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use squall_security::Role;
-use squall_tests::cluster::{binaries, eventually, free_port};
+use squall_tests::cluster::{Daemons, binaries, eventually, free_port};
 use squall_tests::pki::TestPki;
-
-/// Kills its daemons when the test ends, however it ends.
-struct Daemons(Vec<Child>);
-
-impl Drop for Daemons {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 fn daemon(args: &[&str], log: &Path) -> Child {
     let log = std::fs::File::create(log).unwrap();

@@ -5,23 +5,12 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use squall_proto::NimbusClient;
 use squall_proto::pb::{BinaryRequest, Empty, SupervisorHeartbeatRequest};
-use squall_tests::cluster::{binaries, eventually, free_port};
-
-struct Daemons(Vec<Child>);
-
-impl Drop for Daemons {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+use squall_tests::cluster::{Daemons, binaries, eventually, free_port};
 
 fn squall(args: &[&str]) -> Output {
     squall_at(None, args)
