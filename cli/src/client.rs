@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use anyhow::Context;
-use squall_proto::pb::{KillRequest, NameRequest, RebalanceRequest};
+use indicatif::ProgressBar;
+use squall_proto::pb::{Empty, KillRequest, NameRequest, RebalanceRequest, TopologySummary};
 use squall_proto::{MAX_MESSAGE_BYTES, NimbusClient};
 use tonic::transport::Channel;
 
@@ -29,15 +29,53 @@ pub async fn connect(nimbus: &Nimbus) -> anyhow::Result<NimbusClient<Channel>> {
         .connect_timeout(Duration::from_secs(3))
         .connect()
         .await
-        .with_context(|| format!("cannot reach nimbus at {url}"))?;
+        .map_err(|e| unreachable(url, &e))?;
     Ok(NimbusClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES))
 }
 
+/// An error's chain as one line, each cause once: transports wrap an error in one that
+/// repeats its text ("tcp connect error: tcp connect error: ...").
+pub fn chain_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// Nimbus could not be reached: why, and what to try.
+fn unreachable(url: &str, error: &tonic::transport::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot reach nimbus at {url}: {} (is it running? `squall dev` starts a one-machine cluster; --nimbus URL or SQUALL_NIMBUS points elsewhere)",
+        chain_line(error)
+    )
+}
+
 /// A Nimbus refusal as one line: its message; a connection that failed under the call (a
-/// plaintext client on a TLS port, a certificate the server does not accept) says so.
+/// plaintext client on a TLS port, a certificate the server does not accept) says so, and so
+/// does an address that answers HTTP but is not Nimbus's API (the web UI's port).
 pub fn refused(status: tonic::Status) -> anyhow::Error {
+    // What tonic makes of an HTTP answer that is not gRPC (an HTML or JSON page).
+    let message = status.message();
+    if ["grpc-status header missing", "invalid compression flag"]
+        .iter()
+        .any(|m| message.contains(m))
+    {
+        let http = message
+            .rsplit_once("status: ")
+            .or_else(|| message.rsplit_once("mapped from "))
+            .map_or("", |(_, s)| s);
+        return anyhow::anyhow!(
+            "that address answers HTTP ({http}) but is not nimbus's API: is it the web UI's port? The API is on nimbus.port (6627 unless set)"
+        );
+    }
     // A status Nimbus sent has no source; one made from a failed connection carries the
     // transport's error.
     if std::error::Error::source(&status).is_some() {
@@ -50,15 +88,60 @@ pub fn refused(status: tonic::Status) -> anyhow::Error {
     }
 }
 
+/// How often `kill` and `rebalance` look at the topology while they wait.
+const POLL: Duration = Duration::from_millis(500);
+/// How long past the topology's own wait they keep looking before giving up.
+const GRACE: Duration = Duration::from_secs(60);
+
+/// A spinner on stderr while a verb waits (hidden when stderr is not a terminal).
+fn spinner() -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// The topology's summary as listed, or `None` once it is gone.
+async fn listed(
+    client: &mut NimbusClient<Channel>,
+    name: &str,
+) -> anyhow::Result<Option<TopologySummary>> {
+    let list = client
+        .list_topologies(Empty {})
+        .await
+        .map_err(refused)?
+        .into_inner();
+    Ok(list.topologies.into_iter().find(|t| t.name == name))
+}
+
+/// Kills a topology and returns once Nimbus has removed it: its spouts are paused at once, its
+/// trees in flight get `wait` seconds (default: its message timeout) to finish, then its
+/// workers stop.
 pub async fn kill(nimbus: &Nimbus, name: &str, wait: Option<u32>) -> anyhow::Result<()> {
-    connect(nimbus)
-        .await?
+    let mut client = connect(nimbus).await?;
+    client
         .kill_topology(KillRequest {
             name: name.to_owned(),
             wait_secs: wait,
         })
         .await
         .map_err(refused)?;
+    let bar = spinner();
+    let mut deadline: Option<tokio::time::Instant> = None;
+    while let Some(t) = listed(&mut client, name).await? {
+        let left = Duration::from_secs(t.wait_secs_left);
+        let deadline = *deadline.get_or_insert_with(|| tokio::time::Instant::now() + left + GRACE);
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{name} is killed but nimbus has not removed it after {} s: check nimbus's log",
+            (left + GRACE).as_secs()
+        );
+        bar.set_message(format!(
+            "killing {name}: spouts paused, trees in flight finishing; removed in {} s",
+            t.wait_secs_left
+        ));
+        tokio::time::sleep(POLL).await;
+    }
+    bar.finish_and_clear();
     Ok(())
 }
 
@@ -83,9 +166,9 @@ pub async fn rebalance(
     workers: Option<u32>,
     executors: Vec<(String, u32)>,
     wait: Option<u32>,
-) -> anyhow::Result<()> {
-    connect(nimbus)
-        .await?
+) -> anyhow::Result<TopologySummary> {
+    let mut client = connect(nimbus).await?;
+    client
         .rebalance(RebalanceRequest {
             name: name.to_owned(),
             workers,
@@ -94,7 +177,31 @@ pub async fn rebalance(
         })
         .await
         .map_err(refused)?;
-    Ok(())
+    // Storm's order: spouts paused, trees in flight get the wait, executors move, spouts
+    // resume. Returns once it has resumed.
+    let bar = spinner();
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        let Some(t) = listed(&mut client, name).await? else {
+            anyhow::bail!("{name} was removed while it rebalanced");
+        };
+        if t.status != "REBALANCING" {
+            bar.finish_and_clear();
+            return Ok(t);
+        }
+        let left = Duration::from_secs(t.wait_secs_left);
+        let deadline = *deadline.get_or_insert_with(|| tokio::time::Instant::now() + left + GRACE);
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{name} is still rebalancing after {} s: check nimbus's log",
+            (left + GRACE).as_secs()
+        );
+        bar.set_message(format!(
+            "rebalancing {name}: spouts paused, trees in flight finishing; executors move in {} s",
+            t.wait_secs_left
+        ));
+        tokio::time::sleep(POLL).await;
+    }
 }
 
 /// A one-time link that logs this user into the web UI.

@@ -194,8 +194,10 @@ pub async fn run(
         }
         None => None,
     };
-    // Clear once; the watch then redraws in place.
-    print!("\x1b[2J");
+    // Clear once; the watch then redraws in place (on a terminal; a pipe gets plain snapshots).
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        print!("\x1b[2J");
+    }
     let watch = status(&nimbus_addr, name.as_deref(), false, true, "all");
     match seconds {
         Some(s) => {

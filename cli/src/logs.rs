@@ -1,5 +1,5 @@
-//! `squall logs NAME [--component C] [--follow]`: a topology's worker logs, fetched from the
-//! supervisors that run the workers, each line prefixed with its worker's host:port.
+//! `squall logs NAME [--component C] [--tail N] [--follow]`: a topology's worker logs, fetched
+//! from the supervisors that run the workers, each line prefixed with its worker's host:port.
 
 use anyhow::{Context, bail};
 use squall_proto::SupervisorClient;
@@ -15,6 +15,7 @@ pub async fn logs(
     nimbus: &Nimbus,
     name: &str,
     component: Option<&str>,
+    tail: Option<usize>,
     follow: bool,
 ) -> anyhow::Result<()> {
     let info = connect(nimbus)
@@ -38,8 +39,10 @@ pub async fn logs(
     if workers.is_empty() {
         bail!("no running worker of {name:?} has reported yet");
     }
+    let workers_count = workers.len();
     let needle = component.map(|c| format!("component={c}"));
-    let (tx, mut rx) = mpsc::channel::<String>(256);
+    let shown = |line: &str| needle.as_deref().is_none_or(|n| line.contains(n));
+    let (tx, mut rx) = mpsc::channel::<Event>(256);
     for w in workers {
         let (tx, topology_id) = (tx.clone(), topology_id.clone());
         let tls = nimbus.tls.clone();
@@ -64,31 +67,128 @@ pub async fn logs(
                     pending.push_str(&String::from_utf8_lossy(&chunk.data));
                     while let Some(end) = pending.find('\n') {
                         let line: String = pending.drain(..=end).collect();
-                        if tx
-                            .send(format!("{prefix} {}", line.trim_end()))
-                            .await
-                            .is_err()
-                        {
+                        let line = format!("{prefix} {}", line.trim_end());
+                        if tx.send(Event::Line(line)).await.is_err() {
                             return Ok(());
                         }
                     }
+                    if chunk.caught_up && tx.send(Event::CaughtUp).await.is_err() {
+                        return Ok(());
+                    }
                 }
                 if !pending.is_empty() {
-                    let _ = tx.send(format!("{prefix} {pending}")).await;
+                    let _ = tx.send(Event::Line(format!("{prefix} {pending}"))).await;
                 }
                 Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
             }
             .await;
             if let Err(e) = result {
-                let _ = tx.send(format!("{prefix} (log unavailable: {e})")).await;
+                let line = format!("{prefix} (log unavailable: {e})");
+                let _ = tx.send(Event::Line(line)).await;
+                let _ = tx.send(Event::CaughtUp).await;
             }
         });
     }
     drop(tx);
-    while let Some(line) = rx.recv().await {
-        if needle.as_deref().is_none_or(|n| line.contains(n)) {
+    // With --tail, what each log held when asked is cut to its last N lines (after the
+    // component filter); with --follow, what comes after is printed as it arrives.
+    let mut tails = Tail::new(tail, workers_count);
+    while let Some(event) = rx.recv().await {
+        match event {
+            Event::Line(line) if shown(&line) => {
+                if let Some(line) = tails.line(line) {
+                    println!("{line}");
+                }
+            }
+            Event::Line(_) => {}
+            Event::CaughtUp => tails.caught_up(),
+        }
+        for line in tails.ready() {
             println!("{line}");
         }
     }
+    for line in tails.finish() {
+        println!("{line}");
+    }
     Ok(())
+}
+
+/// What a worker's log reader reports.
+enum Event {
+    Line(String),
+    /// That worker's log is read up to where it was when asked.
+    CaughtUp,
+}
+
+/// The last N lines over all workers' existing logs, held until every worker has caught up.
+struct Tail {
+    keep: Option<usize>,
+    lines: std::collections::VecDeque<String>,
+    waiting_for: usize,
+}
+
+impl Tail {
+    fn new(keep: Option<usize>, workers: usize) -> Self {
+        Tail {
+            keep,
+            lines: std::collections::VecDeque::new(),
+            waiting_for: workers,
+        }
+    }
+
+    /// A line to print now, or `None` when it is held for the tail.
+    fn line(&mut self, line: String) -> Option<String> {
+        match self.keep {
+            Some(n) if self.waiting_for > 0 => {
+                self.lines.push_back(line);
+                if self.lines.len() > n {
+                    self.lines.pop_front();
+                }
+                None
+            }
+            _ => Some(line),
+        }
+    }
+
+    fn caught_up(&mut self) {
+        self.waiting_for = self.waiting_for.saturating_sub(1);
+    }
+
+    /// The held lines, once every worker has caught up.
+    fn ready(&mut self) -> Vec<String> {
+        if self.waiting_for == 0 {
+            self.lines.drain(..).collect()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn finish(&mut self) -> Vec<String> {
+        self.lines.drain(..).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tail;
+
+    #[test]
+    fn tail_keeps_the_last_lines_until_every_worker_caught_up_then_passes_lines_through() {
+        let mut tail = Tail::new(Some(2), 2);
+        for l in ["a", "b", "c"] {
+            assert_eq!(tail.line(l.to_owned()), None);
+        }
+        tail.caught_up();
+        assert!(tail.ready().is_empty(), "one worker is still reading");
+        assert_eq!(tail.line("d".to_owned()), None);
+        tail.caught_up();
+        assert_eq!(tail.ready(), ["c", "d"]);
+        assert_eq!(tail.line("e".to_owned()).as_deref(), Some("e"));
+    }
+
+    #[test]
+    fn without_tail_every_line_passes() {
+        let mut tail = Tail::new(None, 1);
+        assert_eq!(tail.line("a".to_owned()).as_deref(), Some("a"));
+    }
 }

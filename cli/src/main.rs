@@ -220,6 +220,9 @@ enum Command {
         /// Only lines of this component's executors.
         #[arg(long)]
         component: Option<String>,
+        /// Only the last N lines (of all the workers' logs together), then what follows.
+        #[arg(long, value_name = "N")]
+        tail: Option<usize>,
         /// Keep printing as the logs grow.
         #[arg(long)]
         follow: bool,
@@ -339,6 +342,7 @@ fn init_logs() {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
 }
@@ -511,12 +515,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             wait,
             nimbus,
         } => {
-            client::rebalance(&nimbus.resolve(&file, tls), &name, workers, executors, wait).await?;
-            println!("rebalancing {name}");
+            let t = client::rebalance(&nimbus.resolve(&file, tls), &name, workers, executors, wait)
+                .await?;
+            println!(
+                "rebalanced {name}: {} worker(s){}, {}",
+                t.workers,
+                if t.workers < t.workers_requested {
+                    format!(
+                        " of {} requested (no free slot for the rest)",
+                        t.workers_requested
+                    )
+                } else {
+                    String::new()
+                },
+                t.status
+            );
         }
         Command::Logs {
             name,
             component,
+            tail,
             follow,
             nimbus,
         } => {
@@ -524,6 +542,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 &nimbus.resolve(&file, tls),
                 &name,
                 component.as_deref(),
+                tail,
                 follow,
             )
             .await?
@@ -606,7 +625,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let line = format!("{e:#}").replace('\n', " ");
+            let line = client::chain_line(e.as_ref()).replace('\n', " ");
             eprintln!("error: {line}");
             ExitCode::FAILURE
         }

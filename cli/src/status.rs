@@ -1,6 +1,7 @@
 //! `squall list` and `squall status`: tables for people, JSON for scripts.
 
 use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
@@ -42,6 +43,15 @@ fn ago(time_ms: u64) -> String {
     format!("{} ago", uptime(now.saturating_sub(time_ms) / 1000))
 }
 
+/// Workers assigned, and `/requested` when fewer were assigned than requested.
+fn workers_cell(assigned: u32, requested: u32) -> String {
+    if assigned < requested {
+        format!("{assigned}/{requested}")
+    } else {
+        assigned.to_string()
+    }
+}
+
 pub async fn list(nimbus: &Nimbus) -> anyhow::Result<()> {
     let list = connect(nimbus)
         .await?
@@ -59,7 +69,7 @@ pub async fn list(nimbus: &Nimbus) -> anyhow::Result<()> {
             t.name,
             t.id,
             t.status,
-            t.workers,
+            workers_cell(t.workers, t.workers_requested),
             uptime(t.uptime_secs)
         );
     }
@@ -120,6 +130,7 @@ pub fn topology_json(info: &TopologyInfo) -> serde_json::Value {
         "status": s.status,
         "uptime_secs": s.uptime_secs,
         "window": info.window,
+        "workers_requested": s.workers_requested,
         "workers": info.workers.iter().map(|w| json!({
             "host": w.host, "port": w.port, "pid": w.pid, "uptime_secs": w.uptime_secs,
             "supervisor_id": w.supervisor_id, "memory_bytes": w.memory_bytes,
@@ -139,9 +150,16 @@ fn topology_text(info: &TopologyInfo) -> String {
         s.id,
         s.status,
         uptime(s.uptime_secs),
-        info.workers.len(),
+        workers_cell(s.workers, s.workers_requested),
         info.window
     );
+    if s.workers < s.workers_requested {
+        let _ = writeln!(
+            out,
+            "note: {} worker(s) requested, {} assigned: the cluster has no free slot for the rest (add supervisors or slots, or rebalance --workers {})",
+            s.workers_requested, s.workers, s.workers
+        );
+    }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -243,7 +261,7 @@ fn error_line(out: &mut String, c: &ComponentInfo) {
 }
 
 fn cluster_json(c: &ClusterInfo) -> serde_json::Value {
-    let topology = |t: &squall_proto::pb::TopologySummary| json!({"name": t.name, "id": t.id, "status": t.status, "workers": t.workers, "uptime_secs": t.uptime_secs});
+    let topology = |t: &squall_proto::pb::TopologySummary| json!({"name": t.name, "id": t.id, "status": t.status, "workers": t.workers, "workers_requested": t.workers_requested, "uptime_secs": t.uptime_secs});
     json!({
         "nimbus_uptime_secs": c.nimbus_uptime_secs,
         "supervisors": c.supervisors.iter().map(|s| json!({
@@ -292,7 +310,7 @@ fn cluster_text(nimbus: &Nimbus, c: &ClusterInfo) -> String {
             t.name,
             t.id,
             t.status,
-            t.workers,
+            workers_cell(t.workers, t.workers_requested),
             uptime(t.uptime_secs)
         );
     }
@@ -347,7 +365,10 @@ pub async fn status(
                 }
             }
         };
-        if watch {
+        if watch && !std::io::stdout().is_terminal() {
+            // Into a pipe or a file: plain snapshots one after another, no escape codes.
+            println!("{text}");
+        } else if watch {
             // Home, draw, then clear whatever the last frame left below: a redraw in place
             // without the flicker of clearing first.
             print!("\x1b[H{}\x1b[J", text.replace('\n', "\x1b[K\n"));

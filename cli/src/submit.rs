@@ -2,7 +2,7 @@
 //! to Nimbus with its SHA-256.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -28,8 +28,27 @@ pub struct Request {
     pub args: Vec<String>,
 }
 
+/// The binary to run: a bare file name means the file in the current directory (as a path
+/// does for `storm jar`), not a program on `$PATH`.
+fn binary_path(binary: &Path) -> anyhow::Result<PathBuf> {
+    let path = if binary.components().count() == 1 && binary.is_relative() {
+        Path::new(".").join(binary)
+    } else {
+        binary.to_owned()
+    };
+    let meta =
+        std::fs::metadata(&path).with_context(|| format!("cannot read {}", binary.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    anyhow::ensure!(
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0,
+        "{} is not an executable file: pass the topology binary (cargo build --release, then target/release/NAME)",
+        binary.display()
+    );
+    Ok(path)
+}
+
 /// Runs the binary in describe mode and reads its topology.
-async fn describe(binary: &PathBuf, args: &[String]) -> anyhow::Result<Description> {
+async fn describe(binary: &Path, args: &[String]) -> anyhow::Result<Description> {
     let not_topology = || format!("{} is not a squall topology binary", binary.display());
     let child = tokio::process::Command::new(binary)
         .args(args)
@@ -39,7 +58,13 @@ async fn describe(binary: &PathBuf, args: &[String]) -> anyhow::Result<Descripti
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .with_context(|| format!("cannot run {}", binary.display()))?;
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENOEXEC) => anyhow::anyhow!(
+                "{} is not a program: pass the topology binary (cargo build --release, then target/release/NAME)",
+                binary.display()
+            ),
+            _ => anyhow::anyhow!("cannot run {}: {e}", binary.display()),
+        })?;
     let output = tokio::time::timeout(DESCRIBE_TIMEOUT, child.wait_with_output())
         .await
         .with_context(|| {
@@ -48,6 +73,15 @@ async fn describe(binary: &PathBuf, args: &[String]) -> anyhow::Result<Descripti
                 not_topology()
             )
         })??;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.code() == Some(env::NO_CLUSTER_ROLE_EXIT)
+        && stderr.lines().any(|l| l.trim() == env::NO_CLUSTER_ROLE)
+    {
+        bail!(
+            "{} never calls serve_cluster_role, so it cannot run on a cluster (none of its topology ran): in main, after building the topology and before starting it locally, add `if squall_worker::serve_cluster_role(&topology, &conf)? {{ return Ok(()); }}`",
+            binary.display()
+        );
+    }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout
         .lines()
@@ -55,13 +89,13 @@ async fn describe(binary: &PathBuf, args: &[String]) -> anyhow::Result<Descripti
         .find(|l| l.trim_start().starts_with('{'));
     match line.and_then(|l| serde_json::from_str::<Description>(l).ok()) {
         Some(d) if output.status.success() => Ok(d),
-        _ => {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            match stderr.lines().rev().find(|l| !l.trim().is_empty()) {
-                Some(last) => bail!("{}: {}", not_topology(), last.trim()),
-                None => bail!("{}", not_topology()),
-            }
-        }
+        _ => match stderr.lines().rev().find(|l| !l.trim().is_empty()) {
+            Some(last) => bail!("{}: {}", not_topology(), last.trim()),
+            None => bail!(
+                "{} (it printed no description; does its main call squall_worker::serve_cluster_role?)",
+                not_topology()
+            ),
+        },
     }
 }
 
@@ -87,12 +121,26 @@ pub fn unknown_topology_keys(conf: &Config) -> Vec<String> {
         .collect()
 }
 
+/// A spinner on stderr while a step runs (nothing when stderr is not a terminal).
+fn spinner(progress: bool, message: String) -> ProgressBar {
+    if !progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner().with_message(message);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
 /// Submits; returns the topology id Nimbus gave it.
 pub async fn submit(nimbus: &Nimbus, request: &Request, progress: bool) -> anyhow::Result<String> {
     for warning in unknown_topology_keys(&request.conf) {
         eprintln!("warning: {warning}");
     }
-    let description = describe(&request.binary, &request.args).await?;
+    let binary = binary_path(&request.binary)?;
+    let checking = spinner(progress, format!("checking {}", request.binary.display()));
+    let description = describe(&binary, &request.args).await;
+    checking.finish_and_clear();
+    let description = description?;
     description.spec.validate()?;
     let mut conf = description.conf.merged(&request.conf);
     if let Some(w) = request.workers {
@@ -109,7 +157,7 @@ pub async fn submit(nimbus: &Nimbus, request: &Request, progress: bool) -> anyho
     // Nimbus checks the same; checking here first spares the upload.
     squall_topology_api::limits::check_topology_name(&name)?;
     squall_topology_api::limits::check_config_for(&description.spec, &conf)?;
-    let path = request.binary.clone();
+    let path = binary.clone();
     let (size, sha256) = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, String)> {
         let mut file = std::fs::File::open(&path)?;
         let mut hasher = Sha256::new();
@@ -144,7 +192,7 @@ pub async fn submit(nimbus: &Nimbus, request: &Request, progress: bool) -> anyho
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let path = request.binary.clone();
+    let path = binary.clone();
     let feeder_bar = bar.clone();
     let feeder = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let first = SubmitChunk {

@@ -547,7 +547,13 @@ impl Nimbus for NimbusService {
                             "component {component:?} needs at least one executor"
                         )));
                     }
-                    r.executors.insert(component.clone(), n.min(c.tasks));
+                    if n > c.tasks {
+                        return Err(NimbusError::Invalid(format!(
+                            "component {component:?} has {} task(s), so at most {} executor(s): tasks are fixed at submit (raise them with .num_tasks(N) on the component)",
+                            c.tasks, c.tasks
+                        )));
+                    }
+                    r.executors.insert(component.clone(), n);
                 }
                 if let Some(w) = req.workers {
                     if !(1..=MAX_WORKERS).contains(&w) {

@@ -48,6 +48,13 @@ pub mod env {
     /// Seconds an executor may have input queued and do nothing before the worker reports
     /// itself stuck (`supervisor.worker.progress.timeout.secs`).
     pub const WORKER_PROGRESS_TIMEOUT_SECS: &str = "SQUALL_WORKER_PROGRESS_TIMEOUT_SECS";
+    /// What a binary asked to describe itself (or to run as a worker) prints on stderr when its
+    /// `main` went on to local mode without calling `serve_cluster_role`: it then exits with
+    /// [`NO_CLUSTER_ROLE_EXIT`] before starting any of the topology.
+    pub const NO_CLUSTER_ROLE: &str =
+        "squall: this binary starts its topology in local mode without calling serve_cluster_role";
+    /// The exit status that goes with [`NO_CLUSTER_ROLE`] (EX_CONFIG).
+    pub const NO_CLUSTER_ROLE_EXIT: i32 = 78;
     /// `supervisor.worker.progress.timeout.secs` when not set.
     pub const DEFAULT_WORKER_PROGRESS_TIMEOUT_SECS: u64 = 60;
 }

@@ -365,9 +365,14 @@ pub fn endpoint(
         url: url.to_owned(),
         reason,
     };
+    // `host:port` alone means the scheme the cluster speaks, as `storm` takes a bare host.
+    let url = match url.contains("://") {
+        true => url.to_owned(),
+        false => format!("http://{url}"),
+    };
     let url = match (tls.is_some(), url.strip_prefix("http://")) {
         (true, Some(rest)) => format!("https://{rest}"),
-        _ => url.to_owned(),
+        _ => url,
     };
     let uri: tonic::codegen::http::Uri = url.parse().map_err(|e| invalid(format!("{e}")))?;
     let host = uri

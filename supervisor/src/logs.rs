@@ -40,8 +40,19 @@ pub async fn read(
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tokio::spawn(async move {
         let mut buf = vec![0u8; CHUNK_BYTES];
+        let mut caught_up = false;
         loop {
             match file.read(&mut buf).await {
+                Ok(0) if !caught_up => {
+                    caught_up = true;
+                    let mark = LogChunk {
+                        data: Vec::new(),
+                        caught_up: true,
+                    };
+                    if tx.send(Ok(mark)).await.is_err() || !follow {
+                        break;
+                    }
+                }
                 Ok(0) if follow => {
                     tokio::time::sleep(FOLLOW_POLL).await;
                     // Rotated under us: the file is shorter than where we are; start over.
@@ -56,6 +67,7 @@ pub async fn read(
                     if tx
                         .send(Ok(LogChunk {
                             data: buf[..n].to_vec(),
+                            caught_up: false,
                         }))
                         .await
                         .is_err()

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -131,6 +132,25 @@ impl Workers {
         self.dir.join(format!("{topology_id}-{port}.log"))
     }
 
+    /// A link to the cached binary named after the topology, started in its place so that `ps`
+    /// and `top` (which show the executable's file name) tell which topology a worker runs,
+    /// rather than the SHA-256 the cache names it by. Replaced atomically, so a concurrent
+    /// start of another slot never sees it missing.
+    fn named_link(&self, topology_id: &str, binary: &Path) -> Result<PathBuf, SupervisorError> {
+        let dir = self.dir.join("bin");
+        std::fs::create_dir_all(&dir)?;
+        let link = dir.join(topology_id);
+        let binary = std::path::absolute(binary)?;
+        if std::fs::read_link(&link).is_ok_and(|target| target == binary) {
+            return Ok(link);
+        }
+        let tmp = dir.join(format!(".{topology_id}.{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&binary, &tmp)?;
+        std::fs::rename(&tmp, &link)?;
+        Ok(link)
+    }
+
     /// Starts a worker of `binary` on `port`.
     ///
     /// # Errors
@@ -140,7 +160,12 @@ impl Workers {
             .create(true)
             .append(true)
             .open(self.log_path(spec.topology_id, spec.port))?;
-        let child = Command::new(spec.binary)
+        let program = self.named_link(spec.topology_id, spec.binary)?;
+        let child = Command::new(&program)
+            .arg0(format!(
+                "squall-worker {} port={}",
+                spec.topology_id, spec.port
+            ))
             .args(spec.args)
             .env(env::WORKER_TOPOLOGY_ID, spec.topology_id)
             .env(env::WORKER_HOST, spec.host)

@@ -123,7 +123,7 @@ fn refused_uploads_store_nothing_and_garbage_leaves_the_daemons_serving() {
     let not_topology = cluster.squall(&["submit", "/bin/true"]);
     assert_eq!(
         String::from_utf8_lossy(&not_topology.stderr).trim(),
-        "error: /bin/true is not a squall topology binary"
+        "error: /bin/true is not a squall topology binary (it printed no description; does its main call squall_worker::serve_cluster_role?)"
     );
 
     // Garbage on the daemons' ports.

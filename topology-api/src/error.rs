@@ -5,7 +5,8 @@ use std::fmt;
 /// An error from a spout's or bolt's code. The runtime counts it, keeps it as the component's
 /// last error, and, from a bolt's `execute`, fails the input tuple so its tree is replayed.
 ///
-/// Any `std::error::Error` converts into it, so `?` works inside components.
+/// Any `std::error::Error` converts into it, so `?` works inside components; so does a message
+/// (`ComponentError::from("text")`, `"text".into()`, or [`ComponentError::msg`]).
 ///
 /// # Examples
 /// ```
@@ -15,6 +16,9 @@ use std::fmt;
 /// }
 /// assert!(parse("x").is_err());
 /// assert_eq!(ComponentError::msg("bad input").to_string(), "bad input");
+/// assert_eq!(ComponentError::from("bad input").to_string(), "bad input");
+/// let e: ComponentError = format!("bad field {}", 3).into();
+/// assert_eq!(e.to_string(), "bad field 3");
 /// ```
 pub struct ComponentError(Box<dyn std::error::Error + Send + Sync + 'static>);
 
@@ -30,9 +34,10 @@ impl ComponentError {
     }
 }
 
-impl<E: std::error::Error + Send + Sync + 'static> From<E> for ComponentError {
+/// Everything a boxed error is made from: any error type, a `&str` or a `String`.
+impl<E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>> From<E> for ComponentError {
     fn from(e: E) -> Self {
-        ComponentError(Box::new(e))
+        ComponentError(e.into())
     }
 }
 

@@ -269,7 +269,9 @@ pub(crate) fn start_executors(
             inbox,
             emitter,
         };
+        // A root span: under the worker's span every line would name the topology twice.
         let span = tracing::info_span!(
+            parent: None,
             "executor",
             topology = %options.topology_id,
             component = %e.component,

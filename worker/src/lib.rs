@@ -72,6 +72,14 @@ pub use local::{
 pub use squall_topology_api as api;
 pub use squall_topology_api::*;
 pub use stats::{Counters, ReportedError};
+/// The logging macros (`tracing::info!` and friends), so a topology needs no dependency of its
+/// own to log: in a worker, lines go to the worker's log under the executor's topology,
+/// component and task, which is what `squall logs --component` filters on.
+///
+/// ```
+/// squall_worker::tracing::info!(words = 3, "split a sentence");
+/// ```
+pub use tracing;
 
 /// Everything a topology file usually needs.
 pub mod prelude {

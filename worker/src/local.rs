@@ -115,6 +115,7 @@ impl LocalTopology {
         start_active: bool,
         capture: bool,
     ) -> Result<Self, RuntimeError> {
+        crate::cluster::refuse_local_mode_in_a_cluster_role();
         if !valid_topology_name(name) {
             return Err(RuntimeError::InvalidName(name.to_owned()));
         }

@@ -181,6 +181,7 @@ pub async fn topology_summary(
                 json!({
                     "id": s.id, "name": s.name, "status": s.status,
                     "uptimeSeconds": s.uptime_secs, "workersTotal": s.workers,
+                    "workersRequested": s.workers_requested,
                     "executorsTotal": executors, "tasksTotal": tasks,
                 })
             })
@@ -248,6 +249,7 @@ fn topology_json(info: &TopologyInfo, record: &TopologyRecord) -> Value {
         "uptimeSeconds": s.uptime_secs,
         "window": info.window,
         "workersTotal": info.workers.len(),
+        "workersRequested": s.workers_requested,
         "executorsTotal": info.components.iter().map(|c| c.executors).sum::<u32>(),
         "tasksTotal": info.components.iter().map(|c| c.tasks).sum::<u32>(),
         "topologyStats": {

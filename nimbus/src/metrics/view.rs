@@ -24,6 +24,8 @@ pub fn summary(r: &TopologyRecord) -> TopologySummary {
         status: r.status.as_str().to_owned(),
         workers: r.assignment.as_ref().map_or(0, |a| a.slots().len() as u32),
         uptime_secs: now_secs().saturating_sub(r.submitted_at),
+        workers_requested: r.workers,
+        wait_secs_left: r.until.map_or(0, |u| u.saturating_sub(now_secs())),
     }
 }
 

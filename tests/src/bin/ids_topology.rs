@@ -289,6 +289,10 @@ impl Bolt for Sink {
                 &format!("sink got id {id} from {}", input.source_component()),
             );
         }
+        if id % 100 == 0 {
+            // What a topology author prints lands in the worker log (as a timed `stdout` line).
+            println!("sink saw id {id}");
+        }
         let marker = self.out.join("hung");
         if self.hang_at == Some(id) && !marker.exists() {
             File::create(&marker)?;

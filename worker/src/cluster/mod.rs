@@ -52,3 +52,19 @@ pub fn serve_cluster_role(topology: &Topology, conf: &Config) -> Result<bool, Cl
     }
     Ok(false)
 }
+
+/// Called before local mode starts anything: a binary run by `squall submit` (to describe
+/// itself) or by a supervisor (as a worker) that reaches local mode never called
+/// [`serve_cluster_role`]. It must not run the topology on the submitter's machine, nor as an
+/// unsupervised local topology on a cluster host: it says why on stderr and exits, and
+/// `squall submit` turns that into an error naming the call to add.
+pub(crate) fn refuse_local_mode_in_a_cluster_role() {
+    if std::env::var_os(env::DESCRIBE).is_some()
+        || std::env::var_os(env::WORKER_TOPOLOGY_ID).is_some()
+    {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{}", env::NO_CLUSTER_ROLE);
+        let _ = err.flush();
+        std::process::exit(env::NO_CLUSTER_ROLE_EXIT);
+    }
+}

@@ -65,6 +65,28 @@ fn worker_tls(
     Ok(Some(Arc::new(tls)))
 }
 
+/// Routes what user code prints with `print!` to the log as lines with a time and the target
+/// `stdout`, instead of bare text between the log's lines. (Which executor printed a line is
+/// not knowable from a shared file descriptor: components that want their lines under their
+/// component log with `squall_worker::tracing`.)
+fn stdout_into_log() -> std::io::Result<()> {
+    use std::io::BufRead;
+    let (reader, writer) = std::io::pipe()?;
+    nix::unistd::dup2_stdout(&writer).map_err(std::io::Error::from)?;
+    drop(writer);
+    std::thread::Builder::new()
+        .name("stdout".into())
+        .spawn(move || {
+            for line in std::io::BufReader::new(reader).lines() {
+                match line {
+                    Ok(line) => tracing::info!(target: "stdout", "{line}"),
+                    Err(_) => return,
+                }
+            }
+        })?;
+    Ok(())
+}
+
 fn var(name: &str) -> Result<String, ClusterError> {
     std::env::var(name).map_err(|_| ClusterError::Env(format!("{name} is not set")))
 }
@@ -99,6 +121,9 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
         .try_init();
     let span = tracing::info_span!("worker", topology = %topology_id, port);
     let _entered = span.enter();
+    if let Err(e) = stdout_into_log() {
+        tracing::warn!(error = %e, "print! output goes to the log without a time stamp");
+    }
 
     let tls = worker_tls(&topology_id)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
