@@ -5,6 +5,8 @@
 mod certs;
 mod client;
 mod cluster_config;
+#[cfg(test)]
+mod config_reference;
 mod dev;
 mod logs;
 mod status;

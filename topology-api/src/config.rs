@@ -224,3 +224,112 @@ mod tests {
         assert_eq!(merged.get_str("my.key"), Some("x"));
     }
 }
+
+/// One `topology.*` key as the configuration reference documents it.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyReference {
+    /// The key.
+    pub key: &'static str,
+    /// Its value when not set, in words.
+    pub default: &'static str,
+    /// What it does.
+    pub meaning: &'static str,
+}
+
+/// Every `topology.*` key Squall reads, with its default and meaning: the source of
+/// `docs/configuration.md` (a test keeps the two, and this and the checked ranges of
+/// [`limits::KNOWN_KEYS`](crate::limits::KNOWN_KEYS), in step).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::config::{REFERENCE, TOPOLOGY_WORKERS};
+/// let workers = REFERENCE.iter().find(|k| k.key == TOPOLOGY_WORKERS).unwrap();
+/// assert_eq!(workers.default, "1");
+/// ```
+pub const REFERENCE: &[KeyReference] = &[
+    KeyReference {
+        key: TOPOLOGY_WORKERS,
+        default: "1",
+        meaning: "Worker processes the topology asks for; `squall submit --workers N` sets it and `squall rebalance --workers N` changes it. Fewer run when the cluster lacks free slots (status shows `workers=assigned/requested`).",
+    },
+    KeyReference {
+        key: TOPOLOGY_ACKER_EXECUTORS,
+        default: "one per worker, fixed at submit",
+        meaning: "Acker tasks, which track every tuple tree; 0 turns tracking off (spouts are acked on emit). Fixed at submit so a rebalance never renumbers tasks.",
+    },
+    KeyReference {
+        key: TOPOLOGY_MESSAGE_TIMEOUT_SECS,
+        default: "30",
+        meaning: "Seconds a tuple tree may take before it fails back to its spout (swept several times a period: a tree fails between T and 1.125·T). Also the default `--wait` of kill and rebalance.",
+    },
+    KeyReference {
+        key: TOPOLOGY_MAX_SPOUT_PENDING,
+        default: "adaptive",
+        meaning: "Most trees in flight per spout task. Unset, a tracked spout adapts its own bound (slow start, cut when trees near a quarter of the timeout) instead of Storm's unbounded.",
+    },
+    KeyReference {
+        key: TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS,
+        default: "true",
+        meaning: "false: trees never time out (they complete or fail explicitly).",
+    },
+    KeyReference {
+        key: TOPOLOGY_TICK_TUPLE_FREQ_SECS,
+        default: "none",
+        meaning: "Sends each bolt task a `__system`/`__tick` tuple this often; settable per component.",
+    },
+    KeyReference {
+        key: TOPOLOGY_MAX_TASK_PARALLELISM,
+        default: "none",
+        meaning: "Caps every component's task (and executor) count; settable per component.",
+    },
+    KeyReference {
+        key: TOPOLOGY_DEBUG,
+        default: "false",
+        meaning: "Logs every emitted tuple; settable per component.",
+    },
+    KeyReference {
+        key: TOPOLOGY_DISABLE_LOADAWARE_MESSAGING,
+        default: "false",
+        meaning: "true makes shuffle a plain round robin over every task, even where some share the emitter's worker.",
+    },
+    KeyReference {
+        key: TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND,
+        default: "0.8",
+        meaning: "Mean input-queue fill of a shuffle's worker-local tasks above which it spreads to every task.",
+    },
+    KeyReference {
+        key: TOPOLOGY_LOCALITYAWARE_LOWER_BOUND,
+        default: "0.2",
+        meaning: "Fill below which a spread shuffle comes back to the worker-local tasks.",
+    },
+    KeyReference {
+        key: TOPOLOGY_STATS_SAMPLE_RATE,
+        default: "0.05",
+        meaning: "Share of tuples whose execute and process latency bolts time; 0 turns sampling off. Spouts time every tree.",
+    },
+    KeyReference {
+        key: TOPOLOGY_PRODUCER_BATCH_SIZE,
+        default: "512",
+        meaning: "Tuples buffered per destination executor before they are handed over as one batch.",
+    },
+    KeyReference {
+        key: TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS,
+        default: "1",
+        meaning: "Longest a partly filled batch waits under load (an idle executor flushes at once).",
+    },
+    KeyReference {
+        key: TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE,
+        default: "64",
+        meaning: "Batches an executor's input queue holds; a full queue backpressures its producers.",
+    },
+    KeyReference {
+        key: TOPOLOGY_USERS,
+        default: "[]",
+        meaning: "Users who may see, kill, rebalance, (de)activate the topology and read its logs, besides its owner and `nimbus.admins`.",
+    },
+    KeyReference {
+        key: TOPOLOGY_GROUPS,
+        default: "[]",
+        meaning: "Groups (from Nimbus's `squall.auth.groups`) whose members may do what `topology.users` may.",
+    },
+];

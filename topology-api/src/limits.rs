@@ -416,3 +416,16 @@ mod tests {
         assert!(check_topology_name("").is_err());
     }
 }
+
+#[cfg(test)]
+mod reference_tests {
+    use super::KNOWN_KEYS;
+    use crate::config::REFERENCE;
+
+    #[test]
+    fn the_reference_documents_exactly_the_checked_keys_in_the_same_order() {
+        let documented: Vec<&str> = REFERENCE.iter().map(|k| k.key).collect();
+        let checked: Vec<&str> = KNOWN_KEYS.iter().map(|(k, _)| *k).collect();
+        assert_eq!(documented, checked);
+    }
+}
