@@ -98,6 +98,10 @@ fn component_json(c: &ComponentInfo) -> serde_json::Value {
         "streams": c.streams.iter().map(|s| json!({
             "stream": s.stream, "emitted": s.emitted, "transferred": s.transferred,
         })).collect::<Vec<_>>(),
+        "inputs": c.inputs.iter().map(|i| json!({
+            "component": i.component, "stream": i.stream, "executed": i.executed,
+            "acked": i.acked, "failed": i.failed,
+        })).collect::<Vec<_>>(),
         "executor_rows": c.executor_rows.iter().map(|e| json!({
             "tasks": e.tasks, "host": e.host, "port": e.port, "emitted": e.emitted,
             "transferred": e.transferred, "acked": e.acked, "failed": e.failed,

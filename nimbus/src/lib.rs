@@ -148,6 +148,7 @@ pub async fn serve(
                 .is_some()
                 .then(|| Arc::new(options.policy.clone())),
             sessions: service.sessions(),
+            tls: options.tls.clone().map(Arc::new),
         };
         tokio::spawn(async move {
             if let Err(e) = http::serve(ui_listener, ui, https).await {

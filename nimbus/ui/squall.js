@@ -108,9 +108,20 @@ async function topologyPage() {
   const t = await api(`/api/v1/topology/${encodeURIComponent(id)}?window=${window}`);
   document.getElementById('title').textContent = t.name;
   document.title = 'Squall: ' + t.name;
+  const short = t.workersRequested > t.workersTotal;
   cards('topology-summary', [['Name', t.name], ['Status', t.status], ['Uptime', duration(t.uptimeSeconds)],
-    ['Workers', t.workersTotal], ['Executors', t.executorsTotal], ['Tasks', t.tasksTotal],
+    ['Workers', short ? `${t.workersTotal} of ${t.workersRequested} requested` : t.workersTotal],
+    ['Executors', t.executorsTotal], ['Tasks', t.tasksTotal],
     ['Emitted', num(t.topologyStats.emitted)], ['Acked', num(t.topologyStats.acked)], ['Failed', num(t.topologyStats.failed)]]);
+  const workersCard = document.querySelectorAll('#topology-summary .card')[3];
+  if (short && workersCard) {
+    workersCard.classList.add('short');
+    workersCard.title = 'The cluster has no free slot for the other workers: add supervisors or slots, or rebalance.';
+    workersCard.dataset.field = 'workers-short';
+  }
+  const buffer = (t.configuration || {})['topology.executor.receive.buffer.size'] || 64;
+  const loads = {};
+  for (const b of t.bolts) loads[b.boltId] = loadOf(b, buffer);
   fillTable('spouts', [
     ['Spout', r => componentLink(t.id, r.spoutId)], ['Executors', r => r.executors], ['Tasks', r => r.tasks],
     ['Emitted', r => num(r.emitted), 'emitted'], ['Transferred', r => num(r.transferred), 'transferred'],
@@ -124,14 +135,26 @@ async function topologyPage() {
     ['Execute ms', r => ms(r.executeLatency)], ['Process ms', r => ms(r.processLatency)],
     ['Capacity', r => ratio(r.capacity)], ['Acked', r => num(r.acked), 'acked'], ['Failed', r => num(r.failed), 'failed'],
     ['Queue', r => num(r.queueDepth)], ['Last error', errorCell, 'error', 'error']],
-  t.bolts, r => `class="bolt-row" data-component="${esc(r.boltId)}"`);
+  t.bolts, r => `class="bolt-row" data-component="${esc(r.boltId)}" data-load="${loads[r.boltId]}"`);
+  const logLink = r => ({ html: `<a class="worker-log" href="/api/v1/topology/${encodeURIComponent(t.id)}/log/${encodeURIComponent(r.host)}/${r.port}">log</a>` });
   fillTable('workers', [['Host', r => r.host], ['Port', r => r.port], ['Pid', r => r.pid],
-    ['Uptime', r => duration(r.uptimeSeconds)], ['Memory', r => mb(r.memoryBytes)]], t.workers);
+    ['Uptime', r => duration(r.uptimeSeconds)], ['Memory', r => mb(r.memoryBytes)], ['Log', logLink]], t.workers);
+  const conf = Object.entries(t.configuration || {}).sort(([a], [b]) => a.localeCompare(b));
+  fillTable('configuration', [['Key', r => r[0]], ['Value', r => JSON.stringify(r[1]), 'conf', 'conf']], conf,
+    r => `data-key="${esc(r[0])}"`);
   const [dag, series] = await Promise.all([
     api(`/api/v1/topology/${encodeURIComponent(id)}/visualization`),
     api(`/api/v1/topology/${encodeURIComponent(id)}/series`)]);
-  drawDag(document.getElementById('dag'), dag);
-  drawCharts(series);
+  drawDag(document.getElementById('dag'), dag, loads);
+  drawCharts(series, () => true);
+}
+
+// How loaded a bolt is: its capacity (share of the window spent executing, busiest executor)
+// or its input queues' fill, whichever is higher. Full queues are where backpressure starts.
+function loadOf(bolt, bufferBatches) {
+  const fill = (bolt.queueDepth || 0) / Math.max(1, (bolt.executors || 1) * bufferBatches);
+  const load = Math.max(bolt.capacity || 0, fill);
+  return load >= 0.8 ? 'hot' : load >= 0.5 ? 'warm' : 'ok';
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -144,7 +167,8 @@ function svgEl(tag, attrs, parent) {
 
 // Components in columns by their depth from the spouts; each subscription an arrow labelled
 // with its grouping and current rate.
-function drawDag(svg, dag) {
+function drawDag(svg, dag, loads) {
+  loads = loads || {};
   svg.innerHTML = '';
   const W = 190, H = 46, GX = 190, GY = 34, PAD = 20;
   const columns = {};
@@ -179,7 +203,9 @@ function drawDag(svg, dag) {
   });
   for (const n of dag.nodes) {
     const p = pos[n.id];
-    const g = svgEl('g', { class: `node ${n.kind}`, 'data-component': n.id }, svg);
+    const load = loads[n.id];
+    const g = svgEl('g', { class: `node ${n.kind}${load ? ' load-' + load : ''}`, 'data-component': n.id }, svg);
+    if (load) g.setAttribute('data-load', load);
     svgEl('rect', { x: p.x, y: p.y, width: W, height: H, rx: 6 }, g);
     const t1 = svgEl('text', { x: p.x + 10, y: p.y + 19 }, g);
     t1.textContent = n.id;
@@ -193,7 +219,8 @@ const COLORS = ['#2d6cdf', '#2f9a53', '#c2792b', '#8e44ad', '#c23b3b', '#16a0a0'
 // A line chart: each series a list of [unix seconds, value].
 function lineChart(svg, series, unit) {
   svg.innerHTML = '';
-  const W = 600, H = 180, L = 56, R = 10, T = 10, B = 24;
+  // The legend takes a row per four series above the plot.
+  const W = 600, H = 180, L = 56, R = 10, B = 24, T = 16 + Math.ceil(series.length / 4) * 12;
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   const points = series.flatMap(s => s.points);
   if (!points.length) {
@@ -217,23 +244,28 @@ function lineChart(svg, series, unit) {
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
     svgEl('polyline', { points: s.points.map(p => `${x(p[0])},${y(p[1])}`).join(' '), fill: 'none', stroke: color, 'stroke-width': 2, 'data-series': s.name }, svg);
-    const legend = svgEl('text', { x: L + 8 + i * 130, y: T + 10, 'font-size': 11, fill: color }, svg);
+    const legend = svgEl('text', { x: L + 8 + (i % 4) * 130, y: 12 + Math.floor(i / 4) * 12, 'font-size': 11, fill: color }, svg);
     legend.textContent = s.name;
   });
 }
 
-function drawCharts(data) {
+// Throughput and latency per component over the last hour: spouts' emitted, acked and failed
+// rates and complete latency; bolts' executed and failed rates and execute latency.
+function drawCharts(data, wanted) {
   const width = data.bucketSeconds || 10;
   // The newest bucket is still filling; leave it out so the lines do not dip at the end.
   const settled = pts => pts.slice(0, -1);
-  const throughput = data.series.filter(s => s.kind === 'spout').flatMap(s => [
-    { name: `${s.component} emitted`, points: settled(s.points).map(p => [p.t, p.emitted / width]) },
-    { name: `${s.component} acked`, points: settled(s.points).map(p => [p.t, p.acked / width]) }]);
+  const shown = data.series.filter(s => s.component !== '__acker' && wanted(s));
+  const rate = (s, field, label) => ({ name: `${s.component} ${label}`, points: settled(s.points).map(p => [p.t, p[field] / width]) });
+  const throughput = shown.flatMap(s => s.kind === 'spout'
+    ? [rate(s, 'emitted', 'emitted'), rate(s, 'acked', 'acked'), rate(s, 'failed', 'failed')]
+    : [rate(s, 'executed', 'executed'), rate(s, 'failed', 'failed')]);
   lineChart(document.getElementById('chart-throughput'), throughput, '');
-  const latency = data.series.filter(s => s.kind === 'spout').flatMap(s => [
-    { name: `${s.component} p99`, points: settled(s.points).filter(p => p.completeP99Ms > 0).map(p => [p.t, p.completeP99Ms]) },
-    { name: `${s.component} mean`, points: settled(s.points).filter(p => p.completeMeanMs > 0).map(p => [p.t, p.completeMeanMs]) }]);
-  lineChart(document.getElementById('chart-latency'), latency, '');
+  const latency = (s, field, label) => ({ name: `${s.component} ${label}`, points: settled(s.points).filter(p => p[field] > 0).map(p => [p.t, p[field]]) });
+  const latencies = shown.flatMap(s => s.kind === 'spout'
+    ? [latency(s, 'completeP99Ms', 'p99'), latency(s, 'completeMeanMs', 'mean')]
+    : [latency(s, 'executeP99Ms', 'p99'), latency(s, 'executeMeanMs', 'mean')]);
+  lineChart(document.getElementById('chart-latency'), latencies, '');
 }
 
 async function act(action) {
@@ -273,7 +305,15 @@ async function componentPage() {
     ['Emitted', num(c.emitted)], ['Acked', num(c.acked)], ['Failed', num(c.failed)],
     spout ? ['Complete p99 ms', ms(c.completeLatencyP99)] : ['Capacity', ratio(c.capacity)],
     spout ? ['Pending', num(c.pending)] : ['Execute p99 ms', ms(c.executeLatencyP99)], ['Errors', num(c.errors)]]);
+  document.getElementById('inputs-section').hidden = spout;
+  if (!spout) {
+    fillTable('inputs', [['From', r => r.component], ['Stream', r => r.stream], ['Executed', r => num(r.executed), 'executed'],
+      ['Acked', r => num(r.acked), 'acked'], ['Failed', r => num(r.failed), 'failed']], c.inputStats || [],
+    r => `class="input-row" data-source="${esc(r.component)}" data-stream="${esc(r.stream)}"`);
+  }
   fillTable('streams', [['Stream', r => r.stream], ['Emitted', r => num(r.emitted)], ['Transferred', r => num(r.transferred)]], c.outputStats);
+  const series = await api(`/api/v1/topology/${encodeURIComponent(id)}/series`);
+  drawCharts(series, s => s.component === component);
   const columns = [['Executor', r => r.id], ['Host', r => r.host], ['Port', r => r.port], ['Uptime', r => duration(r.uptimeSeconds)],
     ['Emitted', r => num(r.emitted)], ['Transferred', r => num(r.transferred)], ['Acked', r => num(r.acked)], ['Failed', r => num(r.failed)]];
   if (spout) columns.push(['Complete ms', r => ms(r.completeLatency)], ['Pending', r => num(r.pending)]);

@@ -29,7 +29,8 @@ pub fn worker_heartbeat(
 }
 
 /// A read of `topology_id`'s logs from `caller`: a user Nimbus listed among the topology's
-/// log readers (its owner, `topology.users`, members of `topology.groups`, admins).
+/// log readers (its owner, `topology.users`, members of `topology.groups`, admins), or Nimbus
+/// itself, which serves logs to the web UI's users after the same check.
 pub fn read_log(
     caller: Option<&Principal>,
     secure: bool,
@@ -39,6 +40,7 @@ pub fn read_log(
     match caller {
         _ if !secure => Ok(()),
         Some(p) if p.role == Role::User && readers.contains(&p.name) => Ok(()),
+        Some(p) if p.role == Role::Nimbus => Ok(()),
         Some(p) if p.role == Role::User => Err(Denied(format!(
             "user {} may not read the logs of topology {topology_id}",
             p.name
@@ -89,6 +91,8 @@ mod tests {
         );
         assert!(read_log(Some(&p(Role::Worker, "alice")), true, "wc", &readers).is_err());
         assert!(read_log(None, true, "wc", &readers).is_err());
+        assert!(read_log(Some(&p(Role::Nimbus, "nimbus")), true, "wc", &[]).is_ok());
+        assert!(read_log(Some(&p(Role::Supervisor, "s")), true, "wc", &readers).is_err());
         assert!(read_log(None, false, "wc", &[]).is_ok());
     }
 }

@@ -6,6 +6,7 @@
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use squall_tests::browser;
 use squall_tests::cluster::{Cluster, binaries, eventually, free_port};
 
 fn stderr(o: &Output) -> String {
@@ -90,6 +91,17 @@ fn requested_and_assigned_workers_differ_visibly_and_verbs_wait_for_what_they_as
     let api = cluster.api("/api/v1/topology/ids").unwrap();
     assert_eq!(api["workersRequested"], 3, "{api}");
     assert_eq!(api["workersTotal"], 1, "{api}");
+    if let Some(chromium) = browser::chromium() {
+        let id = api["id"].as_str().unwrap().to_owned();
+        let dom = browser::dump_dom(
+            &chromium,
+            &cluster.ui_page(&format!("/topology.html?id={id}")),
+        );
+        assert!(
+            dom.contains("data-field=\"workers-short\"") && dom.contains("1 of 3 requested"),
+            "the UI does not say 3 workers were requested and 1 assigned:\n{dom}"
+        );
+    }
 
     // More executors than tasks: refused with the reason, nothing changed.
     let o = cluster.squall(&["rebalance", "ids", "--executors", "sink=5"]);

@@ -67,7 +67,8 @@ fn watch_frames(cluster: &Cluster, name: &str, frames: usize, limit: Duration) -
     });
     let deadline = Instant::now() + limit;
     let mut text = String::new();
-    while text.matches("\x1b[H").count() < frames && Instant::now() < deadline {
+    let header = format!("{name}  id=");
+    while text.matches(&header).count() < frames && Instant::now() < deadline {
         if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(200)) {
             text.push_str(&String::from_utf8_lossy(&chunk));
         }
@@ -125,6 +126,15 @@ fn word_count_figures_agree_with_the_spout_in_api_metrics_status_and_ui() {
     assert_eq!(component["componentType"], "bolt");
     assert_eq!(component["executorStats"].as_array().unwrap().len(), 2);
     assert_eq!(component["outputStats"][0]["stream"], "default");
+    // A bolt's figures per input stream add up to its own.
+    let count = cluster
+        .api(&format!("/api/v1/topology/{id}/component/count"))
+        .unwrap();
+    let inputs = count["inputStats"].as_array().unwrap();
+    assert_eq!(inputs.len(), 1, "{inputs:?}");
+    assert_eq!(inputs[0]["component"], "split");
+    assert_eq!(inputs[0]["stream"], "default");
+    assert_eq!(inputs[0]["executed"], count["executed"], "{count}");
     let dag = cluster
         .api(&format!("/api/v1/topology/{id}/visualization"))
         .unwrap();
@@ -154,13 +164,32 @@ fn word_count_figures_agree_with_the_spout_in_api_metrics_status_and_ui() {
     let windowed: Value = serde_json::from_slice(&windowed.stdout).unwrap();
     assert_eq!(windowed["window"], "10m");
     let frames = watch_frames(&cluster, "wc", 2, Duration::from_secs(20));
+    // Into a pipe, --watch writes plain snapshots one after another: no escape codes.
     assert!(
-        frames.matches("\x1b[H").count() >= 2 && frames.contains("sentences"),
+        frames.matches("wc  id=").count() >= 2 && frames.contains("sentences"),
         "--watch did not redraw:\n{frames}"
+    );
+    assert!(
+        !frames.contains('\x1b'),
+        "escape codes in a pipe:\n{frames:?}"
     );
 
     // The web UI: the topology page with non-zero rows and the DAG, saved as a CI artifact.
     if let Some(chromium) = browser::chromium() {
+        // The charts leave out the bucket still filling: wait for two 10-second buckets.
+        assert!(
+            eventually(Duration::from_secs(40), || {
+                cluster
+                    .api(&format!("/api/v1/topology/{id}/series"))
+                    .is_some_and(|s| {
+                        s["series"].as_array().is_some_and(|all| {
+                            all.iter()
+                                .all(|c| c["points"].as_array().is_some_and(|p| p.len() >= 2))
+                        })
+                    })
+            }),
+            "the series never had two buckets"
+        );
         let page = cluster.ui_page(&format!("/topology.html?id={id}"));
         let dom = browser::dump_dom(&chromium, &page);
         let row = |kind: &str, component: &str| {
@@ -190,13 +219,55 @@ fn word_count_figures_agree_with_the_spout_in_api_metrics_status_and_ui() {
         assert!(nonzero(&row("bolt", "split"), "executed"));
         assert!(nonzero(&row("bolt", "count"), "executed"));
         assert!(dom.contains("id=\"dag\""), "no DAG drawing");
-        for node in ["sentences", "split", "count"] {
+        assert!(
+            dom.contains("class=\"node spout\" data-component=\"sentences\""),
+            "no DAG node for the spout"
+        );
+        // Bolts are coloured by load, on the DAG and in their rows.
+        for node in ["split", "count"] {
+            let coloured = format!("data-component=\"{node}\" data-load=\"");
             assert!(
-                dom.contains(&format!("class=\"node spout\" data-component=\"{node}\""))
-                    || dom.contains(&format!("class=\"node bolt\" data-component=\"{node}\"")),
-                "no DAG node for {node}"
+                dom.matches(&coloured).count() >= 2 && dom.contains("class=\"node bolt load-"),
+                "no load colouring for {node} on the DAG and its row"
             );
         }
+        // Throughput per component, failed lines included; the configuration; worker logs.
+        for series in [
+            "sentences emitted",
+            "sentences failed",
+            "split executed",
+            "count executed",
+        ] {
+            assert!(
+                dom.contains(&format!("data-series=\"{series}\"")),
+                "no {series:?} line on the charts"
+            );
+        }
+        assert!(
+            dom.contains("data-key=\"topology.acker.executors\""),
+            "no configuration table"
+        );
+        let link = format!("class=\"worker-log\" href=\"/api/v1/topology/{id}/log/127.0.0.1/");
+        let at =
+            dom.find(&link).expect("no worker log link") + "class=\"worker-log\" href=\"".len();
+        let href = dom[at..].split('"').next().unwrap().to_owned();
+        let log = cluster
+            .http_get(&href)
+            .expect("the worker log link answers");
+        assert!(log.contains("executor started"), "{log}");
+
+        // The count bolt's page: its input stream from split, with its own charts.
+        let page = cluster.ui_page(&format!("/component.html?id={id}&component=count"));
+        let dom = browser::dump_dom(&chromium, &page);
+        let start = dom
+            .find("class=\"input-row\" data-source=\"split\" data-stream=\"default\"")
+            .unwrap_or_else(|| panic!("no input stream row on the count page:\n{dom}"));
+        let input_row = dom[start..].split("</tr>").next().unwrap().to_owned();
+        assert!(nonzero(&input_row, "executed"), "{input_row}");
+        assert!(
+            dom.contains("data-series=\"count executed\""),
+            "no chart on the count page"
+        );
         let shot = browser::artifact_path("topology.png");
         // A login link works once: a fresh one for the second browser run.
         let page = cluster.ui_page(&format!("/topology.html?id={id}"));

@@ -23,7 +23,7 @@ use crate::message::{AckKind, AckMsg, Delivery};
 use crate::outbox::Outbox;
 use crate::pending::PendingMap;
 use crate::router::Router;
-use crate::stats::{Counters, ExecutorStats, ReportedError};
+use crate::stats::{Counters, ExecutorStats, InputEvent, InputTally, ReportedError};
 
 /// Tuples a component emitted, kept when the testing kit asks for them.
 pub(crate) type Captured = Vec<(String, Values)>;
@@ -64,6 +64,8 @@ pub(crate) struct Emitter {
     /// Acker task ids; empty when tracking is off.
     ackers: AckerTasks,
     pub counters: Counters,
+    /// Bolts: counts per input stream.
+    pub inputs: InputTally,
     /// Emits until locality-aware shuffles look at their local tasks' load again.
     emits_until_load_check: u32,
     pub latencies: Latencies,
@@ -93,6 +95,7 @@ impl Emitter {
             targets: Vec::new(),
             ackers,
             counters: Counters::default(),
+            inputs: InputTally::default(),
             stats,
             capture: watch.capture.then(Vec::new),
             debug: watch.debug,
@@ -200,6 +203,7 @@ impl Emitter {
     pub fn publish(&mut self, queue_depth: usize, force: bool) {
         self.stats
             .publish(&self.counters, self.router.stream_counts(), queue_depth);
+        self.stats.publish_inputs(&self.inputs);
         self.latencies.merge_into(&self.stats, force);
     }
 
@@ -316,12 +320,16 @@ impl BoltOutput for BoltOut<'_> {
 
     fn ack(&mut self, input: &Tuple) {
         self.emitter.counters.acked += 1;
+        self.emitter.inputs.count(input.schema(), InputEvent::Acked);
         self.emitter.latencies.on_ack(input);
         self.tell_acker(input, AckKind::Ack);
     }
 
     fn fail(&mut self, input: &Tuple) {
         self.emitter.counters.failed += 1;
+        self.emitter
+            .inputs
+            .count(input.schema(), InputEvent::Failed);
         self.tell_acker(input, AckKind::Fail);
     }
 

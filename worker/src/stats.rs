@@ -49,6 +49,8 @@ pub struct ExecutorStats {
     exhausted: AtomicBool,
     /// Per output stream: its id, emitted, transferred.
     streams: Box<[(String, AtomicU64, AtomicU64)]>,
+    /// Bolts, per input stream: what arrived on it and how it ended.
+    inputs: Mutex<Vec<InputCounts>>,
     errors: Mutex<Vec<ReportedError>>,
     latencies_us: Mutex<[Histogram<u64>; 3]>,
 }
@@ -85,6 +87,54 @@ pub struct Counters {
     pub errors: u64,
 }
 
+/// One input stream's counts at a bolt (Storm's "input stats").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputCounts {
+    /// The component the stream comes from.
+    pub component: String,
+    /// The stream id.
+    pub stream: String,
+    /// Tuples executed.
+    pub executed: u64,
+    /// Tuples acked.
+    pub acked: u64,
+    /// Tuples failed.
+    pub failed: u64,
+}
+
+/// A bolt executor's per-input-stream counts on its own thread: a short list searched by the
+/// interned schema's address (a bolt has a few inputs; the first entry is usually the one).
+#[derive(Debug, Default)]
+pub(crate) struct InputTally {
+    entries: Vec<(&'static squall_topology_api::StreamSchema, [u64; 3])>,
+}
+
+/// Which of an input stream's counts an event adds to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum InputEvent {
+    Executed = 0,
+    Acked = 1,
+    Failed = 2,
+}
+
+impl InputTally {
+    #[inline]
+    pub fn count(&mut self, schema: &'static squall_topology_api::StreamSchema, event: InputEvent) {
+        match self
+            .entries
+            .iter_mut()
+            .find(|(s, _)| std::ptr::eq(*s, schema))
+        {
+            Some((_, counts)) => counts[event as usize] += 1,
+            None => {
+                let mut counts = [0; 3];
+                counts[event as usize] = 1;
+                self.entries.push((schema, counts));
+            }
+        }
+    }
+}
+
 /// One output stream's counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamCounts {
@@ -113,6 +163,7 @@ impl ExecutorStats {
                 .into_iter()
                 .map(|s| (s, AtomicU64::new(0), AtomicU64::new(0)))
                 .collect(),
+            inputs: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
             latencies_us: Mutex::new([
                 new_metrics_histogram(),
@@ -156,6 +207,35 @@ impl ExecutorStats {
             pending: self.pending.load(Ordering::Relaxed),
             errors: self.error_count.load(Ordering::Relaxed),
         }
+    }
+
+    /// Publishes a bolt's per-input-stream counts (new streams are added, known ones updated).
+    pub(crate) fn publish_inputs(&self, tally: &InputTally) {
+        if tally.entries.is_empty() {
+            return;
+        }
+        let mut inputs = self.inputs.lock().unwrap_or_else(|p| p.into_inner());
+        for (i, (schema, [executed, acked, failed])) in tally.entries.iter().enumerate() {
+            if i == inputs.len() {
+                inputs.push(InputCounts {
+                    component: schema.component().to_owned(),
+                    stream: schema.stream().to_owned(),
+                    executed: 0,
+                    acked: 0,
+                    failed: 0,
+                });
+            }
+            let entry = &mut inputs[i];
+            (entry.executed, entry.acked, entry.failed) = (*executed, *acked, *failed);
+        }
+    }
+
+    /// Per input stream counts as last published (bolts).
+    pub fn inputs(&self) -> Vec<InputCounts> {
+        self.inputs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Per output stream counts as last published.

@@ -26,6 +26,12 @@ use crate::topology::TopologyRecord;
 /// An API error: a status and one line, as JSON.
 pub struct ApiError(StatusCode, String);
 
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, message: String) -> Self {
+        ApiError(status, message)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.0, Json(json!({ "error": self.1 }))).into_response()
@@ -65,7 +71,7 @@ impl WindowQuery {
 }
 
 /// A topology by id or, for convenience, by name.
-fn find<'a>(inner: &'a Inner, key: &str) -> Result<&'a TopologyRecord, ApiError> {
+pub(crate) fn find<'a>(inner: &'a Inner, key: &str) -> Result<&'a TopologyRecord, ApiError> {
     inner
         .topologies
         .get(key)
@@ -74,7 +80,7 @@ fn find<'a>(inner: &'a Inner, key: &str) -> Result<&'a TopologyRecord, ApiError>
 }
 
 /// Runs a read of the state on the blocking pool (the state's lock is a std mutex).
-async fn read<T: Send + 'static>(
+pub(crate) async fn read<T: Send + 'static>(
     ui: &Ui,
     f: impl FnOnce(&State, &Inner) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -333,6 +339,13 @@ pub async fn component(
                 .map(|s| json!({"stream": s.stream, "emitted": s.emitted, "transferred": s.transferred}))
                 .collect::<Vec<_>>()
         );
+        // Storm's name and shape for a bolt's per-input-stream figures.
+        o["inputStats"] = json!(
+            c.inputs
+                .iter()
+                .map(|i| json!({"component": i.component, "stream": i.stream, "executed": i.executed, "acked": i.acked, "failed": i.failed}))
+                .collect::<Vec<_>>()
+        );
         o["executorStats"] = json!(
             c.executor_rows
                 .iter()
@@ -441,6 +454,7 @@ pub async fn series(Extract(ui): Extract<Ui>, Path(id): Path<String>) -> ApiResu
                             "completeMeanMs": tally.complete.mean() / 1e6,
                             "completeP99Ms": tally.complete.quantile(0.99) as f64 / 1e6,
                             "executeMeanMs": tally.execute.mean() / 1e6,
+                            "executeP99Ms": tally.execute.quantile(0.99) as f64 / 1e6,
                         })
                     })
                     .collect();

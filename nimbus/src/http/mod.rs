@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod logs;
 pub mod prometheus;
 pub mod session;
 pub mod tls;
@@ -28,6 +29,8 @@ pub struct Ui {
     /// Who may do what; `None`: security off.
     pub(crate) policy: Option<Arc<Policy>>,
     pub(crate) sessions: Arc<Mutex<Sessions>>,
+    /// Nimbus's own TLS identity, to fetch worker logs from supervisors; `None`: security off.
+    pub(crate) tls: Option<Arc<squall_security::TlsSettings>>,
 }
 
 impl Ui {
@@ -93,6 +96,10 @@ pub fn router(ui: Ui) -> Router {
             get(api::visualization),
         )
         .route("/api/v1/topology/{id}/series", get(api::series))
+        .route(
+            "/api/v1/topology/{id}/log/{host}/{port}",
+            get(logs::worker_log),
+        )
         .route("/api/v1/topology/{id}/activate", post(api::activate))
         .route("/api/v1/topology/{id}/deactivate", post(api::deactivate))
         .route("/api/v1/topology/{id}/kill/{wait}", post(api::kill))

@@ -19,6 +19,9 @@ pub struct Tally {
     pub errors: u64,
     /// Per output stream: emitted, transferred.
     pub streams: BTreeMap<String, [u64; 2]>,
+    /// Bolts, per input stream (source component, then stream): executed, acked, failed.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, BTreeMap<String, [u64; 3]>>,
     pub complete: SparseHistogram,
     pub execute: SparseHistogram,
     pub process: SparseHistogram,
@@ -39,6 +42,12 @@ impl Tally {
                 .iter()
                 .map(|s| (s.stream.clone(), [s.emitted, s.transferred]))
                 .collect(),
+            inputs: e.inputs.iter().fold(BTreeMap::new(), |mut m, i| {
+                m.entry(i.component.clone())
+                    .or_insert_with(BTreeMap::new)
+                    .insert(i.stream.clone(), [i.executed, i.acked, i.failed]);
+                m
+            }),
             complete: SparseHistogram::from_wire(e.complete_latency.as_ref()),
             execute: SparseHistogram::from_wire(e.execute_latency.as_ref()),
             process: SparseHistogram::from_wire(e.process_latency.as_ref()),
@@ -58,6 +67,15 @@ impl Tally {
             s[0] += e;
             s[1] += t;
         }
+        for (component, streams) in &o.inputs {
+            let mine = self.inputs.entry(component.clone()).or_default();
+            for (stream, counts) in streams {
+                let c = mine.entry(stream.clone()).or_default();
+                for (a, b) in c.iter_mut().zip(counts) {
+                    *a += b;
+                }
+            }
+        }
         self.complete.add(&o.complete);
         self.execute.add(&o.execute);
         self.process.add(&o.process);
@@ -71,6 +89,21 @@ impl Tally {
             let [e0, t0] = earlier.streams.get(stream).copied().unwrap_or_default();
             streams.insert(stream.clone(), [e.checked_sub(e0)?, t.checked_sub(t0)?]);
         }
+        let mut inputs: BTreeMap<String, BTreeMap<String, [u64; 3]>> = BTreeMap::new();
+        for (component, by_stream) in &self.inputs {
+            for (stream, [x, a, f]) in by_stream {
+                let [x0, a0, f0] = earlier
+                    .inputs
+                    .get(component)
+                    .and_then(|s| s.get(stream))
+                    .copied()
+                    .unwrap_or_default();
+                inputs.entry(component.clone()).or_default().insert(
+                    stream.clone(),
+                    [x.checked_sub(x0)?, a.checked_sub(a0)?, f.checked_sub(f0)?],
+                );
+            }
+        }
         Some(Tally {
             emitted: self.emitted.checked_sub(earlier.emitted)?,
             transferred: self.transferred.checked_sub(earlier.transferred)?,
@@ -79,6 +112,7 @@ impl Tally {
             executed: self.executed.checked_sub(earlier.executed)?,
             errors: self.errors.checked_sub(earlier.errors)?,
             streams,
+            inputs,
             complete: self.complete.since(&earlier.complete)?,
             execute: self.execute.since(&earlier.execute)?,
             process: self.process.since(&earlier.process)?,
@@ -100,6 +134,7 @@ impl Tally {
         };
         Tally {
             streams: BTreeMap::new(),
+            inputs: BTreeMap::new(),
             complete: collapse(&self.complete),
             execute: collapse(&self.execute),
             process: collapse(&self.process),

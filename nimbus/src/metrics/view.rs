@@ -3,7 +3,8 @@
 //! latency distributions, capacity, queue depths, errors and per-executor rows.
 
 use squall_proto::pb::{
-    ComponentInfo, ExecutorInfo, StreamCounts, TopologyInfo, TopologySummary, WorkerInfo,
+    ComponentInfo, ExecutorInfo, InputStreamCounts, StreamCounts, TopologyInfo, TopologySummary,
+    WorkerInfo,
 };
 use squall_topology_api::{ACKER_COMPONENT_ID, ComponentKind};
 
@@ -131,6 +132,21 @@ fn component_info(
                 stream: stream.clone(),
                 emitted: *e,
                 transferred: *tr,
+            })
+            .collect();
+        info.inputs = t
+            .inputs
+            .iter()
+            .flat_map(|(component, streams)| {
+                streams.iter().map(
+                    move |(stream, [executed, acked, failed])| InputStreamCounts {
+                        component: component.clone(),
+                        stream: stream.clone(),
+                        executed: *executed,
+                        acked: *acked,
+                        failed: *failed,
+                    },
+                )
             })
             .collect();
     }

@@ -52,6 +52,18 @@ pub(crate) fn wire_stats(executors: &[RunningExecutor]) -> Vec<pb::ExecutorStats
                     .collect(),
                 queue_depth: e.stats.queue_depth(),
                 pending: c.pending,
+                inputs: e
+                    .stats
+                    .inputs()
+                    .into_iter()
+                    .map(|i| pb::InputStreamCounts {
+                        component: i.component,
+                        stream: i.stream,
+                        executed: i.executed,
+                        acked: i.acked,
+                        failed: i.failed,
+                    })
+                    .collect(),
             }
         })
         .collect()

@@ -28,6 +28,8 @@ struct BoltExecutor {
     /// The trees of the input being executed, to fail them if `execute` panics.
     current_roots: AnchorIds,
     current_task: TaskId,
+    /// The stream of the input being executed, for its per-input-stream counts.
+    current_schema: Option<&'static StreamSchema>,
     last_flush: Instant,
     /// Tuples executed since the flush timer was last looked at.
     since_flush_check: u32,
@@ -70,6 +72,7 @@ pub(crate) fn run(setup: Setup) -> Report {
         settings: setup.settings,
         current_roots: AnchorIds::new(),
         current_task: 0,
+        current_schema: None,
         last_flush: Instant::now(),
         since_flush_check: 0,
     };
@@ -200,6 +203,10 @@ impl BoltExecutor {
         self.current_roots.clone_from(tuple.anchor_ids());
         self.current_task = task;
         self.emitter.counters.executed += 1;
+        self.current_schema = Some(tuple.schema());
+        self.emitter
+            .inputs
+            .count(tuple.schema(), crate::stats::InputEvent::Executed);
         let mut out = BoltOut {
             emitter: &mut self.emitter,
             task,
@@ -224,6 +231,11 @@ impl BoltExecutor {
 
     fn fail_current(&mut self) {
         self.emitter.counters.failed += 1;
+        if let Some(schema) = self.current_schema {
+            self.emitter
+                .inputs
+                .count(schema, crate::stats::InputEvent::Failed);
+        }
         if !self.emitter.acking() {
             return;
         }
