@@ -178,7 +178,7 @@ pub enum ConfigError {
 
 fn hint_text(hint: &Option<&'static str>) -> String {
     hint.map_or_else(
-        || " (see the README's list of squall.yaml keys)".to_owned(),
+        || " (docs/configuration.md lists every key)".to_owned(),
         |k| format!(" (did you mean {k}?)"),
     )
 }

@@ -97,18 +97,18 @@ pub async fn logs(
         match event {
             Event::Line(line) if shown(&line) => {
                 if let Some(line) = tails.line(line) {
-                    println!("{line}");
+                    crate::output::println(&line)?;
                 }
             }
             Event::Line(_) => {}
             Event::CaughtUp => tails.caught_up(),
         }
         for line in tails.ready() {
-            println!("{line}");
+            crate::output::println(&line)?;
         }
     }
     for line in tails.finish() {
-        println!("{line}");
+        crate::output::println(&line)?;
     }
     Ok(())
 }

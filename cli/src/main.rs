@@ -9,6 +9,7 @@ mod cluster_config;
 mod config_reference;
 mod dev;
 mod logs;
+mod output;
 mod status;
 mod submit;
 
@@ -524,7 +525,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 t.workers,
                 if t.workers < t.workers_requested {
                     format!(
-                        " of {} requested (no free slot for the rest)",
+                        " of {} requested (squall status {name} says why)",
                         t.workers_requested
                     )
                 } else {
@@ -626,6 +627,9 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // Piped into `head` or `less`: the reader went away, which ends the output quietly,
+        // as with other Unix tools.
+        Err(e) if output::reader_gone(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let line = client::chain_line(e.as_ref()).replace('\n', " ");
             eprintln!("error: {line}");

@@ -43,6 +43,24 @@ fn ago(time_ms: u64) -> String {
     format!("{} ago", uptime(now.saturating_sub(time_ms) / 1000))
 }
 
+/// Why a topology runs on fewer workers than requested: a worker needs at least one
+/// executor, so a topology with fewer executors than workers asked for cannot fill them all;
+/// otherwise the cluster lacks free slots.
+fn short_of_workers(s: &squall_proto::pb::TopologySummary, info: &TopologyInfo) -> String {
+    let executors: u32 = info.components.iter().map(|c| c.executors).sum();
+    if executors > 0 && executors < s.workers_requested {
+        format!(
+            "{} worker(s) requested, {} assigned: the topology has only {executors} executor(s) and a worker needs at least one",
+            s.workers_requested, s.workers
+        )
+    } else {
+        format!(
+            "{} worker(s) requested, {} assigned: the cluster has no free slot for the rest (add supervisors or slots, or rebalance --workers {})",
+            s.workers_requested, s.workers, s.workers
+        )
+    }
+}
+
 /// Workers assigned, and `/requested` when fewer were assigned than requested.
 fn workers_cell(assigned: u32, requested: u32) -> String {
     if assigned < requested {
@@ -158,11 +176,7 @@ fn topology_text(info: &TopologyInfo) -> String {
         info.window
     );
     if s.workers < s.workers_requested {
-        let _ = writeln!(
-            out,
-            "note: {} worker(s) requested, {} assigned: the cluster has no free slot for the rest (add supervisors or slots, or rebalance --workers {})",
-            s.workers_requested, s.workers, s.workers
-        );
+        let _ = writeln!(out, "note: {}", short_of_workers(&s, info));
     }
     let _ = writeln!(out);
     let _ = writeln!(
@@ -371,13 +385,13 @@ pub async fn status(
         };
         if watch && !std::io::stdout().is_terminal() {
             // Into a pipe or a file: plain snapshots one after another, no escape codes.
-            println!("{text}");
+            crate::output::println(&text)?;
         } else if watch {
             // Home, draw, then clear whatever the last frame left below: a redraw in place
             // without the flicker of clearing first.
-            print!("\x1b[H{}\x1b[J", text.replace('\n', "\x1b[K\n"));
+            crate::output::print(&format!("\x1b[H{}\x1b[J", text.replace('\n', "\x1b[K\n")))?;
         } else {
-            print!("{text}");
+            crate::output::print(&text)?;
         }
         if !watch {
             return Ok(());

@@ -121,6 +121,34 @@ pub fn unknown_topology_keys(conf: &Config) -> Vec<String> {
         .collect()
 }
 
+/// A warning when the cluster has fewer free slots than the workers asked for: the topology
+/// then runs on fewer workers (status shows `workers=assigned/requested`).
+async fn slots_warning(
+    client: &mut squall_proto::NimbusClient<tonic::transport::Channel>,
+    requested: u64,
+) -> Option<String> {
+    let cluster = client
+        .get_cluster(squall_proto::pb::Empty {})
+        .await
+        .ok()?
+        .into_inner();
+    let free: u64 = cluster
+        .supervisors
+        .iter()
+        .filter(|s| s.alive)
+        .map(|s| u64::from(s.slots_total.saturating_sub(s.slots_used)))
+        .sum();
+    match free {
+        _ if requested <= free => None,
+        0 => Some(format!(
+            "{requested} worker(s) requested but the cluster has no free slot: the topology waits until one frees up (add supervisors or slots)"
+        )),
+        _ => Some(format!(
+            "{requested} worker(s) requested but the cluster has {free} free slot(s): it runs on {free} (status shows workers={free}/{requested}; add supervisors or slots, or rebalance later)"
+        )),
+    }
+}
+
 /// A spinner on stderr while a step runs (nothing when stderr is not a terminal).
 fn spinner(progress: bool, message: String) -> ProgressBar {
     if !progress {
@@ -157,6 +185,11 @@ pub async fn submit(nimbus: &Nimbus, request: &Request, progress: bool) -> anyho
     // Nimbus checks the same; checking here first spares the upload.
     squall_topology_api::limits::check_topology_name(&name)?;
     squall_topology_api::limits::check_config_for(&description.spec, &conf)?;
+    let mut client = connect(nimbus).await?;
+    let requested = conf.get_u64(keys::TOPOLOGY_WORKERS).unwrap_or(1);
+    if let Some(warning) = slots_warning(&mut client, requested).await {
+        eprintln!("warning: {warning}");
+    }
     let path = binary.clone();
     let (size, sha256) = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, String)> {
         let mut file = std::fs::File::open(&path)?;
@@ -217,8 +250,7 @@ pub async fn submit(nimbus: &Nimbus, request: &Request, progress: bool) -> anyho
             }
         }
     });
-    let reply = connect(nimbus)
-        .await?
+    let reply = client
         .submit_topology(ReceiverStream::new(rx))
         .await
         .map_err(refused);

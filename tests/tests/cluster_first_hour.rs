@@ -78,7 +78,24 @@ fn submit_names_the_missing_cluster_role_runs_none_of_it_and_takes_a_bare_file_n
 fn requested_and_assigned_workers_differ_visibly_and_verbs_wait_for_what_they_ask() {
     // One slot: a topology asking for 3 workers gets 1.
     let cluster = Cluster::start(&["127.0.9.3"], 1);
-    let out = cluster.run_ids("ids", 3, 1_000_000, 200, 10);
+    let out = cluster.dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let submitted = cluster.submit_ids("ids", 3, 1_000_000, 200, &out);
+    assert!(submitted.status.success(), "{}", stderr(&submitted));
+    assert!(
+        stderr(&submitted).contains(
+            "warning: 3 worker(s) requested but the cluster has 1 free slot(s): it runs on 1"
+        ),
+        "{}",
+        stderr(&submitted)
+    );
+    assert!(
+        eventually(Duration::from_secs(30), || !squall_tests::cluster::ids_in(
+            &out, "acked"
+        )
+        .is_empty()),
+        "the topology did not get going"
+    );
 
     let text = stdout(&cluster.squall(&["status", "ids"]));
     assert!(text.contains("workers=1/3"), "{text}");
@@ -155,6 +172,28 @@ fn requested_and_assigned_workers_differ_visibly_and_verbs_wait_for_what_they_as
     let tail = stdout(&cluster.squall(&["logs", "ids", "--tail", "3"]));
     assert_eq!(tail.lines().count(), 3, "{tail}");
 
+    // A reader that goes away (`| head`) ends --watch quietly, with no panic.
+    let mut watch = cluster
+        .squall_command()
+        .args(["status", "ids", "--watch"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read(watch.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(watch.stdout.take());
+    assert!(
+        eventually(Duration::from_secs(15), || watch
+            .try_wait()
+            .unwrap()
+            .is_some()),
+        "--watch kept running after its reader went away"
+    );
+    let ended = watch.wait_with_output().unwrap();
+    assert!(ended.status.success(), "{}", stderr(&ended));
+    assert!(!stderr(&ended).contains("panicked"), "{}", stderr(&ended));
+
     // Kill returns once the topology is gone, not when it is asked to go.
     let started = Instant::now();
     let o = cluster.squall(&["kill", "ids", "--wait", "2"]);
@@ -170,7 +209,6 @@ fn requested_and_assigned_workers_differ_visibly_and_verbs_wait_for_what_they_as
         !list.contains("ids"),
         "still listed after kill returned:\n{list}"
     );
-    let _ = out;
 }
 
 #[test]

@@ -192,6 +192,46 @@ pub trait BasicBolt: Send + 'static {
 }
 
 /// Runs a [`BasicBolt`] as a [`Bolt`]: anchors its emits, acks on `Ok`, fails on `Err`.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// # use std::fmt;
+/// # #[derive(Default)]
+/// # struct Recorder { emitted: Vec<(usize, Values)>, acked: usize, failed: usize, errors: Vec<String> }
+/// # impl BoltOutput for Recorder {
+/// #     fn emit(&mut self, _: Option<&str>, anchors: &[&Tuple], values: Values, _: Option<TaskId>) -> Result<&[TaskId], EmitError> {
+/// #         self.emitted.push((anchors.len(), values));
+/// #         Ok(&[])
+/// #     }
+/// #     fn ack(&mut self, _: &Tuple) { self.acked += 1; }
+/// #     fn fail(&mut self, _: &Tuple) { self.failed += 1; }
+/// #     fn reset_timeout(&mut self, _: &Tuple) {}
+/// #     fn report_error(&mut self, e: &dyn fmt::Display) { self.errors.push(e.to_string()); }
+/// # }
+/// struct Double;
+/// impl BasicBolt for Double {
+///     fn declare_outputs(&self, out: &mut OutputDeclarer) {
+///         out.declare(Fields::new(["n"]));
+///     }
+///     fn execute(&mut self, input: &Tuple, out: &mut BasicCollector<'_, '_>) -> Result<(), ComponentError> {
+///         out.emit(values![input.get_i64("n")? * 2])?;
+///         Ok(())
+///     }
+/// }
+/// // `TopologyBuilder::set_basic_bolt` wraps a basic bolt like this; the runtime sees a `Bolt`.
+/// let mut bolt = BasicBoltAdapter(Double);
+/// # let mut rec = Recorder::default();
+/// # let mut out = BoltCollector::new(&mut rec);
+/// let ok = Tuple::for_test("numbers", "default", Fields::new(["n"]), values![21]);
+/// let bad = Tuple::for_test("numbers", "default", Fields::new(["n"]), values!["x"]);
+/// bolt.execute(ok, &mut out).unwrap();
+/// bolt.execute(bad, &mut out).unwrap(); // the error fails the input instead
+/// # drop(out);
+/// assert_eq!(rec.emitted, [(1, values![42])]); // anchored to its one input
+/// assert_eq!((rec.acked, rec.failed), (1, 1));
+/// assert_eq!(rec.errors, ["field n is string, not i64"]);
+/// ```
 pub struct BasicBoltAdapter<B>(pub B);
 
 impl<B: BasicBolt> Bolt for BasicBoltAdapter<B> {
@@ -232,6 +272,17 @@ impl<B: BasicBolt> Bolt for BasicBoltAdapter<B> {
 }
 
 /// One declared output stream.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// let mut out = OutputDeclarer::default();
+/// out.declare(Fields::new(["word"]));
+/// out.declare_direct_stream("control", Fields::new(["command"]));
+/// let streams: Vec<StreamDeclaration> = out.into_streams();
+/// assert_eq!(streams[0], StreamDeclaration { id: "default".into(), fields: Fields::new(["word"]), direct: false });
+/// assert!(streams[1].direct);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StreamDeclaration {
     /// The stream id.
@@ -243,6 +294,26 @@ pub struct StreamDeclaration {
 }
 
 /// Collects a component's output streams (Storm's `OutputFieldsDeclarer`).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// struct Parse;
+/// impl Bolt for Parse {
+///     fn declare_outputs(&self, out: &mut OutputDeclarer) {
+///         out.declare(Fields::new(["user", "amount"]))
+///             .declare_stream("errors", Fields::new(["line", "reason"]));
+///     }
+///     fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+///         out.ack(&input);
+///         Ok(())
+///     }
+/// }
+/// let mut declarer = OutputDeclarer::default();
+/// Parse.declare_outputs(&mut declarer);
+/// let ids: Vec<String> = declarer.into_streams().into_iter().map(|s| s.id).collect();
+/// assert_eq!(ids, ["default", "errors"]);
+/// ```
 #[derive(Debug, Default)]
 pub struct OutputDeclarer {
     streams: Vec<StreamDeclaration>,
@@ -250,16 +321,46 @@ pub struct OutputDeclarer {
 
 impl OutputDeclarer {
     /// Declares the `default` stream.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// let mut out = OutputDeclarer::default();
+    /// out.declare(Fields::new(["word", "count"]));
+    /// let streams = out.into_streams();
+    /// assert_eq!(streams[0].id, DEFAULT_STREAM_ID);
+    /// assert_eq!(streams[0].fields, Fields::new(["word", "count"]));
+    /// ```
     pub fn declare(&mut self, fields: Fields) -> &mut Self {
         self.declare_stream(crate::DEFAULT_STREAM_ID, fields)
     }
 
     /// Declares a named stream.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// let mut out = OutputDeclarer::default();
+    /// out.declare_stream("errors", Fields::new(["line", "reason"]));
+    /// let streams = out.into_streams();
+    /// assert_eq!(streams[0].id, "errors");
+    /// assert!(!streams[0].direct);
+    /// ```
     pub fn declare_stream(&mut self, id: impl Into<String>, fields: Fields) -> &mut Self {
         self.push(id.into(), fields, false)
     }
 
     /// Declares a named direct stream.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// let mut out = OutputDeclarer::default();
+    /// out.declare_direct_stream("jobs", Fields::new(["job"]));
+    /// let streams = out.into_streams();
+    /// assert_eq!(streams[0].id, "jobs");
+    /// assert!(streams[0].direct); // consumed with `direct_grouping`, emitted with `emit_direct`
+    /// ```
     pub fn declare_direct_stream(&mut self, id: impl Into<String>, fields: Fields) -> &mut Self {
         self.push(id.into(), fields, true)
     }
@@ -270,6 +371,16 @@ impl OutputDeclarer {
     }
 
     /// The streams declared so far, in declaration order.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// let mut out = OutputDeclarer::default();
+    /// out.declare(Fields::new(["word"])).declare_stream("errors", Fields::new(["line"]));
+    /// let streams = out.into_streams();
+    /// assert_eq!(streams.len(), 2);
+    /// assert_eq!((streams[0].id.as_str(), streams[1].id.as_str()), ("default", "errors"));
+    /// ```
     pub fn into_streams(self) -> Vec<StreamDeclaration> {
         self.streams
     }

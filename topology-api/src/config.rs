@@ -4,6 +4,22 @@
 //! through Nimbus to every worker. Precedence (lowest first), as in Storm: runtime defaults,
 //! the topology's config, a component's own [`component_config`](crate::Spout::component_config),
 //! then what the builder sets on the component.
+//!
+//! # Examples
+//! ```
+//! use squall_topology_api::{config, Config};
+//! // A topology's configuration; `squall submit --conf key=value` settings parse the same way.
+//! let mut conf = Config::new();
+//! conf.set_num_workers(2).set(config::TOPOLOGY_MESSAGE_TIMEOUT_SECS, 60);
+//! let (key, value) = config::parse_setting("topology.max.spout.pending=500").unwrap();
+//! conf.set(key, value);
+//! // A component's own setting wins over the topology's, for that component.
+//! let mut own = Config::new();
+//! own.set_max_spout_pending(10);
+//! let effective = conf.merged(&own.component_overrides());
+//! assert_eq!(effective.get_u64(config::TOPOLOGY_MAX_SPOUT_PENDING), Some(10));
+//! assert_eq!(effective.get_u64(config::TOPOLOGY_WORKERS), Some(2));
+//! ```
 
 use std::collections::BTreeMap;
 
@@ -11,47 +27,247 @@ use serde::{Deserialize, Serialize};
 pub use serde_json::Value as ConfigValue;
 
 /// `topology.workers`: worker processes for the topology (default 1).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_WORKERS, "topology.workers");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_WORKERS, 4); // the same as `conf.set_num_workers(4)`
+/// assert_eq!(conf.get_u64(config::TOPOLOGY_WORKERS), Some(4));
+/// conf.set(config::TOPOLOGY_WORKERS, 0);
+/// assert!(limits::check_config(&conf).is_err()); // at least 1
+/// ```
 pub const TOPOLOGY_WORKERS: &str = "topology.workers";
 /// `topology.acker.executors`: acker tasks; 0 turns tuple tracking off (default: one per worker).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// use squall_topology_api::acker_count;
+/// assert_eq!(config::TOPOLOGY_ACKER_EXECUTORS, "topology.acker.executors");
+/// let mut conf = Config::new();
+/// conf.set_num_workers(3);
+/// assert_eq!(acker_count(&conf), 3); // one per worker when unset
+/// conf.set(config::TOPOLOGY_ACKER_EXECUTORS, 0); // no tracking: spouts are acked on emit
+/// assert_eq!(acker_count(&conf), 0);
+/// assert!(limits::check_config(&conf).is_ok());
+/// ```
 pub const TOPOLOGY_ACKER_EXECUTORS: &str = "topology.acker.executors";
 /// `topology.message.timeout.secs`: a tuple tree not completed in this time fails (default 30).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_MESSAGE_TIMEOUT_SECS, "topology.message.timeout.secs");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_MESSAGE_TIMEOUT_SECS, 60);
+/// assert_eq!(conf.get_f64(config::TOPOLOGY_MESSAGE_TIMEOUT_SECS), Some(60.0));
+/// conf.set(config::TOPOLOGY_MESSAGE_TIMEOUT_SECS, 0.5); // fractions are allowed (tests use them)
+/// assert!(limits::check_config(&conf).is_ok());
+/// ```
 pub const TOPOLOGY_MESSAGE_TIMEOUT_SECS: &str = "topology.message.timeout.secs";
-/// `topology.max.spout.pending`: most trees in flight per spout task (default unbounded).
+/// `topology.max.spout.pending`: most trees in flight per spout task (default: adaptive, see [`REFERENCE`]).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_MAX_SPOUT_PENDING, "topology.max.spout.pending");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_MAX_SPOUT_PENDING, 1000);
+/// assert_eq!(conf.get_u64(config::TOPOLOGY_MAX_SPOUT_PENDING), Some(1000));
+/// conf.set(config::TOPOLOGY_MAX_SPOUT_PENDING, 0);
+/// assert!(limits::check_config(&conf).is_err()); // at least 1
+/// ```
 pub const TOPOLOGY_MAX_SPOUT_PENDING: &str = "topology.max.spout.pending";
 /// `topology.enable.message.timeouts`: whether trees time out at all (default true).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS, "topology.enable.message.timeouts");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS, false);
+/// assert_eq!(conf.get_bool(config::TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS), Some(false));
+/// conf.set(config::TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS, "no");
+/// assert!(limits::check_config(&conf).is_err()); // a boolean, not a string
+/// ```
 pub const TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS: &str = "topology.enable.message.timeouts";
 /// `topology.tick.tuple.freq.secs`: send a tick tuple to each task this often (default none).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_TICK_TUPLE_FREQ_SECS, "topology.tick.tuple.freq.secs");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_TICK_TUPLE_FREQ_SECS, 10); // ticks every 10 s for every bolt
+/// assert_eq!(conf.get_u64(config::TOPOLOGY_TICK_TUPLE_FREQ_SECS), Some(10));
+/// // It is one of the keys a single component may set for itself.
+/// assert!(config::COMPONENT_OVERRIDABLE_KEYS.contains(&config::TOPOLOGY_TICK_TUPLE_FREQ_SECS));
+/// ```
 pub const TOPOLOGY_TICK_TUPLE_FREQ_SECS: &str = "topology.tick.tuple.freq.secs";
 /// `topology.max.task.parallelism`: cap on each component's task count.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// use squall_topology_api::cap_parallelism;
+/// assert_eq!(config::TOPOLOGY_MAX_TASK_PARALLELISM, "topology.max.task.parallelism");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_MAX_TASK_PARALLELISM, 4);
+/// assert_eq!(cap_parallelism(&conf, 16), 4);
+/// ```
 pub const TOPOLOGY_MAX_TASK_PARALLELISM: &str = "topology.max.task.parallelism";
 /// `topology.debug`: log every emitted tuple.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_DEBUG, "topology.debug");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_DEBUG, true); // the same as `conf.set_debug(true)`
+/// assert_eq!(conf.get_bool(config::TOPOLOGY_DEBUG), Some(true));
+/// assert!(limits::check_config(&conf).is_ok());
+/// ```
 pub const TOPOLOGY_DEBUG: &str = "topology.debug";
 /// `topology.disable.loadaware.messaging`: true makes shuffle a plain round robin over every
 /// task, even in a cluster where some of them share the emitter's worker.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_DISABLE_LOADAWARE_MESSAGING, "topology.disable.loadaware.messaging");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_DISABLE_LOADAWARE_MESSAGING, true);
+/// assert_eq!(conf.get_bool(config::TOPOLOGY_DISABLE_LOADAWARE_MESSAGING), Some(true));
+/// assert!(limits::check_config(&conf).is_ok());
+/// ```
 pub const TOPOLOGY_DISABLE_LOADAWARE_MESSAGING: &str = "topology.disable.loadaware.messaging";
 /// Mean input-queue fill of a shuffle's worker-local tasks above which it spreads to all
 /// (Storm's default 0.8).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND, "topology.localityaware.higher.bound");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND, 0.9);
+/// assert_eq!(conf.get_f64(config::TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND), Some(0.9));
+/// assert!(limits::check_config(&conf).is_ok());
+/// conf.set(config::TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND, 1.5);
+/// assert!(limits::check_config(&conf).is_err()); // a fraction
+/// ```
 pub const TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND: &str = "topology.localityaware.higher.bound";
 /// Fill below which a spread shuffle comes back to the local tasks (Storm's default 0.2).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_LOCALITYAWARE_LOWER_BOUND, "topology.localityaware.lower.bound");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_LOCALITYAWARE_LOWER_BOUND, 0.3);
+/// assert!(limits::check_config(&conf).is_ok());
+/// // It must not exceed the higher bound.
+/// conf.set(config::TOPOLOGY_LOCALITYAWARE_HIGHER_BOUND, 0.2);
+/// assert!(limits::check_config(&conf).is_err());
+/// ```
 pub const TOPOLOGY_LOCALITYAWARE_LOWER_BOUND: &str = "topology.localityaware.lower.bound";
 /// The share of tuples whose execute and process latency bolts measure (default 0.05; 0 turns
 /// latency sampling off).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_STATS_SAMPLE_RATE, "topology.stats.sample.rate");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_STATS_SAMPLE_RATE, 0.0); // no latency sampling
+/// assert_eq!(conf.get_f64(config::TOPOLOGY_STATS_SAMPLE_RATE), Some(0.0));
+/// conf.set(config::TOPOLOGY_STATS_SAMPLE_RATE, 1.5);
+/// assert!(limits::check_config(&conf).is_err()); // a share, from 0 to 1
+/// ```
 pub const TOPOLOGY_STATS_SAMPLE_RATE: &str = "topology.stats.sample.rate";
 /// `topology.producer.batch.size`: tuples buffered per destination before a hand-over.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_PRODUCER_BATCH_SIZE, "topology.producer.batch.size");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_PRODUCER_BATCH_SIZE, 64); // smaller batches: lower latency
+/// assert!(limits::check_config(&conf).is_ok());
+/// conf.set(config::TOPOLOGY_PRODUCER_BATCH_SIZE, limits::MAX_BATCH_SIZE + 1);
+/// assert!(limits::check_config(&conf).is_err());
+/// ```
 pub const TOPOLOGY_PRODUCER_BATCH_SIZE: &str = "topology.producer.batch.size";
 /// `topology.flush.tuple.freq.millis`: longest a partly filled batch waits under load.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS, "topology.flush.tuple.freq.millis");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS, 5);
+/// assert_eq!(conf.get_u64(config::TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS), Some(5));
+/// assert!(limits::check_config(&conf).is_ok());
+/// ```
 pub const TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS: &str = "topology.flush.tuple.freq.millis";
 /// `topology.executor.receive.buffer.size`: batches an executor's input queue holds.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, "topology.executor.receive.buffer.size");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 128);
+/// assert!(limits::check_config(&conf).is_ok());
+/// conf.set(config::TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, 0);
+/// assert!(limits::check_config(&conf).is_err()); // at least 1
+/// ```
 pub const TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE: &str = "topology.executor.receive.buffer.size";
 
 /// `topology.users`: users who may see, kill, rebalance, (de)activate the topology and read
 /// its logs, besides its owner and `nimbus.admins`.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_USERS, "topology.users");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_USERS, vec!["alice", "bob"]);
+/// assert!(limits::check_config(&conf).is_ok());
+/// conf.set(config::TOPOLOGY_USERS, "alice");
+/// assert!(limits::check_config(&conf).is_err()); // a list, even of one name
+/// ```
 pub const TOPOLOGY_USERS: &str = "topology.users";
 /// `topology.groups`: groups whose members may do what `topology.users` may.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_GROUPS, "topology.groups");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_GROUPS, vec!["ops"]);
+/// let groups = conf.get(config::TOPOLOGY_GROUPS).and_then(|v| v.as_array()).unwrap();
+/// assert_eq!(groups[0], "ops");
+/// assert!(limits::check_config(&conf).is_ok());
+/// ```
 pub const TOPOLOGY_GROUPS: &str = "topology.groups";
 
 /// Keys a component may override for itself; Storm drops other `topology.*` keys found in a
 /// component's configuration, and so do we.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, Config};
+/// assert!(config::COMPONENT_OVERRIDABLE_KEYS.contains(&config::TOPOLOGY_MAX_SPOUT_PENDING));
+/// assert!(!config::COMPONENT_OVERRIDABLE_KEYS.contains(&config::TOPOLOGY_WORKERS));
+///
+/// let mut own = Config::new();
+/// own.set(config::TOPOLOGY_MAX_SPOUT_PENDING, 10).set(config::TOPOLOGY_WORKERS, 8);
+/// let kept = own.component_overrides();
+/// assert_eq!(kept.get_u64(config::TOPOLOGY_MAX_SPOUT_PENDING), Some(10));
+/// assert_eq!(kept.get_u64(config::TOPOLOGY_WORKERS), None);
+/// ```
 pub const COMPONENT_OVERRIDABLE_KEYS: &[&str] = &[
     TOPOLOGY_DEBUG,
     TOPOLOGY_MAX_SPOUT_PENDING,
@@ -75,52 +291,149 @@ pub struct Config(BTreeMap<String, ConfigValue>);
 
 impl Config {
     /// An empty configuration.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Config;
+    /// let conf = Config::new();
+    /// assert!(conf.is_empty());
+    /// assert_eq!(conf, Config::default());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Sets a key, replacing any earlier value.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{config, Config};
+    /// let mut conf = Config::new();
+    /// conf.set(config::TOPOLOGY_WORKERS, 2)
+    ///     .set("db.url", "postgres://localhost/app")
+    ///     .set(config::TOPOLOGY_WORKERS, 3); // replaces 2
+    /// assert_eq!(conf.get_u64(config::TOPOLOGY_WORKERS), Some(3));
+    /// assert_eq!(conf.get_str("db.url"), Some("postgres://localhost/app"));
+    /// ```
     pub fn set(&mut self, key: impl Into<String>, value: impl Into<ConfigValue>) -> &mut Self {
         self.0.insert(key.into(), value.into());
         self
     }
 
     /// The raw value of a key.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{Config, ConfigValue};
+    /// let mut conf = Config::new();
+    /// conf.set("hosts", vec!["a", "b"]);
+    /// assert_eq!(conf.get("hosts"), Some(&ConfigValue::from(vec!["a", "b"])));
+    /// assert_eq!(conf.get("hosts").and_then(|v| v.as_array()).map(|a| a.len()), Some(2));
+    /// assert_eq!(conf.get("missing"), None);
+    /// ```
     pub fn get(&self, key: &str) -> Option<&ConfigValue> {
         self.0.get(key)
     }
 
     /// A non-negative integer value; `null` and values of other types read as absent.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{Config, ConfigValue};
+    /// let mut conf = Config::new();
+    /// conf.set("a", 5).set("b", -1).set("c", "5").set("d", ConfigValue::Null);
+    /// assert_eq!(conf.get_u64("a"), Some(5));
+    /// assert_eq!(conf.get_u64("b"), None); // negative
+    /// assert_eq!(conf.get_u64("c"), None); // a string
+    /// assert_eq!(conf.get_u64("d"), None); // null
+    /// ```
     pub fn get_u64(&self, key: &str) -> Option<u64> {
         self.0.get(key).and_then(ConfigValue::as_u64)
     }
 
     /// A number value.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Config;
+    /// let mut conf = Config::new();
+    /// conf.set("rate", 0.25).set("secs", 30);
+    /// assert_eq!(conf.get_f64("rate"), Some(0.25));
+    /// assert_eq!(conf.get_f64("secs"), Some(30.0)); // integers widen
+    /// ```
     pub fn get_f64(&self, key: &str) -> Option<f64> {
         self.0.get(key).and_then(ConfigValue::as_f64)
     }
 
     /// A boolean value.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{config, Config};
+    /// let mut conf = Config::new();
+    /// conf.set_debug(true).set("flag", "true");
+    /// assert_eq!(conf.get_bool(config::TOPOLOGY_DEBUG), Some(true));
+    /// assert_eq!(conf.get_bool("flag"), None); // a string, not a boolean
+    /// ```
     pub fn get_bool(&self, key: &str) -> Option<bool> {
         self.0.get(key).and_then(ConfigValue::as_bool)
     }
 
     /// A string value.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Config;
+    /// let mut conf = Config::new();
+    /// conf.set("db.url", "postgres://localhost/app").set("db.pool", 4);
+    /// assert_eq!(conf.get_str("db.url"), Some("postgres://localhost/app"));
+    /// assert_eq!(conf.get_str("db.pool"), None);
+    /// ```
     pub fn get_str(&self, key: &str) -> Option<&str> {
         self.0.get(key).and_then(ConfigValue::as_str)
     }
 
     /// Every key and value, in key order.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Config;
+    /// let mut conf = Config::new();
+    /// conf.set("b.key", 2).set("a.key", 1);
+    /// let keys: Vec<&str> = conf.iter().map(|(k, _)| k).collect();
+    /// assert_eq!(keys, ["a.key", "b.key"]);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ConfigValue)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// Whether no key is set.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Config;
+    /// let mut conf = Config::new();
+    /// assert!(conf.is_empty());
+    /// conf.set_num_workers(2);
+    /// assert!(!conf.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// This configuration with `other`'s keys laid over it.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{config, Config};
+    /// let mut topology_conf = Config::new();
+    /// topology_conf.set_num_workers(2).set_max_spout_pending(100);
+    /// let mut component_conf = Config::new();
+    /// component_conf.set_max_spout_pending(10);
+    /// let effective = topology_conf.merged(&component_conf);
+    /// assert_eq!(effective.get_u64(config::TOPOLOGY_MAX_SPOUT_PENDING), Some(10)); // `other` wins
+    /// assert_eq!(effective.get_u64(config::TOPOLOGY_WORKERS), Some(2));
+    /// ```
     pub fn merged(&self, other: &Config) -> Config {
         let mut out = self.clone();
         for (k, v) in &other.0 {
@@ -131,6 +444,17 @@ impl Config {
 
     /// The keys of `self` that a component may set for itself: its own keys and the overridable
     /// `topology.*` keys.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{config, Config};
+    /// let mut own = Config::new();
+    /// own.set_debug(true).set_num_workers(8).set("cache.size", 100);
+    /// let kept = own.component_overrides();
+    /// assert_eq!(kept.get_bool(config::TOPOLOGY_DEBUG), Some(true));
+    /// assert_eq!(kept.get_u64("cache.size"), Some(100)); // not a `topology.*` key: kept
+    /// assert_eq!(kept.get_u64(config::TOPOLOGY_WORKERS), None); // topology-wide only: dropped
+    /// ```
     pub fn component_overrides(&self) -> Config {
         Config(
             self.0
@@ -144,26 +468,67 @@ impl Config {
     }
 
     /// Sets `topology.workers`.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{config, Config};
+    /// let mut conf = Config::new();
+    /// conf.set_num_workers(4);
+    /// assert_eq!(conf.get_u64(config::TOPOLOGY_WORKERS), Some(4));
+    /// ```
     pub fn set_num_workers(&mut self, n: u32) -> &mut Self {
         self.set(TOPOLOGY_WORKERS, n)
     }
 
     /// Sets `topology.acker.executors` (0 turns tracking off).
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{acker_count, config, Config};
+    /// let mut conf = Config::new();
+    /// conf.set_num_ackers(0);
+    /// assert_eq!(conf.get_u64(config::TOPOLOGY_ACKER_EXECUTORS), Some(0));
+    /// assert_eq!(acker_count(&conf), 0);
+    /// ```
     pub fn set_num_ackers(&mut self, n: u32) -> &mut Self {
         self.set(TOPOLOGY_ACKER_EXECUTORS, n)
     }
 
     /// Sets `topology.message.timeout.secs`.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{config, Config};
+    /// let mut conf = Config::new();
+    /// conf.set_message_timeout_secs(120);
+    /// assert_eq!(conf.get_u64(config::TOPOLOGY_MESSAGE_TIMEOUT_SECS), Some(120));
+    /// ```
     pub fn set_message_timeout_secs(&mut self, secs: u64) -> &mut Self {
         self.set(TOPOLOGY_MESSAGE_TIMEOUT_SECS, secs)
     }
 
     /// Sets `topology.max.spout.pending`.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{config, Config};
+    /// let mut conf = Config::new();
+    /// conf.set_max_spout_pending(5000);
+    /// assert_eq!(conf.get_u64(config::TOPOLOGY_MAX_SPOUT_PENDING), Some(5000));
+    /// ```
     pub fn set_max_spout_pending(&mut self, n: u64) -> &mut Self {
         self.set(TOPOLOGY_MAX_SPOUT_PENDING, n)
     }
 
     /// Sets `topology.debug`.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{config, Config};
+    /// let mut conf = Config::new();
+    /// conf.set_debug(true);
+    /// assert_eq!(conf.get_bool(config::TOPOLOGY_DEBUG), Some(true));
+    /// ```
     pub fn set_debug(&mut self, on: bool) -> &mut Self {
         self.set(TOPOLOGY_DEBUG, on)
     }
@@ -226,6 +591,17 @@ mod tests {
 }
 
 /// One `topology.*` key as the configuration reference documents it.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::config::{KeyReference, REFERENCE, TOPOLOGY_MESSAGE_TIMEOUT_SECS};
+/// let timeout: &KeyReference = REFERENCE.iter().find(|k| k.key == TOPOLOGY_MESSAGE_TIMEOUT_SECS).unwrap();
+/// assert_eq!(timeout.default, "30");
+/// assert!(!timeout.meaning.is_empty());
+/// // One line of a generated reference table:
+/// let row = format!("| `{}` | {} | {} |", timeout.key, timeout.default, timeout.meaning);
+/// assert!(row.starts_with("| `topology.message.timeout.secs` | 30 |"));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct KeyReference {
     /// The key.

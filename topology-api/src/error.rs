@@ -24,11 +24,25 @@ pub struct ComponentError(Box<dyn std::error::Error + Send + Sync + 'static>);
 
 impl ComponentError {
     /// An error with just a message.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::ComponentError;
+    /// let e = ComponentError::msg(format_args!("no such user {}", 42));
+    /// assert_eq!(e.to_string(), "no such user 42");
+    /// ```
     pub fn msg(message: impl fmt::Display) -> Self {
         ComponentError(message.to_string().into())
     }
 
     /// The underlying error.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::ComponentError;
+    /// let e = ComponentError::from("7x".parse::<i64>().unwrap_err());
+    /// assert!(e.inner().is::<std::num::ParseIntError>());
+    /// ```
     pub fn inner(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
         &*self.0
     }

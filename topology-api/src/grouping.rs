@@ -5,6 +5,27 @@ use serde::{Deserialize, Serialize};
 use crate::{Fields, TaskId, Value};
 
 /// A stream grouping: which of the subscriber's tasks receive each tuple.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// # struct Words;
+/// # impl Spout for Words {
+/// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new(["word"])); }
+/// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+/// # }
+/// # struct Count;
+/// # impl Bolt for Count {
+/// #     fn execute(&mut self, t: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> { out.ack(&t); Ok(()) }
+/// # }
+/// let mut b = TopologyBuilder::new();
+/// b.set_spout("words", || Words, 1);
+/// // The same as `.fields_grouping("words", ["word"])`.
+/// b.set_bolt("count", || Count, 4).grouping("words", Grouping::Fields(Fields::new(["word"])));
+/// let topology = b.build().unwrap();
+/// let input = &topology.spec().component("count").unwrap().inputs[0];
+/// assert_eq!(input.grouping, Grouping::Fields(Fields::new(["word"])));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type", content = "fields")]
 pub enum Grouping {
@@ -31,6 +52,14 @@ pub enum Grouping {
 
 impl Grouping {
     /// The grouping's short name, as the UI and errors show it.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{Fields, Grouping};
+    /// assert_eq!(Grouping::Shuffle.name(), "shuffle");
+    /// assert_eq!(Grouping::PartialKey(Fields::new(["user"])).name(), "partial_key");
+    /// assert_eq!(Grouping::Custom("Parity".into()).name(), "Parity");
+    /// ```
     pub fn name(&self) -> &str {
         match self {
             Grouping::Shuffle => "shuffle",
@@ -46,6 +75,14 @@ impl Grouping {
     }
 
     /// The fields the grouping keys on, if it keys on fields.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{Fields, Grouping};
+    /// let by_word = Grouping::Fields(Fields::new(["word"]));
+    /// assert_eq!(by_word.key_fields(), Some(&Fields::new(["word"])));
+    /// assert_eq!(Grouping::Shuffle.key_fields(), None);
+    /// ```
     pub fn key_fields(&self) -> Option<&Fields> {
         match self {
             Grouping::Fields(f) | Grouping::PartialKey(f) => Some(f),

@@ -9,9 +9,42 @@
 use crate::{Config, TaskId, TopologySpec, config};
 
 /// The component id of the acker bolt that tracks tuple trees.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// # struct Source(&'static str);
+/// # impl Spout for Source {
+/// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new([self.0])); }
+/// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+/// # }
+/// # struct Sink;
+/// # impl Bolt for Sink {
+/// #     fn execute(&mut self, t: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> { out.ack(&t); Ok(()) }
+/// # }
+/// # let mut b = TopologyBuilder::new();
+/// # b.set_spout("words", || Source("word"), 1);
+/// # b.set_bolt("count", || Sink, 2).fields_grouping("words", ["word"]);
+/// # let topology = b.build().unwrap();
+/// assert_eq!(ACKER_COMPONENT_ID, "__acker");
+/// // Every layout includes the ackers, numbered with the other components.
+/// let layout = topology.spec().layout(&Config::new());
+/// assert_eq!(layout.tasks_of(ACKER_COMPONENT_ID), &[1]);
+/// ```
 pub const ACKER_COMPONENT_ID: &str = "__acker";
 
 /// Which tasks each component has.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::TaskLayout;
+/// let layout = TaskLayout::new([("words", 1), ("count", 2), ("__acker", 1)]);
+/// // Sorted by id, numbered from 1.
+/// assert_eq!(layout.tasks_of("__acker"), &[1]);
+/// assert_eq!(layout.tasks_of("count"), &[2, 3]);
+/// assert_eq!(layout.component_of(4), Some("words"));
+/// assert_eq!(layout.max_task(), 4);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskLayout {
     /// (component id, its task ids) sorted by component id.
@@ -59,6 +92,15 @@ impl TaskLayout {
     }
 
     /// The task ids of a component, ascending; empty for an unknown component.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::TaskLayout;
+    /// let layout = TaskLayout::new([("words", 1), ("count", 3)]);
+    /// assert_eq!(layout.tasks_of("count"), &[1, 2, 3]);
+    /// assert_eq!(layout.tasks_of("words"), &[4]);
+    /// assert!(layout.tasks_of("nope").is_empty());
+    /// ```
     pub fn tasks_of(&self, component: &str) -> &[TaskId] {
         self.components
             .binary_search_by(|(id, _)| id.as_str().cmp(component))
@@ -67,6 +109,16 @@ impl TaskLayout {
     }
 
     /// The component a task belongs to.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{TaskLayout, SYSTEM_TASK_ID};
+    /// let layout = TaskLayout::new([("words", 1), ("count", 3)]);
+    /// assert_eq!(layout.component_of(2), Some("count"));
+    /// assert_eq!(layout.component_of(4), Some("words"));
+    /// assert_eq!(layout.component_of(5), None);
+    /// assert_eq!(layout.component_of(SYSTEM_TASK_ID), None);
+    /// ```
     pub fn component_of(&self, task: TaskId) -> Option<&str> {
         let index = *self.task_component.get(task as usize)?;
         self.components
@@ -75,11 +127,27 @@ impl TaskLayout {
     }
 
     /// Every component id, sorted.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::TaskLayout;
+    /// let layout = TaskLayout::new([("words", 1), ("count", 3), ("__acker", 1)]);
+    /// let ids: Vec<&str> = layout.component_ids().collect();
+    /// assert_eq!(ids, ["__acker", "count", "words"]);
+    /// ```
     pub fn component_ids(&self) -> impl Iterator<Item = &str> {
         self.components.iter().map(|(id, _)| id.as_str())
     }
 
     /// The highest task id (the number of tasks).
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::TaskLayout;
+    /// let layout = TaskLayout::new([("words", 1), ("count", 3)]);
+    /// assert_eq!(layout.max_task(), 4);
+    /// assert_eq!(TaskLayout::new::<_, &str>([]).max_task(), 0);
+    /// ```
     pub fn max_task(&self) -> TaskId {
         (self.task_component.len() - 1) as TaskId
     }
@@ -87,6 +155,17 @@ impl TaskLayout {
 
 /// The number of acker tasks under a configuration: `topology.acker.executors`, or one per
 /// worker (`topology.workers`, default 1) when unset; 0 turns tracking off.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{acker_count, Config};
+/// let mut conf = Config::new();
+/// assert_eq!(acker_count(&conf), 1); // one worker by default, so one acker
+/// conf.set_num_workers(4);
+/// assert_eq!(acker_count(&conf), 4);
+/// conf.set_num_ackers(0); // tracking off
+/// assert_eq!(acker_count(&conf), 0);
+/// ```
 pub fn acker_count(conf: &Config) -> u32 {
     let workers = conf
         .get_u64(config::TOPOLOGY_WORKERS)
@@ -96,6 +175,16 @@ pub fn acker_count(conf: &Config) -> u32 {
 }
 
 /// `topology.max.task.parallelism` applied to a task or executor count.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{cap_parallelism, config, Config};
+/// let mut conf = Config::new();
+/// assert_eq!(cap_parallelism(&conf, 10), 10); // no cap set
+/// conf.set(config::TOPOLOGY_MAX_TASK_PARALLELISM, 4);
+/// assert_eq!(cap_parallelism(&conf, 10), 4);
+/// assert_eq!(cap_parallelism(&conf, 2), 2);
+/// ```
 pub fn cap_parallelism(conf: &Config, n: u32) -> u32 {
     conf.get_u64(config::TOPOLOGY_MAX_TASK_PARALLELISM)
         .map_or(n, |cap| n.min(cap.clamp(1, u64::from(u32::MAX)) as u32))
@@ -104,6 +193,35 @@ pub fn cap_parallelism(conf: &Config, n: u32) -> u32 {
 impl TopologySpec {
     /// The task numbering of this topology under `conf`, the acker included. Nimbus and
     /// every worker compute it the same way.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// # struct Source(&'static str);
+    /// # impl Spout for Source {
+    /// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new([self.0])); }
+    /// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+    /// # }
+    /// # struct Sink;
+    /// # impl Bolt for Sink {
+    /// #     fn execute(&mut self, t: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> { out.ack(&t); Ok(()) }
+    /// # }
+    /// # let mut b = TopologyBuilder::new();
+    /// # b.set_spout("words", || Source("word"), 1);
+    /// # b.set_bolt("count", || Sink, 2).fields_grouping("words", ["word"]);
+    /// # let topology = b.build().unwrap();
+    /// // `words` has 1 task and `count` 2.
+    /// let mut conf = Config::new();
+    /// let layout = topology.spec().layout(&conf);
+    /// assert_eq!(layout.tasks_of("__acker"), &[1]);
+    /// assert_eq!(layout.tasks_of("count"), &[2, 3]);
+    /// assert_eq!(layout.tasks_of("words"), &[4]);
+    ///
+    /// conf.set_num_ackers(2);
+    /// let layout = topology.spec().layout(&conf);
+    /// assert_eq!(layout.tasks_of("count"), &[3, 4]);
+    /// assert_eq!(layout.max_task(), 5);
+    /// ```
     pub fn layout(&self, conf: &Config) -> TaskLayout {
         let mut counts: Vec<(String, u32)> = self
             .components

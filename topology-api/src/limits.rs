@@ -5,6 +5,19 @@
 //! checks the same before it uploads, so a value that would make Nimbus allocate without bound,
 //! make a worker panic, or be silently replaced by a default is refused with one error that
 //! names the key and the value. Keys this table does not know are left alone.
+//!
+//! # Examples
+//! ```
+//! use squall_topology_api::{limits, Config};
+//! let mut conf = Config::new();
+//! conf.set("topology.workers", 100_000).set("my.own.key", "anything"); // unknown keys pass
+//! let err = limits::check_config(&conf).unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     "invalid value 100000 for topology.workers: expected an integer from 1 to 1024"
+//! );
+//! assert!(limits::check_topology_name("wordcount").is_ok());
+//! ```
 
 use std::fmt;
 
@@ -13,40 +26,200 @@ use crate::{Config, ConfigValue, TopologySpec, acker_count, cap_parallelism, con
 /// Most worker processes of one topology. Each is a process with its own gRPC server and a
 /// connection to every other, so thousands of them are already a mistake; beyond this bound
 /// placement and the all-to-all transport stop being cheap.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{limits::{check_config, MAX_WORKERS}, Config};
+/// let mut conf = Config::new();
+/// conf.set_num_workers(MAX_WORKERS);
+/// assert!(check_config(&conf).is_ok());
+/// conf.set_num_workers(MAX_WORKERS + 1);
+/// assert!(check_config(&conf).is_err());
+/// ```
 pub const MAX_WORKERS: u32 = 1024;
 /// Most acker executors: one per worker is Storm's default, and a few per worker is the most
 /// that ever helps.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{limits::{check_config, MAX_ACKER_EXECUTORS}, Config};
+/// let mut conf = Config::new();
+/// conf.set_num_ackers(MAX_ACKER_EXECUTORS + 1);
+/// let err = check_config(&conf).unwrap_err();
+/// assert_eq!(err.key, "topology.acker.executors");
+/// ```
 pub const MAX_ACKER_EXECUTORS: u32 = 1024;
 /// Most tasks of one component. Every task is an instance in some worker's memory.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// # struct Source(&'static str);
+/// # impl Spout for Source {
+/// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new([self.0])); }
+/// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+/// # }
+/// use squall_topology_api::limits::MAX_TASKS_PER_COMPONENT;
+/// let mut b = TopologyBuilder::new();
+/// b.set_spout("words", || Source("word"), 1).num_tasks(MAX_TASKS_PER_COMPONENT + 1);
+/// let err = b.build().unwrap_err();
+/// assert_eq!(
+///     err.problems(),
+///     [TopologyProblem::TooManyTasks { component: "words".into(), tasks: MAX_TASKS_PER_COMPONENT + 1 }]
+/// );
+/// ```
 pub const MAX_TASKS_PER_COMPONENT: u32 = 10_000;
 /// Most tasks of a whole topology, ackers included: task ids, executors and placement grow
 /// with it, and every worker holds the whole layout.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// # struct Source(&'static str);
+/// # impl Spout for Source {
+/// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new([self.0])); }
+/// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+/// # }
+/// use squall_topology_api::limits::{check_config_for, total_tasks, Refused, MAX_TOTAL_TASKS};
+/// let mut b = TopologyBuilder::new();
+/// b.set_spout("a", || Source("x"), 1).num_tasks(10_000);
+/// b.set_spout("b", || Source("x"), 1).num_tasks(10_000);
+/// let topology = b.build().unwrap(); // each component is within its own bound
+/// let conf = Config::new();
+/// assert!(total_tasks(topology.spec(), &conf) > MAX_TOTAL_TASKS); // 20,000 plus an acker
+/// assert_eq!(
+///     check_config_for(topology.spec(), &conf),
+///     Err(Refused::TooManyTasks { tasks: 20_001 })
+/// );
+/// ```
 pub const MAX_TOTAL_TASKS: u64 = 20_000;
 /// Most components (spouts and bolts) of a topology. Each runs at least one executor thread,
 /// and validation and placement walk the graph; 5,000 keeps both well under a second.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// use squall_topology_api::limits::MAX_COMPONENTS;
+/// let one = ComponentSpec {
+///     id: String::new(),
+///     kind: ComponentKind::Spout,
+///     parallelism: 1,
+///     tasks: 1,
+///     outputs: vec![],
+///     inputs: vec![],
+///     config: Config::new(),
+/// };
+/// let spec = TopologySpec {
+///     components: (0..=MAX_COMPONENTS).map(|i| ComponentSpec { id: format!("s{i}"), ..one.clone() }).collect(),
+/// };
+/// let err = spec.validate().unwrap_err();
+/// assert_eq!(err.problems(), [TopologyProblem::TooManyComponents(MAX_COMPONENTS + 1)]);
+/// ```
 pub const MAX_COMPONENTS: usize = 5_000;
 /// Longest topology name, in bytes. A name becomes part of the topology id
 /// (`<name>-<counter>-<unix secs>`, up to 32 bytes more) and of worker log file names
 /// (`<id>-<port>.log.1`), which must fit the usual 255-byte file name limit with room to spare.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::limits::{check_topology_name, MAX_TOPOLOGY_NAME_BYTES};
+/// assert!(check_topology_name(&"w".repeat(MAX_TOPOLOGY_NAME_BYTES)).is_ok());
+/// assert!(check_topology_name(&"w".repeat(MAX_TOPOLOGY_NAME_BYTES + 1)).is_err());
+/// ```
 pub const MAX_TOPOLOGY_NAME_BYTES: usize = 128;
 /// Longest component or stream id, in bytes: ids show up in metric labels, URLs and logs.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// # struct Source(&'static str);
+/// # impl Spout for Source {
+/// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new([self.0])); }
+/// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+/// # }
+/// use squall_topology_api::limits::MAX_ID_BYTES;
+/// let mut b = TopologyBuilder::new();
+/// b.set_spout(&"s".repeat(MAX_ID_BYTES + 1), || Source("x"), 1);
+/// let err = b.build().unwrap_err();
+/// assert!(matches!(err.problems()[0], TopologyProblem::IdTooLong { bytes: 257, .. }));
+/// ```
 pub const MAX_ID_BYTES: usize = 256;
 /// Longest `topology.message.timeout.secs` and `topology.tick.tuple.freq.secs`: one day. A tree
 /// pending longer is a leak, not a slow tree, and larger values overflow clocks.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits::{check_config, MAX_INTERVAL_SECS}, Config};
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_MESSAGE_TIMEOUT_SECS, MAX_INTERVAL_SECS);
+/// assert!(check_config(&conf).is_ok());
+/// conf.set(config::TOPOLOGY_MESSAGE_TIMEOUT_SECS, MAX_INTERVAL_SECS * 2.0);
+/// assert!(check_config(&conf).is_err());
+/// ```
 pub const MAX_INTERVAL_SECS: f64 = 86_400.0;
 /// Shortest `topology.message.timeout.secs` and `topology.tick.tuple.freq.secs`: a
 /// millisecond. Storm takes whole seconds; fractions serve tests, but a zero-length interval
 /// would make a tick loop or a timeout wheel spin.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits::{check_config, MIN_INTERVAL_SECS}, Config};
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_TICK_TUPLE_FREQ_SECS, MIN_INTERVAL_SECS);
+/// assert!(check_config(&conf).is_ok());
+/// conf.set(config::TOPOLOGY_TICK_TUPLE_FREQ_SECS, 0);
+/// assert!(check_config(&conf).is_err());
+/// ```
 pub const MIN_INTERVAL_SECS: f64 = 0.001;
 /// Largest `topology.producer.batch.size` (tuples per hand-over).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits::{check_config, MAX_BATCH_SIZE}, Config};
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_PRODUCER_BATCH_SIZE, MAX_BATCH_SIZE);
+/// assert!(check_config(&conf).is_ok());
+/// conf.set(config::TOPOLOGY_PRODUCER_BATCH_SIZE, MAX_BATCH_SIZE + 1);
+/// assert!(check_config(&conf).is_err());
+/// ```
 pub const MAX_BATCH_SIZE: u64 = 1 << 16;
 /// Largest `topology.executor.receive.buffer.size` (batches per input queue).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits::{check_config, MAX_RECEIVE_BATCHES}, Config};
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE, MAX_RECEIVE_BATCHES + 1);
+/// assert!(check_config(&conf).is_err());
+/// ```
 pub const MAX_RECEIVE_BATCHES: u64 = 1 << 20;
 /// Longest `topology.flush.tuple.freq.millis`: a minute; a batch waiting longer is lost
 /// latency, not throughput.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits::{check_config, MAX_FLUSH_MILLIS}, Config};
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS, MAX_FLUSH_MILLIS);
+/// assert!(check_config(&conf).is_ok());
+/// conf.set(config::TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS, MAX_FLUSH_MILLIS + 1);
+/// assert!(check_config(&conf).is_err());
+/// ```
 pub const MAX_FLUSH_MILLIS: u64 = 60_000;
 
 /// The type and range a setting must have.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits::{Expect, KNOWN_KEYS}};
+/// let expect = |key: &str| KNOWN_KEYS.iter().find(|(k, _)| *k == key).map(|(_, e)| *e);
+/// assert_eq!(expect(config::TOPOLOGY_DEBUG), Some(Expect::Boolean));
+/// assert_eq!(expect(config::TOPOLOGY_WORKERS), Some(Expect::Integer { min: 1, max: 1024 }));
+/// assert_eq!(expect(config::TOPOLOGY_STATS_SAMPLE_RATE), Some(Expect::Fraction));
+/// // Its `Display` is what an error says the key takes.
+/// assert_eq!(Expect::Integer { min: 1, max: 1024 }.to_string(), "an integer from 1 to 1024");
+/// assert_eq!(Expect::Boolean.to_string(), "true or false");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Expect {
     /// An integer in `min..=max`.
@@ -98,6 +271,14 @@ impl fmt::Display for Expect {
 }
 
 /// Every `topology.*` key the runtime reads, with what it must be. `null` always means unset.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits::{Expect, KNOWN_KEYS}};
+/// assert!(KNOWN_KEYS.iter().all(|(key, _)| key.starts_with("topology.")));
+/// let (_, timeout) = KNOWN_KEYS.iter().find(|(k, _)| *k == config::TOPOLOGY_MESSAGE_TIMEOUT_SECS).unwrap();
+/// assert!(matches!(timeout, Expect::Seconds { .. }));
+/// ```
 pub const KNOWN_KEYS: &[(&str, Expect)] = &[
     (
         config::TOPOLOGY_WORKERS,
@@ -179,6 +360,18 @@ pub const KNOWN_KEYS: &[(&str, Expect)] = &[
 ];
 
 /// A setting of the wrong type or out of range.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits::{check_config, InvalidSetting}, Config};
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_DEBUG, "yes");
+/// let err: InvalidSetting = check_config(&conf).unwrap_err();
+/// assert_eq!(err.key, "topology.debug");
+/// assert_eq!(err.value, r#""yes""#); // as JSON
+/// assert_eq!(err.expected, "true or false");
+/// assert_eq!(err.to_string(), r#"invalid value "yes" for topology.debug: expected true or false"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid value {value} for {key}: expected {expected}")]
 pub struct InvalidSetting {
@@ -241,6 +434,32 @@ pub fn check_config(conf: &Config) -> Result<(), InvalidSetting> {
 }
 
 /// Why a submission was refused before anything was stored.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// # struct Source(&'static str);
+/// # impl Spout for Source {
+/// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new([self.0])); }
+/// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+/// # }
+/// # struct Sink;
+/// # impl Bolt for Sink {
+/// #     fn execute(&mut self, t: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> { out.ack(&t); Ok(()) }
+/// # }
+/// # let mut b = TopologyBuilder::new();
+/// # b.set_spout("words", || Source("word"), 1);
+/// # b.set_bolt("count", || Sink, 2).fields_grouping("words", ["word"]);
+/// # let topology = b.build().unwrap();
+/// use squall_topology_api::limits::{check_config_for, check_topology_name, Refused};
+/// assert!(matches!(check_topology_name("my.topology"), Err(Refused::Name(_))));
+///
+/// let mut conf = Config::new();
+/// conf.set_num_workers(0);
+/// let err = check_config_for(topology.spec(), &conf).unwrap_err();
+/// assert!(matches!(err, Refused::Setting(_)));
+/// assert_eq!(err.to_string(), "invalid value 0 for topology.workers: expected an integer from 1 to 1024");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
     /// The name cannot be a topology name.
@@ -266,6 +485,16 @@ pub enum Refused {
 ///
 /// # Errors
 /// [`Refused::Name`].
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::limits::check_topology_name;
+/// assert!(check_topology_name("wordcount").is_ok());
+/// assert!(check_topology_name("word-count_v2").is_ok());
+/// for bad in ["", "a/b", "v1.2", "a:b", "50%", "a\\b"] {
+///     assert!(check_topology_name(bad).is_err(), "{bad:?}");
+/// }
+/// ```
 pub fn check_topology_name(name: &str) -> Result<(), Refused> {
     if crate::valid_topology_name(name) && name.len() <= MAX_TOPOLOGY_NAME_BYTES {
         Ok(())
@@ -281,6 +510,32 @@ pub fn check_topology_name(name: &str) -> Result<(), Refused> {
 }
 
 /// The topology's task count under `conf`, ackers included, as its layout will number them.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// # struct Source(&'static str);
+/// # impl Spout for Source {
+/// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new([self.0])); }
+/// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+/// # }
+/// # struct Sink;
+/// # impl Bolt for Sink {
+/// #     fn execute(&mut self, t: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> { out.ack(&t); Ok(()) }
+/// # }
+/// # let mut b = TopologyBuilder::new();
+/// # b.set_spout("words", || Source("word"), 1);
+/// # b.set_bolt("count", || Sink, 2).fields_grouping("words", ["word"]);
+/// # let topology = b.build().unwrap();
+/// use squall_topology_api::limits::total_tasks;
+/// // `words` has 1 task and `count` 2.
+/// let mut conf = Config::new();
+/// assert_eq!(total_tasks(topology.spec(), &conf), 4); // and one acker
+/// conf.set_num_workers(3); // one acker per worker
+/// assert_eq!(total_tasks(topology.spec(), &conf), 6);
+/// conf.set(config::TOPOLOGY_MAX_TASK_PARALLELISM, 1);
+/// assert_eq!(total_tasks(topology.spec(), &conf), 5);
+/// ```
 pub fn total_tasks(spec: &TopologySpec, conf: &Config) -> u64 {
     let own: u64 = spec
         .components
@@ -295,6 +550,30 @@ pub fn total_tasks(spec: &TopologySpec, conf: &Config) -> u64 {
 ///
 /// # Errors
 /// The first problem found, as [`Refused`].
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// # struct Source(&'static str);
+/// # impl Spout for Source {
+/// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new([self.0])); }
+/// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+/// # }
+/// # struct Sink;
+/// # impl Bolt for Sink {
+/// #     fn execute(&mut self, t: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> { out.ack(&t); Ok(()) }
+/// # }
+/// # let mut b = TopologyBuilder::new();
+/// # b.set_spout("words", || Source("word"), 1);
+/// # b.set_bolt("count", || Sink, 2).fields_grouping("words", ["word"]);
+/// # let topology = b.build().unwrap();
+/// use squall_topology_api::limits::check_config_for;
+/// let mut conf = Config::new();
+/// conf.set_num_workers(2).set_max_spout_pending(1000);
+/// assert!(check_config_for(topology.spec(), &conf).is_ok());
+/// conf.set_message_timeout_secs(0);
+/// assert!(check_config_for(topology.spec(), &conf).is_err());
+/// ```
 pub fn check_config_for(spec: &TopologySpec, conf: &Config) -> Result<(), Refused> {
     check_config(conf)?;
     let tasks = total_tasks(spec, conf);

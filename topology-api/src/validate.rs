@@ -17,6 +17,31 @@ use crate::{ComponentKind, ComponentSpec, Grouping, TopologySpec};
 const MAX_REPORTED_CYCLES: usize = 10;
 
 /// One thing wrong with a topology.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// # struct Source(&'static str);
+/// # impl Spout for Source {
+/// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new([self.0])); }
+/// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+/// # }
+/// # struct Sink;
+/// # impl Bolt for Sink {
+/// #     fn execute(&mut self, t: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> { out.ack(&t); Ok(()) }
+/// # }
+/// let mut b = TopologyBuilder::new();
+/// b.set_spout("words", || Source("word"), 1);
+/// b.set_bolt("count", || Sink, 1).fields_grouping("words", ["user"]);
+/// let err = b.build().unwrap_err();
+/// match &err.problems()[0] {
+///     TopologyProblem::UndeclaredField { component, field, .. } => {
+///         assert_eq!((component.as_str(), field.as_str()), ("count", "user"));
+///     }
+///     other => panic!("unexpected {other}"),
+/// }
+/// assert_eq!(TopologyProblem::NoSpout.to_string(), "the topology has no spout");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TopologyProblem {
     /// The topology has no spout.
@@ -155,6 +180,27 @@ pub enum TopologyProblem {
 }
 
 /// A topology that failed validation, with every problem found.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// # struct Source(&'static str);
+/// # impl Spout for Source {
+/// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new([self.0])); }
+/// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+/// # }
+/// # struct Sink;
+/// # impl Bolt for Sink {
+/// #     fn execute(&mut self, t: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> { out.ack(&t); Ok(()) }
+/// # }
+/// let mut b = TopologyBuilder::new();
+/// b.set_spout("__words", || Source("word"), 1);
+/// b.set_bolt("count", || Sink, 1).fields_grouping("__words", ["user"]);
+/// let err: InvalidTopology = b.build().unwrap_err();
+/// assert_eq!(err.problems().len(), 2); // a reserved id, and a field `__words` lacks
+/// assert_eq!(err.problems()[0], TopologyProblem::InvalidComponentId("__words".into()));
+/// assert!(err.to_string().starts_with(r#"invalid topology: invalid component id "__words""#));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidTopology {
     problems: Vec<TopologyProblem>,
@@ -162,6 +208,14 @@ pub struct InvalidTopology {
 
 impl InvalidTopology {
     /// An error with one problem.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{InvalidTopology, TopologyProblem};
+    /// let err = InvalidTopology::single(TopologyProblem::FactoryMismatch("words".into()));
+    /// assert_eq!(err.problems().len(), 1);
+    /// assert_eq!(err.to_string(), r#"invalid topology: no factory of the right kind for "words""#);
+    /// ```
     pub fn single(problem: TopologyProblem) -> Self {
         InvalidTopology {
             problems: vec![problem],
@@ -169,6 +223,20 @@ impl InvalidTopology {
     }
 
     /// The problems, in the order found.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// # struct Sink;
+    /// # impl Bolt for Sink {
+    /// #     fn execute(&mut self, t: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> { out.ack(&t); Ok(()) }
+    /// # }
+    /// let mut b = TopologyBuilder::new();
+    /// b.set_bolt("count", || Sink, 0);
+    /// let err = b.build().unwrap_err();
+    /// assert!(err.problems().contains(&TopologyProblem::NoSpout));
+    /// assert!(err.problems().contains(&TopologyProblem::ZeroParallelism("count".into())));
+    /// ```
     pub fn problems(&self) -> &[TopologyProblem] {
         &self.problems
     }
@@ -191,6 +259,15 @@ impl std::error::Error for InvalidTopology {}
 
 /// Whether `name` is a valid topology name: non-empty, without `/ . : \\` (Storm's rule, as
 /// names become file and URL parts).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::valid_topology_name;
+/// assert!(valid_topology_name("wordcount"));
+/// assert!(!valid_topology_name(""));
+/// assert!(!valid_topology_name("word.count"));
+/// assert!(!valid_topology_name("a/b"));
+/// ```
 pub fn valid_topology_name(name: &str) -> bool {
     // `%` too: names travel in URL paths, where a percent-encoded name must never be
     // mistaken for another.

@@ -43,6 +43,14 @@ pub enum Value {
 
 impl Value {
     /// The name of this value's type, as used in error messages.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Value;
+    /// assert_eq!(Value::from("word").type_name(), "string");
+    /// assert_eq!(Value::from(3).type_name(), "i64");
+    /// assert_eq!(Value::Null.type_name(), "null");
+    /// ```
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Null => "null",
@@ -57,6 +65,13 @@ impl Value {
     }
 
     /// The string, if this is a string.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Value;
+    /// assert_eq!(Value::from("storm").as_str(), Some("storm"));
+    /// assert_eq!(Value::from(1).as_str(), None);
+    /// ```
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),
@@ -65,6 +80,13 @@ impl Value {
     }
 
     /// The integer, if this is an integer.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Value;
+    /// assert_eq!(Value::from(42u32).as_i64(), Some(42));
+    /// assert_eq!(Value::from(1.5).as_i64(), None);
+    /// ```
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Value::I64(v) => Some(*v),
@@ -73,6 +95,14 @@ impl Value {
     }
 
     /// The float, if this is a float or an integer (widened).
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Value;
+    /// assert_eq!(Value::from(2.5).as_f64(), Some(2.5));
+    /// assert_eq!(Value::from(2).as_f64(), Some(2.0));
+    /// assert_eq!(Value::from("2").as_f64(), None);
+    /// ```
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::F64(v) => Some(*v),
@@ -82,6 +112,13 @@ impl Value {
     }
 
     /// The boolean, if this is a boolean.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Value;
+    /// assert_eq!(Value::from(true).as_bool(), Some(true));
+    /// assert_eq!(Value::from(1).as_bool(), None);
+    /// ```
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(v) => Some(*v),
@@ -90,6 +127,14 @@ impl Value {
     }
 
     /// The bytes, if this is a byte string.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Value;
+    /// let v = Value::from(&b"\x01\x02"[..]);
+    /// assert_eq!(v.as_bytes(), Some(&[1u8, 2][..]));
+    /// assert_eq!(Value::from("text").as_bytes(), None);
+    /// ```
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match self {
             Value::Bytes(v) => Some(v),
@@ -98,6 +143,14 @@ impl Value {
     }
 
     /// The elements, if this is a list.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Value;
+    /// let v = Value::from(vec![Value::from(1), Value::from("a")]);
+    /// assert_eq!(v.as_list().map(|l| l.len()), Some(2));
+    /// assert_eq!(Value::from(1).as_list(), None);
+    /// ```
     pub fn as_list(&self) -> Option<&[Value]> {
         match self {
             Value::List(v) => Some(v),
@@ -106,6 +159,17 @@ impl Value {
     }
 
     /// The entries, if this is a map.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Value;
+    /// use std::collections::BTreeMap;
+    /// let mut m = BTreeMap::new();
+    /// m.insert("count".to_owned(), Value::from(3));
+    /// let v = Value::from(m);
+    /// assert_eq!(v.as_map().unwrap()["count"], Value::I64(3));
+    /// assert_eq!(Value::Null.as_map(), None);
+    /// ```
     pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
         match self {
             Value::Map(v) => Some(v),
@@ -114,6 +178,14 @@ impl Value {
     }
 
     /// Whether this is [`Value::Null`].
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Value;
+    /// assert!(Value::Null.is_null());
+    /// assert!(Value::from(None::<i64>).is_null());
+    /// assert!(!Value::from(0).is_null());
+    /// ```
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
@@ -247,21 +319,56 @@ pub struct Values(SmallVec<[Value; 2]>);
 
 impl Values {
     /// No values.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{values, Values};
+    /// let v = Values::new();
+    /// assert!(v.is_empty());
+    /// assert_eq!(v, values![]);
+    /// ```
     pub fn new() -> Self {
         Values(SmallVec::new())
     }
 
     /// Room for `n` values.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::Values;
+    /// let mut v = Values::with_capacity(3);
+    /// for word in ["a", "b", "c"] {
+    ///     v.push(word);
+    /// }
+    /// assert_eq!(v.len(), 3);
+    /// ```
     pub fn with_capacity(n: usize) -> Self {
         Values(SmallVec::with_capacity(n))
     }
 
     /// Appends a value.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{values, Value, Values};
+    /// let mut v = Values::new();
+    /// v.push("word");
+    /// v.push(2);
+    /// assert_eq!(v, values!["word", 2]);
+    /// assert_eq!(v[1], Value::I64(2));
+    /// ```
     pub fn push(&mut self, v: impl Into<Value>) {
         self.0.push(v.into());
     }
 
     /// The values as a vector.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::{values, Value};
+    /// let v: Vec<Value> = values!["a", 1].into_vec();
+    /// assert_eq!(v, vec![Value::from("a"), Value::from(1)]);
+    /// ```
     pub fn into_vec(self) -> Vec<Value> {
         self.0.into_vec()
     }
