@@ -133,6 +133,24 @@ pub trait Bolt: Send + 'static {
     fn component_config(&self) -> Config {
         Config::new()
     }
+
+    /// How often [`poll`](Bolt::poll) must run while no input arrives; `None` (the default):
+    /// never. For a bolt with work of its own between inputs, such as a subprocess that emits
+    /// and acks on its own time (Storm's `ShellBolt` runs a thread for that; here the
+    /// executor calls `poll` on its thread, so the collector stays single-threaded).
+    fn poll_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Called after each batch of inputs and, while none arrive, every
+    /// [`poll_interval`](Bolt::poll_interval): emit, ack or fail what has become ready.
+    ///
+    /// # Errors
+    /// An error is reported as the component's error; the bolt goes on.
+    fn poll(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        let _ = collector;
+        Ok(())
+    }
 }
 
 /// A bolt whose emits are anchored to the input and whose input is acked when `execute`

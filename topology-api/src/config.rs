@@ -225,6 +225,29 @@ pub const TOPOLOGY_FLUSH_TUPLE_FREQ_MILLIS: &str = "topology.flush.tuple.freq.mi
 /// ```
 pub const TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE: &str = "topology.executor.receive.buffer.size";
 
+/// `topology.subprocess.timeout.secs`: a shell component's process silent this long is
+/// killed and restarted, its pending tuples failed (default 30).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{Config, config::TOPOLOGY_SUBPROCESS_TIMEOUT_SECS};
+/// let mut conf = Config::new();
+/// conf.set(TOPOLOGY_SUBPROCESS_TIMEOUT_SECS, 10);
+/// assert_eq!(conf.get_u64("topology.subprocess.timeout.secs"), Some(10));
+/// ```
+pub const TOPOLOGY_SUBPROCESS_TIMEOUT_SECS: &str = "topology.subprocess.timeout.secs";
+/// `topology.shellbolt.max.pending`: inputs a shell bolt's process may hold before `execute`
+/// waits for it (default 100).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{Config, config::TOPOLOGY_SHELLBOLT_MAX_PENDING};
+/// let mut conf = Config::new();
+/// conf.set(TOPOLOGY_SHELLBOLT_MAX_PENDING, 10);
+/// assert_eq!(conf.get_u64("topology.shellbolt.max.pending"), Some(10));
+/// ```
+pub const TOPOLOGY_SHELLBOLT_MAX_PENDING: &str = "topology.shellbolt.max.pending";
+
 /// `topology.users`: users who may see, kill, rebalance, (de)activate the topology and read
 /// its logs, besides its owner and `nimbus.admins`.
 ///
@@ -697,6 +720,16 @@ pub const REFERENCE: &[KeyReference] = &[
         key: TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE,
         default: "64",
         meaning: "Batches an executor's input queue holds; a full queue backpressures its producers.",
+    },
+    KeyReference {
+        key: TOPOLOGY_SUBPROCESS_TIMEOUT_SECS,
+        default: "30",
+        meaning: "A shell component's process silent this long is killed and restarted; its pending tuples are failed so they replay.",
+    },
+    KeyReference {
+        key: TOPOLOGY_SHELLBOLT_MAX_PENDING,
+        default: "100",
+        meaning: "Inputs a shell bolt's process may hold unacked before `execute` waits for it: a slow script backpressures like a slow bolt.",
     },
     KeyReference {
         key: TOPOLOGY_USERS,

@@ -355,6 +355,20 @@ pub const KNOWN_KEYS: &[(&str, Expect)] = &[
             max: MAX_RECEIVE_BATCHES,
         },
     ),
+    (
+        config::TOPOLOGY_SUBPROCESS_TIMEOUT_SECS,
+        Expect::Seconds {
+            min: MIN_INTERVAL_SECS,
+            max: MAX_INTERVAL_SECS,
+        },
+    ),
+    (
+        config::TOPOLOGY_SHELLBOLT_MAX_PENDING,
+        Expect::Integer {
+            min: 1,
+            max: 1 << 20,
+        },
+    ),
     (config::TOPOLOGY_USERS, Expect::Names),
     (config::TOPOLOGY_GROUPS, Expect::Names),
 ];

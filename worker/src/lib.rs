@@ -54,6 +54,7 @@ pub(crate) mod inflight;
 pub(crate) mod latency;
 mod local;
 pub(crate) mod message;
+pub mod multilang;
 pub(crate) mod outbox;
 pub(crate) mod pending;
 pub(crate) mod router;

@@ -92,7 +92,20 @@ pub(crate) fn run(setup: Setup) -> Report {
 impl BoltExecutor {
     fn run_loop(&mut self) {
         let mut next_tick = self.settings.tick.map(|t| Instant::now() + t);
+        // Bolts with work between inputs (shell bolts) ask to be polled this often.
+        let poll_every = self
+            .tasks
+            .iter()
+            .filter_map(|t| t.bolt.poll_interval())
+            .min();
+        let mut next_poll = poll_every.map(|p| Instant::now() + p);
         loop {
+            if let (Some(at), Some(every)) = (next_poll, poll_every)
+                && Instant::now() >= at
+            {
+                self.poll_tasks();
+                next_poll = Some(Instant::now() + every);
+            }
             while let Ok(c) = self.inbox.control.try_recv() {
                 if self.control(c) {
                     return;
@@ -114,8 +127,13 @@ impl BoltExecutor {
                     self.emitter.outbox.flush();
                     self.publish();
                     self.last_flush = Instant::now();
-                    let wake = next_tick
-                        .map(|at| at.saturating_duration_since(Instant::now()))
+                    let until = |at: Option<Instant>| {
+                        at.map(|at| at.saturating_duration_since(Instant::now()))
+                    };
+                    let wake = [until(next_tick), until(next_poll)]
+                        .into_iter()
+                        .flatten()
+                        .min()
                         .unwrap_or(IDLE_WAKE);
                     if empty_or_closed == TryRecvError::Disconnected {
                         if let Ok(c) = self.inbox.control.recv_timeout(wake)
@@ -149,6 +167,21 @@ impl BoltExecutor {
                 false
             }
             Control::Acks(_) | Control::Activate | Control::Deactivate => false,
+        }
+    }
+
+    /// Lets every task do the work it has between inputs (see [`Bolt::poll`]).
+    fn poll_tasks(&mut self) {
+        for i in 0..self.tasks.len() {
+            let task = self.tasks[i].id;
+            let bolt = &mut self.tasks[i].bolt;
+            let result = guarded(&mut self.emitter, task, "poll", |emitter| {
+                let mut out = BoltOut { emitter, task };
+                bolt.poll(&mut BoltCollector::new(&mut out))
+            });
+            if let Some(Err(e)) = result {
+                self.emitter.report_error(task, &e);
+            }
         }
     }
 
