@@ -19,13 +19,11 @@ use squall_topology_api::{
 };
 
 use super::context::{handshake_conf, handshake_context};
-use super::process::{Launch, PID_DIR_ENV, ShellError, ShellProcess};
+use super::process::{Launch, ShellError, ShellProcess};
 use super::protocol::{BoltTuple, Context, Emit, FromProcess, from_json, to_json};
 
 /// Storm's default for `topology.shellbolt.max.pending`.
 const DEFAULT_MAX_PENDING: usize = 100;
-/// Storm's default subprocess timeout (`supervisor.worker.timeout.secs`).
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 /// How often the executor lets a shell bolt read what its process sent between inputs.
 const POLL_EVERY: Duration = Duration::from_millis(2);
@@ -81,7 +79,7 @@ impl ShellBolt {
             outputs: Vec::new(),
             handshake: None,
             pid_dir: std::env::temp_dir(),
-            timeout: DEFAULT_TIMEOUT,
+            timeout: super::DEFAULT_TIMEOUT,
             max_pending: DEFAULT_MAX_PENDING,
             process: None,
             pending: HashMap::new(),
@@ -309,23 +307,13 @@ impl Bolt for ShellBolt {
     }
 
     fn prepare(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
-        let conf = context.config();
-        self.timeout = conf
-            .get_f64(keys::TOPOLOGY_SUBPROCESS_TIMEOUT_SECS)
-            .filter(|s| *s > 0.0)
-            .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64);
-        self.max_pending = conf
+        let (timeout, pid_dir) = super::settings(context);
+        self.timeout = timeout;
+        self.pid_dir = pid_dir;
+        self.max_pending = context
+            .config()
             .get_u64(keys::TOPOLOGY_SHELLBOLT_MAX_PENDING)
             .map_or(DEFAULT_MAX_PENDING, |n| n.max(1) as usize);
-        let root = std::env::var_os(PID_DIR_ENV).map_or_else(
-            || std::env::temp_dir().join(format!("squall-shell-{}", std::process::id())),
-            PathBuf::from,
-        );
-        self.pid_dir = root.join(format!(
-            "{}-{}",
-            context.this_component_id(),
-            context.this_task_id()
-        ));
         self.handshake = Some((handshake_conf(context), handshake_context(context)));
         self.start()?;
         Ok(())
