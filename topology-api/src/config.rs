@@ -236,8 +236,8 @@ pub const TOPOLOGY_EXECUTOR_RECEIVE_BUFFER_SIZE: &str = "topology.executor.recei
 /// assert_eq!(conf.get_u64("topology.subprocess.timeout.secs"), Some(10));
 /// ```
 pub const TOPOLOGY_SUBPROCESS_TIMEOUT_SECS: &str = "topology.subprocess.timeout.secs";
-/// `topology.shellbolt.max.pending`: inputs a shell bolt's process may hold before `execute`
-/// waits for it (default 100).
+/// `topology.shellbolt.max.pending`: inputs waiting to be written to a shell bolt's process
+/// before `execute` waits for it to read (default 100).
 ///
 /// # Examples
 /// ```
@@ -729,7 +729,7 @@ pub const REFERENCE: &[KeyReference] = &[
     KeyReference {
         key: TOPOLOGY_SHELLBOLT_MAX_PENDING,
         default: "100",
-        meaning: "Inputs a shell bolt's process may hold unacked before `execute` waits for it: a slow script backpressures like a slow bolt.",
+        meaning: "Inputs waiting to be written to a shell bolt's process before `execute` waits for it to read: a slow script backpressures like a slow bolt.",
     },
     KeyReference {
         key: TOPOLOGY_USERS,

@@ -34,6 +34,9 @@ pub enum ShellError {
     /// The process stopped talking, or talked nonsense that desynchronised the stream.
     #[error("{0}")]
     Protocol(#[from] ProtocolError),
+    /// The process stopped reading what it is sent.
+    #[error("the subprocess has not read its input for {0:?} (topology.subprocess.timeout.secs)")]
+    NotReading(Duration),
     /// The process went silent for longer than `topology.subprocess.timeout.secs`.
     #[error("the subprocess has been silent for {0:?} (topology.subprocess.timeout.secs)")]
     Silent(Duration),
@@ -44,6 +47,10 @@ pub enum ShellError {
 pub(crate) struct Launch {
     pub command: Vec<String>,
     pub dir: Option<PathBuf>,
+    /// Frames that may wait to be written to the process (Storm's
+    /// `topology.shellbolt.max.pending`): past it, sending blocks, so a process that reads
+    /// slowly slows its executor down as a slow bolt would.
+    pub max_pending: usize,
 }
 
 impl Launch {
@@ -56,6 +63,8 @@ impl Launch {
 pub(crate) struct ShellProcess {
     child: Child,
     pub pid: u32,
+    /// Longest a frame may wait for room before the process counts as stuck.
+    send_timeout: Duration,
     to_process: Option<Sender<Vec<u8>>>,
     from_process: Receiver<Result<FromProcess, ProtocolError>>,
     pid_file: Option<PathBuf>,
@@ -106,7 +115,8 @@ impl ShellProcess {
                     )));
                 }
             };
-        let (to_process, writer_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+        let (to_process, writer_rx) =
+            crossbeam_channel::bounded::<Vec<u8>>(launch.max_pending.max(1));
         let (reader_tx, from_process) = crossbeam_channel::unbounded();
         spawn_writer(stdin, writer_rx, span.clone());
         spawn_reader(stdout, reader_tx, span.clone());
@@ -114,6 +124,7 @@ impl ShellProcess {
         let mut process = ShellProcess {
             child,
             pid,
+            send_timeout: timeout,
             to_process: Some(to_process),
             from_process,
             pid_file: None,
@@ -155,9 +166,17 @@ impl ShellProcess {
     pub fn send(&self, message: &impl Serialize) -> Result<(), ShellError> {
         let mut frame = Vec::new();
         write_frame(&mut frame, message)?;
-        match &self.to_process {
-            Some(tx) if tx.send(frame).is_ok() => Ok(()),
-            _ => Err(ProtocolError::Eof.into()),
+        let Some(tx) = &self.to_process else {
+            return Err(ProtocolError::Eof.into());
+        };
+        match tx.send_timeout(frame, self.send_timeout) {
+            Ok(()) => Ok(()),
+            Err(crossbeam_channel::SendTimeoutError::Timeout(_)) => {
+                Err(ShellError::NotReading(self.send_timeout))
+            }
+            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => {
+                Err(ProtocolError::Eof.into())
+            }
         }
     }
 

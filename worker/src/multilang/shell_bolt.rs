@@ -22,7 +22,7 @@ use super::context::{handshake_conf, handshake_context};
 use super::process::{Launch, ShellError, ShellProcess};
 use super::protocol::{BoltTuple, Context, Emit, FromProcess, from_json, to_json};
 
-/// Storm's default for `topology.shellbolt.max.pending`.
+/// Storm's default for `topology.shellbolt.max.pending`: frames waiting to be written.
 const DEFAULT_MAX_PENDING: usize = 100;
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 /// How often the executor lets a shell bolt read what its process sent between inputs.
@@ -59,7 +59,6 @@ pub struct ShellBolt {
     handshake: Option<(Json, Context)>,
     pid_dir: PathBuf,
     timeout: Duration,
-    max_pending: usize,
     process: Option<ShellProcess>,
     pending: HashMap<String, Tuple>,
     next_id: u64,
@@ -68,19 +67,19 @@ pub struct ShellBolt {
 }
 
 impl ShellBolt {
-    /// A bolt that runs `command` (program and arguments), in the topology's resources
-    /// directory when there is one, else the worker's current directory.
+    /// A bolt that runs `command` (program and arguments) in the worker's current directory
+    /// (or [`current_dir`](Self::current_dir)).
     pub fn new<S: Into<String>>(command: impl IntoIterator<Item = S>) -> Self {
         ShellBolt {
             launch: Launch {
                 command: command.into_iter().map(Into::into).collect(),
                 dir: None,
+                max_pending: DEFAULT_MAX_PENDING,
             },
             outputs: Vec::new(),
             handshake: None,
             pid_dir: std::env::temp_dir(),
             timeout: super::DEFAULT_TIMEOUT,
-            max_pending: DEFAULT_MAX_PENDING,
             process: None,
             pending: HashMap::new(),
             next_id: 0,
@@ -310,7 +309,7 @@ impl Bolt for ShellBolt {
         let (timeout, pid_dir) = super::settings(context);
         self.timeout = timeout;
         self.pid_dir = pid_dir;
-        self.max_pending = context
+        self.launch.max_pending = context
             .config()
             .get_u64(keys::TOPOLOGY_SHELLBOLT_MAX_PENDING)
             .map_or(DEFAULT_MAX_PENDING, |n| n.max(1) as usize);
@@ -339,19 +338,12 @@ impl Bolt for ShellBolt {
         };
         let sent = self.process.as_ref().map(|p| p.send(&message));
         self.pending.insert(id, input);
-        let mut outcome = match sent {
-            Some(r) => r,
+        // Sending blocks while `topology.shellbolt.max.pending` frames wait to be written: a
+        // slow script backpressures like a slow bolt. Its answers are read as they come.
+        let outcome = match sent {
+            Some(r) => r.and_then(|()| self.drain(out, None)),
             None => Ok(()),
         };
-        if outcome.is_ok() {
-            outcome = self.drain(out, None);
-        }
-        // Bounded pending: a slow script backpressures like a slow bolt.
-        while outcome.is_ok() && self.pending.len() >= self.max_pending && self.process.is_some() {
-            outcome = self
-                .keep_alive()
-                .and_then(|()| self.drain(out, Some(HEARTBEAT_EVERY / 4)));
-        }
         if let Err(e) = outcome {
             self.died(&e, out);
         }

@@ -71,6 +71,7 @@ impl ShellSpout {
             launch: Launch {
                 command: command.into_iter().map(Into::into).collect(),
                 dir: None,
+                max_pending: 1,
             },
             outputs: Vec::new(),
             handshake: None,
