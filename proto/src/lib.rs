@@ -48,6 +48,9 @@ pub mod env {
     /// Seconds an executor may have input queued and do nothing before the worker reports
     /// itself stuck (`supervisor.worker.progress.timeout.secs`).
     pub const WORKER_PROGRESS_TIMEOUT_SECS: &str = "SQUALL_WORKER_PROGRESS_TIMEOUT_SECS";
+    /// The directory where a worker's shell components' processes leave their pid files
+    /// (Storm's `pidDir`): the supervisor kills what is listed there when the worker goes.
+    pub const WORKER_PIDS_DIR: &str = "SQUALL_WORKER_PIDS_DIR";
     /// What a binary asked to describe itself (or to run as a worker) prints on stderr when its
     /// `main` went on to local mode without calling `serve_cluster_role`: it then exits with
     /// [`NO_CLUSTER_ROLE_EXIT`] before starting any of the topology.

@@ -161,6 +161,10 @@ impl Workers {
             .append(true)
             .open(self.log_path(spec.topology_id, spec.port))?;
         let program = self.named_link(spec.topology_id, spec.binary)?;
+        // Shell processes a previous worker on this slot left behind go first.
+        self.kill_shell_processes(spec.port);
+        let pids_dir = self.pids_dir(spec.port);
+        std::fs::create_dir_all(&pids_dir)?;
         let child = Command::new(&program)
             .arg0(format!(
                 "squall-worker {} port={}",
@@ -170,6 +174,7 @@ impl Workers {
             .env(env::WORKER_TOPOLOGY_ID, spec.topology_id)
             .env(env::WORKER_HOST, spec.host)
             .env(env::WORKER_PORT, spec.port.to_string())
+            .env(env::WORKER_PIDS_DIR, &pids_dir)
             .env(env::SUPERVISOR_URL, spec.supervisor_url)
             .env(env::WORKER_TIMEOUT_SECS, spec.timeout.as_secs().to_string())
             .env(
@@ -214,13 +219,51 @@ impl Workers {
         Ok(())
     }
 
-    /// Kills and forgets the worker on `port`.
+    /// Kills and forgets the worker on `port`, and the shell processes it started.
     pub fn stop(&mut self, port: u16, why: &str) {
         if let Some(mut w) = self.by_port.remove(&port) {
             tracing::info!(port, pid = w.pid, topology = %w.topology_id, why, "killing worker");
             w.kill();
         }
+        self.kill_shell_processes(port);
         let _ = std::fs::remove_file(self.record_path(port));
+    }
+
+    /// Where the worker on `port` has its shell components' processes write their pid files.
+    fn pids_dir(&self, port: u16) -> PathBuf {
+        self.dir.join("pids").join(port.to_string())
+    }
+
+    /// Kills the shell processes a worker on `port` left (their pid files, one directory per
+    /// shell task, as Storm's `pidDir`), so none outlives its worker, even one killed with -9.
+    /// A pid is killed only if that process still carries this slot's worker environment: a
+    /// pid reused by an unrelated process is left alone.
+    fn kill_shell_processes(&self, port: u16) {
+        let dir = self.pids_dir(port);
+        let files = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|task_dir| {
+                std::fs::read_dir(task_dir.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+            });
+        for file in files {
+            let Some(pid) = file
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if is_our_worker(pid, port) {
+                tracing::info!(port, pid, "killing a shell process its worker left");
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 

@@ -22,11 +22,18 @@ def send(msg, split=False):
         write(frame)
 
 
+# --linger: on end of input, stay alive (as a hung script would) instead of exiting, so a
+# test can see that the supervisor kills what a dead worker left.
+LINGER = "--linger" in sys.argv[1:]
+
+
 def read():
     lines = []
     while True:
         line = sys.stdin.readline()
         if not line:
+            if LINGER:
+                time.sleep(3600)
             sys.exit(2)
         line = line.rstrip("\n")
         if line == "end":

@@ -33,6 +33,8 @@ pub struct Binaries {
     pub chain_topology: PathBuf,
     /// The word-count example.
     pub word_count: PathBuf,
+    /// The `shell_topology` test topology (a Python shell bolt).
+    pub shell_topology: PathBuf,
 }
 
 /// Builds the binaries once per test process (a no-op when they are up to date) in the same
@@ -83,6 +85,7 @@ pub fn binaries() -> &'static Binaries {
             flow_topology: profile_dir.join("flow_topology"),
             chain_topology: profile_dir.join("chain_topology"),
             word_count: profile_dir.join("examples").join("word_count"),
+            shell_topology: profile_dir.join("shell_topology"),
         }
     })
 }

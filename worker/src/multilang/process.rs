@@ -15,7 +15,7 @@ use super::protocol::{FromProcess, Handshake, ProtocolError, parse, read_frame, 
 
 /// Environment variable a supervisor sets to the directory where a worker's shell processes
 /// leave their pid files, so it can kill them if the worker dies without doing so.
-pub const PID_DIR_ENV: &str = "SQUALL_WORKER_PIDS_DIR";
+pub const PID_DIR_ENV: &str = squall_proto::env::WORKER_PIDS_DIR;
 
 /// What a shell component's process did wrong, or why it could not start.
 #[derive(Debug, thiserror::Error)]
