@@ -100,17 +100,67 @@ fn spinner() -> ProgressBar {
     bar
 }
 
-/// The topology's summary as listed, or `None` once it is gone.
-async fn listed(
-    client: &mut NimbusClient<Channel>,
-    name: &str,
-) -> anyhow::Result<Option<TopologySummary>> {
-    let list = client
+/// The topologies Nimbus lists.
+async fn list(client: &mut NimbusClient<Channel>) -> anyhow::Result<Vec<TopologySummary>> {
+    Ok(client
         .list_topologies(Empty {})
         .await
         .map_err(refused)?
-        .into_inner();
-    Ok(list.topologies.into_iter().find(|t| t.name == name))
+        .into_inner()
+        .topologies)
+}
+
+/// The id of the topology named `name` now: the waits below follow that topology, not the
+/// name (which a new submission may take while they wait).
+async fn id_of(client: &mut NimbusClient<Channel>, name: &str) -> anyhow::Result<String> {
+    list(client)
+        .await?
+        .into_iter()
+        .find(|t| t.name == name)
+        .map(|t| t.id)
+        .ok_or_else(|| anyhow::anyhow!("no topology named {name:?} (squall list shows them)"))
+}
+
+/// Watches topology `id` until `progress` says it is done (returns `Ok(None)`), showing what it
+/// says meanwhile; a failed look is retried until the deadline, since the request itself was
+/// accepted.
+async fn watch(
+    client: &mut NimbusClient<Channel>,
+    id: &str,
+    mut progress: impl FnMut(Option<&TopologySummary>) -> anyhow::Result<Option<String>>,
+) -> anyhow::Result<Option<TopologySummary>> {
+    let bar = spinner();
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        let now = tokio::time::Instant::now();
+        match list(client).await {
+            Ok(all) => {
+                let t = all.into_iter().find(|t| t.id == id);
+                let left = Duration::from_secs(t.as_ref().map_or(0, |t| t.wait_secs_left));
+                let until = *deadline.get_or_insert(now + left + GRACE);
+                match progress(t.as_ref())? {
+                    None => {
+                        bar.finish_and_clear();
+                        return Ok(t);
+                    }
+                    Some(_) if now >= until => {
+                        bar.finish_and_clear();
+                        anyhow::bail!(
+                            "nimbus has not finished after {} s: check nimbus's log",
+                            (left + GRACE).as_secs()
+                        );
+                    }
+                    Some(message) => bar.set_message(message),
+                }
+            }
+            Err(e) if deadline.is_some_and(|d| now >= d) => {
+                bar.finish_and_clear();
+                return Err(e);
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(POLL).await;
+    }
 }
 
 /// Kills a topology and returns once Nimbus has removed it: its spouts are paused at once, its
@@ -118,6 +168,7 @@ async fn listed(
 /// workers stop.
 pub async fn kill(nimbus: &Nimbus, name: &str, wait: Option<u32>) -> anyhow::Result<()> {
     let mut client = connect(nimbus).await?;
+    let id = id_of(&mut client, name).await?;
     client
         .kill_topology(KillRequest {
             name: name.to_owned(),
@@ -125,23 +176,15 @@ pub async fn kill(nimbus: &Nimbus, name: &str, wait: Option<u32>) -> anyhow::Res
         })
         .await
         .map_err(refused)?;
-    let bar = spinner();
-    let mut deadline: Option<tokio::time::Instant> = None;
-    while let Some(t) = listed(&mut client, name).await? {
-        let left = Duration::from_secs(t.wait_secs_left);
-        let deadline = *deadline.get_or_insert_with(|| tokio::time::Instant::now() + left + GRACE);
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{name} is killed but nimbus has not removed it after {} s: check nimbus's log",
-            (left + GRACE).as_secs()
-        );
-        bar.set_message(format!(
-            "killing {name}: spouts paused, trees in flight finishing; removed in {} s",
-            t.wait_secs_left
-        ));
-        tokio::time::sleep(POLL).await;
-    }
-    bar.finish_and_clear();
+    watch(&mut client, &id, |t| {
+        Ok(t.map(|t| {
+            format!(
+                "killing {name}: spouts paused, trees in flight finishing; removed in {} s",
+                t.wait_secs_left
+            )
+        }))
+    })
+    .await?;
     Ok(())
 }
 
@@ -168,6 +211,7 @@ pub async fn rebalance(
     wait: Option<u32>,
 ) -> anyhow::Result<TopologySummary> {
     let mut client = connect(nimbus).await?;
+    let id = id_of(&mut client, name).await?;
     client
         .rebalance(RebalanceRequest {
             name: name.to_owned(),
@@ -179,29 +223,16 @@ pub async fn rebalance(
         .map_err(refused)?;
     // Storm's order: spouts paused, trees in flight get the wait, executors move, spouts
     // resume. Returns once it has resumed.
-    let bar = spinner();
-    let mut deadline: Option<tokio::time::Instant> = None;
-    loop {
-        let Some(t) = listed(&mut client, name).await? else {
-            anyhow::bail!("{name} was removed while it rebalanced");
-        };
-        if t.status != "REBALANCING" {
-            bar.finish_and_clear();
-            return Ok(t);
-        }
-        let left = Duration::from_secs(t.wait_secs_left);
-        let deadline = *deadline.get_or_insert_with(|| tokio::time::Instant::now() + left + GRACE);
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{name} is still rebalancing after {} s: check nimbus's log",
-            (left + GRACE).as_secs()
-        );
-        bar.set_message(format!(
+    let resumed = watch(&mut client, &id, |t| match t {
+        None => anyhow::bail!("{name} was removed while it rebalanced"),
+        Some(t) if t.status != "REBALANCING" => Ok(None),
+        Some(t) => Ok(Some(format!(
             "rebalancing {name}: spouts paused, trees in flight finishing; executors move in {} s",
             t.wait_secs_left
-        ));
-        tokio::time::sleep(POLL).await;
-    }
+        ))),
+    })
+    .await?;
+    resumed.ok_or_else(|| anyhow::anyhow!("{name} was removed while it rebalanced"))
 }
 
 /// A one-time link that logs this user into the web UI.

@@ -54,9 +54,13 @@ fn short_of_workers(s: &squall_proto::pb::TopologySummary, info: &TopologyInfo) 
             s.workers_requested, s.workers
         )
     } else {
+        let rebalance = match s.workers {
+            0 => String::new(),
+            n => format!(", or rebalance --workers {n}"),
+        };
         format!(
-            "{} worker(s) requested, {} assigned: the cluster has no free slot for the rest (add supervisors or slots, or rebalance --workers {})",
-            s.workers_requested, s.workers, s.workers
+            "{} worker(s) requested, {} assigned: the cluster has no free slot for the rest (add supervisors or slots{rebalance})",
+            s.workers_requested, s.workers
         )
     }
 }

@@ -137,6 +137,12 @@ impl Workers {
     /// rather than the SHA-256 the cache names it by. Replaced atomically, so a concurrent
     /// start of another slot never sees it missing.
     fn named_link(&self, topology_id: &str, binary: &Path) -> Result<PathBuf, SupervisorError> {
+        // The id becomes a file name: Nimbus only makes valid ones, but this is the boundary.
+        if !squall_topology_api::valid_topology_name(topology_id) {
+            return Err(SupervisorError::Binary(format!(
+                "invalid topology id {topology_id:?}"
+            )));
+        }
         let dir = self.dir.join("bin");
         std::fs::create_dir_all(&dir)?;
         let link = dir.join(topology_id);

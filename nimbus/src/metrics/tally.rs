@@ -43,9 +43,14 @@ impl Tally {
                 .map(|s| (s.stream.clone(), [s.emitted, s.transferred]))
                 .collect(),
             inputs: e.inputs.iter().fold(BTreeMap::new(), |mut m, i| {
-                m.entry(i.component.clone())
+                let counts: &mut [u64; 3] = m
+                    .entry(i.component.clone())
                     .or_insert_with(BTreeMap::new)
-                    .insert(i.stream.clone(), [i.executed, i.acked, i.failed]);
+                    .entry(i.stream.clone())
+                    .or_default();
+                for (c, n) in counts.iter_mut().zip([i.executed, i.acked, i.failed]) {
+                    *c += n;
+                }
                 m
             }),
             complete: SparseHistogram::from_wire(e.complete_latency.as_ref()),

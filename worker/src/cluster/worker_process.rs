@@ -77,9 +77,19 @@ fn stdout_into_log() -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("stdout".into())
         .spawn(move || {
-            for line in std::io::BufReader::new(reader).lines() {
-                match line {
-                    Ok(line) => tracing::info!(target: "stdout", "{line}"),
+            // Byte lines, shown lossily: a line that is not UTF-8 must not end the reader (the
+            // next print! would then fail on a closed pipe).
+            let mut reader = std::io::BufReader::new(reader);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) => return,
+                    Ok(_) => {
+                        let text = String::from_utf8_lossy(&line);
+                        tracing::info!(target: "stdout", "{}", text.trim_end_matches(['\n', '\r']));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(_) => return,
                 }
             }
@@ -112,16 +122,19 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
     );
     // Worker output goes to the supervisor's log file for this slot; if the topology's main
     // set up no logging, log at info there.
-    let _ = tracing_subscriber::fmt()
+    let ours = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_ansi(false)
         .with_writer(std::io::stderr)
-        .try_init();
+        .try_init()
+        .is_ok();
     let span = tracing::info_span!("worker", topology = %topology_id, port);
     let _entered = span.enter();
-    if let Err(e) = stdout_into_log() {
+    // Only with our own subscriber, which writes to stderr: one the topology's main set up may
+    // write to stdout, and re-logging stdout into it would feed it back for ever.
+    if ours && let Err(e) = stdout_into_log() {
         tracing::warn!(error = %e, "print! output goes to the log without a time stamp");
     }
 

@@ -256,6 +256,7 @@ impl BoltExecutor {
             self.fail_current();
         }
         self.current_roots.clear();
+        self.current_schema = None;
         self.since_flush_check += 1;
         if self.since_flush_check == FLUSH_CHECK_EVERY {
             self.flush_if_due();
