@@ -110,15 +110,16 @@ async fn list(client: &mut NimbusClient<Channel>) -> anyhow::Result<Vec<Topology
         .topologies)
 }
 
-/// The id of the topology named `name` now: the waits below follow that topology, not the
-/// name (which a new submission may take while they wait).
-async fn id_of(client: &mut NimbusClient<Channel>, name: &str) -> anyhow::Result<String> {
+/// The id of the topology named `name` right after a request on it was accepted (so Nimbus,
+/// not this lookup, decides who may act on it): the waits below then follow that topology, not
+/// the name, which a new submission may take while they wait. `None`: already gone.
+async fn id_of(client: &mut NimbusClient<Channel>, name: &str) -> Option<String> {
     list(client)
-        .await?
+        .await
+        .ok()?
         .into_iter()
         .find(|t| t.name == name)
         .map(|t| t.id)
-        .ok_or_else(|| anyhow::anyhow!("no topology named {name:?} (squall list shows them)"))
 }
 
 /// Watches topology `id` until `progress` says it is done (returns `Ok(None)`), showing what it
@@ -168,7 +169,6 @@ async fn watch(
 /// workers stop.
 pub async fn kill(nimbus: &Nimbus, name: &str, wait: Option<u32>) -> anyhow::Result<()> {
     let mut client = connect(nimbus).await?;
-    let id = id_of(&mut client, name).await?;
     client
         .kill_topology(KillRequest {
             name: name.to_owned(),
@@ -176,6 +176,9 @@ pub async fn kill(nimbus: &Nimbus, name: &str, wait: Option<u32>) -> anyhow::Res
         })
         .await
         .map_err(refused)?;
+    let Some(id) = id_of(&mut client, name).await else {
+        return Ok(());
+    };
     watch(&mut client, &id, |t| {
         Ok(t.map(|t| {
             format!(
@@ -211,7 +214,6 @@ pub async fn rebalance(
     wait: Option<u32>,
 ) -> anyhow::Result<TopologySummary> {
     let mut client = connect(nimbus).await?;
-    let id = id_of(&mut client, name).await?;
     client
         .rebalance(RebalanceRequest {
             name: name.to_owned(),
@@ -221,6 +223,9 @@ pub async fn rebalance(
         })
         .await
         .map_err(refused)?;
+    let id = id_of(&mut client, name)
+        .await
+        .ok_or_else(|| anyhow::anyhow!("{name} was removed while it rebalanced"))?;
     // Storm's order: spouts paused, trees in flight get the wait, executors move, spouts
     // resume. Returns once it has resumed.
     let resumed = watch(&mut client, &id, |t| match t {
