@@ -4,8 +4,10 @@
 //! unmodified; a [`ShellSpout`] does the same for spouts.
 //!
 //! `protocol` cuts and parses frames, `context` builds the handshake, `process` owns the
-//! subprocess and its pipes, `shell_bolt` maps the protocol onto a bolt.
+//! subprocess and its pipes, `command` is what both components share (command, streams,
+//! starting a process), `shell_bolt` and `shell_spout` map the protocol onto a bolt and a spout.
 
+mod command;
 pub(crate) mod context;
 pub(crate) mod process;
 pub(crate) mod protocol;

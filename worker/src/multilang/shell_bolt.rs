@@ -18,9 +18,9 @@ use squall_topology_api::{
     TopologyContext, Tuple, Values, config as keys,
 };
 
-use super::context::{handshake_conf, handshake_context};
-use super::process::{Launch, ShellError, ShellProcess};
-use super::protocol::{BoltTuple, Context, Emit, FromProcess, from_json, to_json};
+use super::command::ShellCommand;
+use super::process::{ShellError, ShellProcess};
+use super::protocol::{BoltTuple, Emit, FromProcess, from_json, to_json};
 
 /// Storm's default for `topology.shellbolt.max.pending`: frames waiting to be written.
 const DEFAULT_MAX_PENDING: usize = 100;
@@ -54,11 +54,7 @@ const POLL_EVERY: Duration = Duration::from_millis(2);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ShellBolt {
-    launch: Launch,
-    outputs: Vec<(Option<String>, Fields)>,
-    handshake: Option<(Json, Context)>,
-    pid_dir: PathBuf,
-    timeout: Duration,
+    shell: ShellCommand,
     process: Option<ShellProcess>,
     pending: HashMap<String, Tuple>,
     next_id: u64,
@@ -71,15 +67,10 @@ impl ShellBolt {
     /// (or [`current_dir`](Self::current_dir)).
     pub fn new<S: Into<String>>(command: impl IntoIterator<Item = S>) -> Self {
         ShellBolt {
-            launch: Launch {
-                command: command.into_iter().map(Into::into).collect(),
-                dir: None,
-                max_pending: DEFAULT_MAX_PENDING,
-            },
-            outputs: Vec::new(),
-            handshake: None,
-            pid_dir: std::env::temp_dir(),
-            timeout: super::DEFAULT_TIMEOUT,
+            shell: ShellCommand::new(
+                command.into_iter().map(Into::into).collect(),
+                DEFAULT_MAX_PENDING,
+            ),
             process: None,
             pending: HashMap::new(),
             next_id: 0,
@@ -91,33 +82,29 @@ impl ShellBolt {
     /// Declares the default stream's fields.
     #[must_use]
     pub fn output(mut self, fields: Fields) -> Self {
-        self.outputs.push((None, fields));
+        self.shell.output(None, fields);
         self
     }
 
     /// Declares another stream.
     #[must_use]
     pub fn output_stream(mut self, stream: &str, fields: Fields) -> Self {
-        self.outputs.push((Some(stream.to_owned()), fields));
+        self.shell.output(Some(stream), fields);
         self
     }
 
     /// Runs the command in `dir`.
     #[must_use]
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.launch.dir = Some(dir.into());
+        self.shell.launch.dir = Some(dir.into());
         self
     }
 
     fn start(&mut self) -> Result<(), ShellError> {
-        let Some((conf, context)) = &self.handshake else {
-            return Ok(());
-        };
-        let process =
-            ShellProcess::start(&self.launch, &self.pid_dir, conf, context, self.timeout)?;
-        tracing::info!(pid = process.pid, command = %self.launch.command.join(" "), "shell process started");
-        self.last_heartbeat = Instant::now();
-        self.process = Some(process);
+        if let Some(process) = self.shell.start()? {
+            self.last_heartbeat = Instant::now();
+            self.process = Some(process);
+        }
         Ok(())
     }
 
@@ -250,7 +237,7 @@ impl ShellBolt {
         let Some(process) = &self.process else {
             return Ok(());
         };
-        if let Some(silent) = process.silent_for(self.timeout) {
+        if let Some(silent) = process.silent_for(self.shell.timeout) {
             return Err(ShellError::Silent(silent));
         }
         if self.last_heartbeat.elapsed() >= HEARTBEAT_EVERY {
@@ -293,27 +280,15 @@ fn id_text(id: &Json) -> String {
 
 impl Bolt for ShellBolt {
     fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
-        for (stream, fields) in &self.outputs {
-            match stream {
-                Some(s) => {
-                    declarer.declare_stream(s, fields.clone());
-                }
-                None => {
-                    declarer.declare(fields.clone());
-                }
-            }
-        }
+        self.shell.declare(declarer);
     }
 
     fn prepare(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
-        let (timeout, pid_dir) = super::settings(context);
-        self.timeout = timeout;
-        self.pid_dir = pid_dir;
-        self.launch.max_pending = context
+        self.shell.prepare(context);
+        self.shell.launch.max_pending = context
             .config()
             .get_u64(keys::TOPOLOGY_SHELLBOLT_MAX_PENDING)
             .map_or(DEFAULT_MAX_PENDING, |n| n.max(1) as usize);
-        self.handshake = Some((handshake_conf(context), handshake_context(context)));
         self.start()?;
         Ok(())
     }

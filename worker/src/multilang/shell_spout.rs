@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -17,9 +17,9 @@ use squall_topology_api::{
     TopologyContext, Values,
 };
 
-use super::context::{handshake_conf, handshake_context};
-use super::process::{Launch, ShellError, ShellProcess};
-use super::protocol::{Context, Emit, FromProcess, ProtocolError, from_json};
+use super::command::ShellCommand;
+use super::process::{ShellError, ShellProcess};
+use super::protocol::{Emit, FromProcess, ProtocolError, from_json};
 
 /// A command for a spout process.
 #[derive(Debug, Serialize)]
@@ -45,11 +45,7 @@ struct SpoutCommand<'a> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ShellSpout {
-    launch: Launch,
-    outputs: Vec<(Option<String>, Fields)>,
-    handshake: Option<(Json, Context)>,
-    pid_dir: PathBuf,
-    timeout: Duration,
+    shell: ShellCommand,
     process: Option<ShellProcess>,
     /// The process's ids of the trees in flight, by this runtime's id.
     ids: HashMap<MessageId, Json>,
@@ -68,15 +64,7 @@ impl ShellSpout {
     /// A spout that runs `command` (program and arguments).
     pub fn new<S: Into<String>>(command: impl IntoIterator<Item = S>) -> Self {
         ShellSpout {
-            launch: Launch {
-                command: command.into_iter().map(Into::into).collect(),
-                dir: None,
-                max_pending: 1,
-            },
-            outputs: Vec::new(),
-            handshake: None,
-            pid_dir: std::env::temp_dir(),
-            timeout: super::DEFAULT_TIMEOUT,
+            shell: ShellCommand::new(command.into_iter().map(Into::into).collect(), 1),
             process: None,
             ids: HashMap::new(),
             next_id: 0,
@@ -87,35 +75,28 @@ impl ShellSpout {
     /// Declares the default stream's fields.
     #[must_use]
     pub fn output(mut self, fields: Fields) -> Self {
-        self.outputs.push((None, fields));
+        self.shell.output(None, fields);
         self
     }
 
     /// Declares another stream.
     #[must_use]
     pub fn output_stream(mut self, stream: &str, fields: Fields) -> Self {
-        self.outputs.push((Some(stream.to_owned()), fields));
+        self.shell.output(Some(stream), fields);
         self
     }
 
     /// Runs the command in `dir`.
     #[must_use]
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.launch.dir = Some(dir.into());
+        self.shell.launch.dir = Some(dir.into());
         self
     }
 
     fn ensure_running(&mut self) -> Result<(), ShellError> {
-        if self.process.is_some() {
-            return Ok(());
+        if self.process.is_none() {
+            self.process = self.shell.start()?;
         }
-        let Some((conf, context)) = &self.handshake else {
-            return Ok(());
-        };
-        let process =
-            ShellProcess::start(&self.launch, &self.pid_dir, conf, context, self.timeout)?;
-        tracing::info!(pid = process.pid, command = %self.launch.command.join(" "), "shell process started");
-        self.process = Some(process);
         Ok(())
     }
 
@@ -126,13 +107,13 @@ impl ShellSpout {
             return Ok(Vec::new());
         };
         process.send(&SpoutCommand { command, id })?;
-        let deadline = Instant::now() + self.timeout;
+        let deadline = Instant::now() + self.shell.timeout;
         let mut emits = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let message = match process.recv_timeout(left) {
                 Ok(Some(m)) => m,
-                Ok(None) => return Err(ShellError::Silent(self.timeout)),
+                Ok(None) => return Err(ShellError::Silent(self.shell.timeout)),
                 Err(ShellError::Protocol(e @ ProtocolError::Invalid { .. })) => {
                     self.deferred
                         .push(Deferred::Error(format!("Shell Process Exception: {e}")));
@@ -244,7 +225,7 @@ impl ShellSpout {
             let Some(process) = self.process.as_mut() else {
                 return Ok(());
             };
-            match process.recv_timeout(self.timeout)? {
+            match process.recv_timeout(self.shell.timeout)? {
                 Some(FromProcess::Sync) => return Ok(()),
                 Some(FromProcess::Emit(e)) => {
                     let wants_ids = e.need_task_ids && e.task.is_none();
@@ -258,7 +239,7 @@ impl ShellSpout {
                     .deferred
                     .push(Deferred::Error(format!("Shell Process Exception: {msg}"))),
                 Some(_) => {}
-                None => return Err(ShellError::Silent(self.timeout)),
+                None => return Err(ShellError::Silent(self.shell.timeout)),
             }
         }
     }
@@ -266,23 +247,11 @@ impl ShellSpout {
 
 impl Spout for ShellSpout {
     fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
-        for (stream, fields) in &self.outputs {
-            match stream {
-                Some(s) => {
-                    declarer.declare_stream(s, fields.clone());
-                }
-                None => {
-                    declarer.declare(fields.clone());
-                }
-            }
-        }
+        self.shell.declare(declarer);
     }
 
     fn open(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
-        let (timeout, pid_dir) = super::settings(context);
-        self.timeout = timeout;
-        self.pid_dir = pid_dir;
-        self.handshake = Some((handshake_conf(context), handshake_context(context)));
+        self.shell.prepare(context);
         self.ensure_running()?;
         Ok(())
     }
@@ -357,7 +326,7 @@ impl ShellSpout {
             let Some(process) = self.process.as_mut() else {
                 return Ok(());
             };
-            match process.recv_timeout(self.timeout)? {
+            match process.recv_timeout(self.shell.timeout)? {
                 Some(FromProcess::Sync) => return Ok(()),
                 Some(FromProcess::Emit(e)) => self.emit(e, out)?,
                 Some(FromProcess::Log { msg, level }) => super::log(level, &msg),
@@ -365,7 +334,7 @@ impl ShellSpout {
                     out.report_error(&format!("Shell Process Exception: {msg}"));
                 }
                 Some(_) => {}
-                None => return Err(ShellError::Silent(self.timeout)),
+                None => return Err(ShellError::Silent(self.shell.timeout)),
             }
         }
     }
