@@ -3,6 +3,7 @@
 pub mod browser;
 pub mod cluster;
 pub mod pki;
+pub mod python;
 
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -29,13 +29,7 @@ fn alive(pid: u32) -> bool {
 
 #[test]
 fn shell_processes_die_with_their_worker_and_with_the_topology() {
-    let found = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "python3 is missing on CI");
-        eprintln!("SKIPPED: python3 is not installed");
+    if squall_tests::python::python3().is_none() {
         return;
     }
     let cluster = Cluster::start(&["127.0.9.6"], 1);

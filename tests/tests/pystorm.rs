@@ -12,29 +12,6 @@ use std::time::{Duration, Instant};
 use squall_worker::multilang::{ShellBolt, ShellSpout};
 use squall_worker::prelude::*;
 
-/// The venv's Python with pystorm installed: `$SQUALL_PYSTORM_PYTHON`, else
-/// `target/pystorm-venv/bin/python` (what `.ci/run` makes).
-fn pystorm_python() -> Option<String> {
-    let python = std::env::var("SQUALL_PYSTORM_PYTHON").unwrap_or_else(|_| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/pystorm-venv/bin/python")
-            .display()
-            .to_string()
-    });
-    let ok = std::process::Command::new(&python)
-        .args(["-c", "import pystorm"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "pystorm is missing on CI: .ci/run should have made {python}"
-        );
-        eprintln!("SKIPPED: no Python with pystorm at {python} (see .ci/run)");
-    }
-    ok.then_some(python)
-}
-
 fn script(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("multilang/pystorm")
@@ -59,7 +36,7 @@ impl Bolt for Totals {
 
 #[test]
 fn pystorm_spout_split_and_batching_count_complete_every_tree_with_exact_counts() {
-    let Some(python) = pystorm_python() else {
+    let Some(python) = squall_tests::python::pystorm() else {
         return;
     };
     const SENTENCES: i64 = 50;

@@ -17,21 +17,6 @@ fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("multilang/scripted_bolt.py")
 }
 
-fn python() -> Option<&'static str> {
-    let found = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 is missing on CI: .ci/run should install it"
-        );
-        eprintln!("SKIPPED: python3 is not installed");
-    }
-    found.then_some("python3")
-}
-
 struct Sink;
 
 impl Bolt for Sink {
@@ -71,7 +56,9 @@ fn errors(run: &squall_worker::testing::CompletedRun, component: &str) -> Vec<St
 
 #[test]
 fn every_command_and_malformed_frame_is_handled_without_losing_a_tree() {
-    let Some(python) = python() else { return };
+    let Some(python) = squall_tests::python::python3() else {
+        return;
+    };
     let markers = tempfile::tempdir().unwrap();
     let mut conf = Config::new();
     conf.set("scripted.marker.dir", markers.path().display().to_string());
@@ -131,7 +118,9 @@ fn every_command_and_malformed_frame_is_handled_without_losing_a_tree() {
 
 #[test]
 fn a_process_that_dies_or_hangs_is_replaced_and_its_inputs_replay() {
-    let Some(python) = python() else { return };
+    let Some(python) = squall_tests::python::python3() else {
+        return;
+    };
     let markers = tempfile::tempdir().unwrap();
     let mut conf = Config::new();
     conf.set("scripted.marker.dir", markers.path().display().to_string());

@@ -12,21 +12,6 @@ use std::time::{Duration, Instant};
 use squall_worker::multilang::ShellSpout;
 use squall_worker::prelude::*;
 
-fn python_available() -> bool {
-    let found = std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 is missing on CI: .ci/run should install it"
-        );
-        eprintln!("SKIPPED: python3 is not installed");
-    }
-    found
-}
-
 /// Fails the first tuple of sentence 3, acks everything else, and records what it saw.
 struct Sink {
     seen: Arc<Mutex<BTreeSet<String>>>,
@@ -49,7 +34,7 @@ impl Bolt for Sink {
 
 #[test]
 fn a_scripted_spout_emits_is_acked_and_replays_what_failed() {
-    if !python_available() {
+    if squall_tests::python::python3().is_none() {
         return;
     }
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("multilang/scripted_spout.py");
