@@ -182,6 +182,7 @@ pub async fn run(
                 workers: None,
                 conf: Config::new(),
                 args,
+                resources: None,
             };
             let id = submit::submit(&nimbus_addr, &request, true).await?;
             println!("submitted {id}");

@@ -149,6 +149,10 @@ enum Command {
         /// Topology configuration, key=value.
         #[arg(long = "conf", value_parser = squall_topology_api::config::parse_setting)]
         conf: Vec<(String, ConfigValue)>,
+        /// A directory of files the shell components need (scripts, data), shipped with the
+        /// binary; they run inside it (default: the directory the topology names, if any).
+        #[arg(long)]
+        resources: Option<PathBuf>,
         /// Arguments for the topology's main.
         #[arg(last = true)]
         args: Vec<String>,
@@ -469,6 +473,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             name,
             workers,
             conf,
+            resources,
             args,
             nimbus,
         } => {
@@ -478,6 +483,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 workers,
                 conf: config(conf),
                 args,
+                resources,
             };
             let id = submit::submit(&nimbus.resolve(&file, tls), &request, true).await?;
             println!("submitted {id}");

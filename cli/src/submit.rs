@@ -26,6 +26,8 @@ pub struct Request {
     pub workers: Option<u32>,
     pub conf: Config,
     pub args: Vec<String>,
+    /// `--resources DIR`: shipped instead of the directory the topology names.
+    pub resources: Option<PathBuf>,
 }
 
 /// The binary to run: a bare file name means the file in the current directory (as a path
@@ -159,6 +161,72 @@ fn spinner(progress: bool, message: String) -> ProgressBar {
     bar
 }
 
+/// The size and hex SHA-256 of a file.
+fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK_BYTES];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+/// The directory to ship: `--resources DIR`, else the one the topology names (taken from the
+/// current directory, where the binary just described itself), else none.
+fn resources_dir(
+    flag: Option<&Path>,
+    spec: &squall_topology_api::TopologySpec,
+) -> anyhow::Result<Option<PathBuf>> {
+    let (dir, named_by) = match (flag, &spec.resources) {
+        (Some(dir), _) => (dir.to_owned(), "--resources"),
+        (None, Some(dir)) => (
+            PathBuf::from(dir),
+            "the topology (TopologyBuilder::resources)",
+        ),
+        (None, None) => return Ok(None),
+    };
+    match std::fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => Ok(Some(dir)),
+        Ok(_) => bail!(
+            "resources {} (named by {named_by}) is not a directory",
+            dir.display()
+        ),
+        Err(e) => bail!(
+            "cannot read resources directory {} (named by {named_by}): {e} (run squall submit where the topology finds it, or pass --resources DIR)",
+            dir.display()
+        ),
+    }
+}
+
+/// A packed resources directory, ready to upload.
+struct PackedResources {
+    archive: tempfile::NamedTempFile,
+    size: u64,
+    sha256: String,
+}
+
+async fn pack_resources(dir: PathBuf) -> anyhow::Result<PackedResources> {
+    tokio::task::spawn_blocking(move || {
+        let archive = tempfile::NamedTempFile::new().context("cannot create a temporary file")?;
+        squall_proto::resources::pack(&dir, std::io::BufWriter::new(archive.as_file()))
+            .with_context(|| format!("cannot pack resources {}", dir.display()))?;
+        let (size, sha256) = hash_file(archive.path())?;
+        Ok(PackedResources {
+            archive,
+            size,
+            sha256,
+        })
+    })
+    .await?
+}
+
 /// Submits; returns the topology id Nimbus gave it.
 pub async fn submit(nimbus: &Nimbus, request: &Request, progress: bool) -> anyhow::Result<String> {
     for warning in unknown_topology_keys(&request.conf) {
@@ -190,23 +258,12 @@ pub async fn submit(nimbus: &Nimbus, request: &Request, progress: bool) -> anyho
     if let Some(warning) = slots_warning(&mut client, requested).await {
         eprintln!("warning: {warning}");
     }
+    let resources = match resources_dir(request.resources.as_deref(), &description.spec)? {
+        Some(dir) => Some(pack_resources(dir).await?),
+        None => None,
+    };
     let path = binary.clone();
-    let (size, sha256) = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, String)> {
-        let mut file = std::fs::File::open(&path)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; CHUNK_BYTES];
-        let mut size = 0u64;
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            size += n as u64;
-        }
-        Ok((size, hex::encode(hasher.finalize())))
-    })
-    .await??;
+    let (size, sha256) = tokio::task::spawn_blocking(move || hash_file(&path)).await??;
     let header = SubmitHeader {
         name,
         spec_json: serde_json::to_string(&description.spec)?,
@@ -214,9 +271,14 @@ pub async fn submit(nimbus: &Nimbus, request: &Request, progress: bool) -> anyho
         binary_size: size,
         sha256,
         args: request.args.clone(),
+        resources_size: resources.as_ref().map_or(0, |r| r.size),
+        resources_sha256: resources
+            .as_ref()
+            .map_or_else(String::new, |r| r.sha256.clone()),
     };
+    let total = size + resources.as_ref().map_or(0, |r| r.size);
     let bar = if progress {
-        ProgressBar::new(size)
+        ProgressBar::new(total)
     } else {
         ProgressBar::hidden()
     };
@@ -234,21 +296,25 @@ pub async fn submit(nimbus: &Nimbus, request: &Request, progress: bool) -> anyho
         if tx.blocking_send(first).is_err() {
             return Ok(());
         }
-        let mut file = std::fs::File::open(&path)?;
+        let resources = resources.as_ref().map(|r| r.archive.path().to_owned());
         let mut buf = vec![0u8; CHUNK_BYTES];
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                return Ok(());
-            }
-            feeder_bar.inc(n as u64);
-            let chunk = SubmitChunk {
-                part: Some(submit_chunk::Part::Data(buf[..n].to_vec())),
-            };
-            if tx.blocking_send(chunk).is_err() {
-                return Ok(());
+        for path in std::iter::once(path).chain(resources) {
+            let mut file = std::fs::File::open(&path)?;
+            loop {
+                let n = file.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                feeder_bar.inc(n as u64);
+                let chunk = SubmitChunk {
+                    part: Some(submit_chunk::Part::Data(buf[..n].to_vec())),
+                };
+                if tx.blocking_send(chunk).is_err() {
+                    return Ok(());
+                }
             }
         }
+        Ok(())
     });
     let reply = client
         .submit_topology(ReceiverStream::new(rx))

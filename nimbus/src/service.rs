@@ -208,9 +208,10 @@ impl NimbusService {
         name_out.clone_from(&header.name);
         squall_topology_api::limits::check_topology_name(&header.name)
             .map_err(|e| NimbusError::Invalid(e.to_string()))?;
-        if header.binary_size > self.max_upload_bytes {
+        let total = header.binary_size.saturating_add(header.resources_size);
+        if total > self.max_upload_bytes {
             return Err(NimbusError::TooLarge {
-                size: header.binary_size,
+                size: total,
                 limit: self.max_upload_bytes,
             }
             .into());
@@ -233,46 +234,68 @@ impl NimbusService {
             return Err(NimbusError::NameTaken(header.name).into());
         }
 
-        let mut upload = self.state.store.begin_binary().map_err(NimbusError::from)?;
+        let mut binary = Part::new(
+            &self.state.store,
+            "binary",
+            header.binary_size,
+            &header.sha256,
+        )?;
+        let mut resources = match header.resources_size {
+            0 => None,
+            size => Some(Part::new(
+                &self.state.store,
+                "resources",
+                size,
+                &header.resources_sha256,
+            )?),
+        };
         let received = async {
             while let Some(chunk) = stream.message().await? {
                 let Some(submit_chunk::Part::Data(data)) = chunk.part else {
                     return Err(Status::invalid_argument("a second header in one upload"));
                 };
-                if upload.size() + data.len() as u64 > header.binary_size {
-                    return Err(Status::invalid_argument(format!(
-                        "upload is longer than its declared {} bytes",
-                        header.binary_size
-                    )));
+                // The binary's bytes come first, then the resources'.
+                let rest = binary.take(&data)?;
+                if !rest.is_empty() {
+                    match &mut resources {
+                        Some(r) => {
+                            let extra = r.take(rest)?;
+                            if !extra.is_empty() {
+                                return Err(r.too_long());
+                            }
+                        }
+                        None => return Err(binary.too_long()),
+                    }
                 }
-                upload.write(&data).map_err(NimbusError::from)?;
             }
-            if upload.size() != header.binary_size {
-                return Err(Status::invalid_argument(format!(
-                    "truncated upload: {} of {} bytes arrived",
-                    upload.size(),
-                    header.binary_size
-                )));
-            }
-            if upload.sha256() != header.sha256 {
-                return Err(Status::invalid_argument(format!(
-                    "checksum mismatch: the upload hashes to {}, not {}",
-                    upload.sha256(),
-                    header.sha256
-                )));
+            binary.check()?;
+            if let Some(r) = &resources {
+                r.check()?;
             }
             Ok(())
         }
         .await;
         if let Err(status) = received {
-            upload.abandon();
+            binary.upload.abandon();
+            if let Some(r) = resources {
+                r.upload.abandon();
+            }
             return Err(status);
         }
-        let upload = tokio::task::spawn_blocking(move || match upload.sync() {
-            Ok(()) => Ok(upload),
-            Err(e) => {
-                upload.abandon();
-                Err(NimbusError::from(e))
+        let (upload, resources) = tokio::task::spawn_blocking(move || {
+            let synced = binary.upload.sync().and_then(|()| match &resources {
+                Some(r) => r.upload.sync(),
+                None => Ok(()),
+            });
+            match synced {
+                Ok(()) => Ok((binary.upload, resources.map(|r| r.upload))),
+                Err(e) => {
+                    binary.upload.abandon();
+                    if let Some(r) = resources {
+                        r.upload.abandon();
+                    }
+                    Err(NimbusError::from(e))
+                }
             }
         })
         .await
@@ -281,9 +304,13 @@ impl NimbusService {
             .with_state(move |state, inner| {
                 if inner.topologies.values().any(|r| r.name == header.name) {
                     upload.abandon();
+                    if let Some(r) = resources {
+                        r.abandon();
+                    }
                     return Err(NimbusError::NameTaken(header.name));
                 }
                 let sha = upload.commit(&state.store)?;
+                let resources_sha256 = resources.map(|r| r.commit(&state.store)).transpose()?;
                 let submitted_at = now_secs();
                 let counter = state.store.next("topology")?;
                 let id = format!("{}-{counter}-{submitted_at}", header.name);
@@ -301,6 +328,7 @@ impl NimbusService {
                     conf,
                     args: header.args,
                     binary_sha256: sha,
+                    resources_sha256,
                     submitted_at,
                     workers,
                     executors: BTreeMap::new(),
@@ -324,6 +352,76 @@ impl NimbusService {
             })
             .await?;
         Ok(Response::new(SubmitReply { id }))
+    }
+}
+
+/// One file of a submission (the binary or the resources) as it arrives: its declared size and
+/// hash, checked once the stream ends.
+struct Part {
+    what: &'static str,
+    upload: crate::store::BinaryUpload,
+    size: u64,
+    sha256: String,
+}
+
+impl Part {
+    fn new(
+        store: &crate::store::Store,
+        what: &'static str,
+        size: u64,
+        sha256: &str,
+    ) -> Result<Self, Status> {
+        Ok(Part {
+            what,
+            upload: store.begin_binary().map_err(NimbusError::from)?,
+            size,
+            sha256: sha256.to_owned(),
+        })
+    }
+
+    /// Writes what of `data` fits in the declared size; returns the rest.
+    fn take<'a>(&mut self, data: &'a [u8]) -> Result<&'a [u8], Status> {
+        let room = usize::try_from(self.size - self.upload.size()).unwrap_or(usize::MAX);
+        let (mine, rest) = data.split_at(room.min(data.len()));
+        self.upload.write(mine).map_err(NimbusError::from)?;
+        Ok(rest)
+    }
+
+    /// " of resources" for the resources; nothing for the binary (the upload proper).
+    fn of(&self) -> &'static str {
+        if self.what == "binary" {
+            ""
+        } else {
+            " of resources"
+        }
+    }
+
+    fn too_long(&self) -> Status {
+        Status::invalid_argument(format!(
+            "upload is longer than its declared {} bytes{}",
+            self.size,
+            self.of()
+        ))
+    }
+
+    fn check(&self) -> Result<(), Status> {
+        if self.upload.size() != self.size {
+            return Err(Status::invalid_argument(format!(
+                "truncated upload: {} of {} bytes{} arrived",
+                self.upload.size(),
+                self.size,
+                self.of()
+            )));
+        }
+        if self.upload.sha256() != self.sha256 {
+            return Err(Status::invalid_argument(format!(
+                "checksum mismatch: the upload{} hashes to {}, not {}",
+                self.of(),
+                self.upload.sha256(),
+                self.sha256
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -807,7 +905,8 @@ impl Nimbus for NimbusService {
         self.with_state(move |_, inner| {
             let assigned_to = |supervisor: &str| {
                 inner.topologies.values().any(|r| {
-                    r.binary_sha256 == wanted
+                    (r.binary_sha256 == wanted
+                        || r.resources_sha256.as_deref() == Some(wanted.as_str()))
                         && r.assignment.as_ref().is_some_and(|a| {
                             a.executors.iter().any(|e| e.supervisor_id == supervisor)
                         })

@@ -332,6 +332,7 @@ fn with_assignment(record: &TopologyRecord, executors: Vec<ExecutorAssignment>) 
         topology_name: record.name.clone(),
         status: record.status,
         binary_sha256: record.binary_sha256.clone(),
+        resources_sha256: record.resources_sha256.clone(),
         conf: record.conf.clone(),
         args: record.args.clone(),
         version,

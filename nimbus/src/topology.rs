@@ -36,6 +36,9 @@ pub struct TopologyRecord {
     pub args: Vec<String>,
     /// Its binary.
     pub binary_sha256: String,
+    /// Its resources archive, stored beside the binaries, when it was submitted with one.
+    #[serde(default)]
+    pub resources_sha256: Option<String>,
     /// When it was submitted (unix seconds).
     pub submitted_at: u64,
     /// `topology.workers`, possibly changed by rebalance.
@@ -166,6 +169,7 @@ mod tests {
             conf: Config::new(),
             args: Vec::new(),
             binary_sha256: String::new(),
+            resources_sha256: None,
             submitted_at: 0,
             workers: 1,
             executors: BTreeMap::new(),

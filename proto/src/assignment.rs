@@ -76,6 +76,9 @@ pub struct Assignment {
     pub status: TopologyStatus,
     /// The binary's SHA-256, hex.
     pub binary_sha256: String,
+    /// Its resources archive's SHA-256, hex, when it has one ([`crate::resources`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources_sha256: Option<String>,
     /// The topology configuration as submitted.
     pub conf: Config,
     /// Arguments for the topology's `main`.

@@ -6,6 +6,7 @@
 //! their workers, and workers follow.
 
 mod assignment;
+pub mod resources;
 
 pub use assignment::{Assignment, ExecutorAssignment, Slot, TopologyStatus};
 
@@ -51,6 +52,9 @@ pub mod env {
     /// The directory where a worker's shell components' processes leave their pid files
     /// (Storm's `pidDir`): the supervisor kills what is listed there when the worker goes.
     pub const WORKER_PIDS_DIR: &str = "SQUALL_WORKER_PIDS_DIR";
+    /// The directory the topology's resources were unpacked in: its shell components run
+    /// there, and `squall run` finds a YAML topology's file there.
+    pub const RESOURCES_DIR: &str = "SQUALL_RESOURCES_DIR";
     /// What a binary asked to describe itself (or to run as a worker) prints on stderr when its
     /// `main` went on to local mode without calling `serve_cluster_role`: it then exits with
     /// [`NO_CLUSTER_ROLE_EXIT`] before starting any of the topology.

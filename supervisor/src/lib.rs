@@ -488,6 +488,10 @@ impl Reconciler {
             Some(tls) => Some(self.worker_credentials(tls, a, port)?),
             None => None,
         };
+        let resources = match &assignment.resources_sha256 {
+            Some(sha) => Some(self.resources(sha).await?),
+            None => None,
+        };
         let mut shared = lock(&self.shared);
         shared.workers.start(&StartSpec {
             tls_dir: tls_dir.as_deref(),
@@ -499,6 +503,18 @@ impl Reconciler {
             supervisor_url: &self.supervisor_url,
             timeout: self.timeout,
             progress_timeout: self.progress_timeout,
+            resources: resources.as_deref(),
         })
+    }
+
+    /// The directory a topology's resources are unpacked in: fetched and unpacked once per
+    /// hash on this host, then shared by every worker of every topology that ships them.
+    async fn resources(&mut self, sha256: &str) -> Result<PathBuf, SupervisorError> {
+        let archive = self.cache.get(&mut self.nimbus, sha256).await?;
+        let dest = self.options.data_dir.join("resources").join(sha256);
+        tokio::task::spawn_blocking(move || squall_proto::resources::unpack_once(&archive, &dest))
+            .await
+            .map_err(|e| SupervisorError::Invalid(format!("unpacking resources: {e}")))?
+            .map_err(|e| SupervisorError::Binary(format!("resources {sha256}: {e}")))
     }
 }

@@ -191,6 +191,10 @@ impl Workers {
                 spec.tls_dir
                     .map(|d| (env::WORKER_TLS_DIR, d.as_os_str().to_owned())),
             )
+            .envs(
+                spec.resources
+                    .map(|d| (env::RESOURCES_DIR, d.as_os_str().to_owned())),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -293,6 +297,8 @@ pub struct StartSpec<'a> {
     pub timeout: Duration,
     /// `supervisor.worker.progress.timeout.secs`.
     pub progress_timeout: Duration,
+    /// Where the topology's resources were unpacked, when it has any.
+    pub resources: Option<&'a Path>,
 }
 
 /// Whether `pid` is a live worker process for slot `port` (its environment says so).

@@ -28,6 +28,7 @@ fn header(spec_json: &str, size: u64, sha256: &str) -> SubmitHeader {
         binary_size: size,
         sha256: sha256.into(),
         args: Vec::new(),
+        ..Default::default()
     }
 }
 
@@ -97,6 +98,43 @@ fn refused_uploads_store_nothing_and_garbage_leaves_the_daemons_serving() {
             vec![b"abc".to_vec()]
         )
         .starts_with("checksum mismatch: the upload hashes to ba7816bf")
+    );
+    // Resources follow the binary in the same chunks, checked the same way.
+    let with_resources = |size: u64, sha: &str| SubmitHeader {
+        resources_size: size,
+        resources_sha256: sha.into(),
+        ..header(&spec, 3, sha_of_abc)
+    };
+    assert_eq!(
+        refusal(
+            &endpoint,
+            with_resources(100, sha_of_abc),
+            vec![b"abc".to_vec(), vec![1; 50]]
+        ),
+        "truncated upload: 50 of 100 bytes of resources arrived"
+    );
+    assert!(
+        refusal(
+            &endpoint,
+            with_resources(3, &"0".repeat(64)),
+            vec![b"abcabc".to_vec()]
+        )
+        .starts_with("checksum mismatch: the upload of resources hashes to ba7816bf")
+    );
+    assert_eq!(
+        refusal(
+            &endpoint,
+            header(&spec, 3, sha_of_abc),
+            vec![b"abcd".to_vec()]
+        ),
+        "upload is longer than its declared 3 bytes"
+    );
+    assert_eq!(
+        refusal(&endpoint, with_resources(LIMIT, sha_of_abc), vec![]),
+        format!(
+            "upload of {} bytes is over the limit of {LIMIT} bytes",
+            LIMIT + 3
+        )
     );
     let invalid = spec.replace(r#""component":"ids""#, r#""component":"ghost""#);
     assert_ne!(invalid, spec, "the spec should name its spout as an input");
@@ -186,7 +224,11 @@ fn chain_spec(n: usize) -> String {
             config: Config::new(),
         })
         .collect();
-    serde_json::to_string(&TopologySpec { components }).unwrap()
+    serde_json::to_string(&TopologySpec {
+        components,
+        resources: None,
+    })
+    .unwrap()
 }
 
 /// Runs `squall submit` with `args`; returns its one-line error, checking there is exactly one.

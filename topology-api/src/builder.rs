@@ -99,6 +99,7 @@ pub struct TopologyBuilder {
     explicit_tasks: Vec<bool>,
     factories: BTreeMap<String, ComponentFactory>,
     groupings: BTreeMap<SubscriptionKey, GroupingFactory>,
+    resources: Option<String>,
 }
 
 impl TopologyBuilder {
@@ -124,6 +125,31 @@ impl TopologyBuilder {
     /// ```
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Names the directory of files the topology's shell components need (scripts, a
+    /// requirements file, data), as Storm's `resources/` in a jar: in local mode they run with
+    /// it as their working directory (a relative path is taken from where the binary runs);
+    /// `squall submit` uploads it with the binary, and each supervisor unpacks it once and runs
+    /// them there. `squall submit --resources DIR` ships another directory instead.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// # struct Source(&'static str);
+    /// # impl Spout for Source {
+    /// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new([self.0])); }
+    /// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+    /// # }
+    /// let mut b = TopologyBuilder::new();
+    /// b.set_spout("lines", || Source("line"), 1);
+    /// b.resources("multilang");
+    /// let topology = b.build().unwrap();
+    /// assert_eq!(topology.spec().resources.as_deref(), Some("multilang"));
+    /// ```
+    pub fn resources(&mut self, dir: impl Into<String>) -> &mut Self {
+        self.resources = Some(dir.into());
+        self
     }
 
     /// Adds a spout with `parallelism` executors (and as many tasks, unless set).
@@ -348,6 +374,7 @@ impl TopologyBuilder {
         Topology::new(
             TopologySpec {
                 components: self.components,
+                resources: self.resources,
             },
             self.factories,
             self.groupings,

@@ -110,6 +110,7 @@ pub const MAX_TOTAL_TASKS: u64 = 20_000;
 ///     config: Config::new(),
 /// };
 /// let spec = TopologySpec {
+///     resources: None,
 ///     components: (0..=MAX_COMPONENTS).map(|i| ComponentSpec { id: format!("s{i}"), ..one.clone() }).collect(),
 /// };
 /// let err = spec.validate().unwrap_err();

@@ -158,6 +158,11 @@ pub struct ComponentSpec {
 pub struct TopologySpec {
     /// Components in the order they were added.
     pub components: Vec<ComponentSpec>,
+    /// The directory of files its shell components run in (scripts, data), as the author named
+    /// it: relative to where the binary runs. `squall submit` ships it with the binary unless
+    /// `--resources DIR` names another; see [`TopologyBuilder::resources`](crate::TopologyBuilder::resources).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<String>,
 }
 
 impl TopologySpec {
@@ -392,6 +397,7 @@ impl Topology {
     /// use std::collections::BTreeMap;
     /// use std::sync::Arc;
     /// let spec = TopologySpec {
+    ///     resources: None,
     ///     components: vec![ComponentSpec {
     ///         id: "words".into(),
     ///         kind: ComponentKind::Spout,

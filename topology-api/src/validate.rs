@@ -521,6 +521,7 @@ mod tests {
     /// A chain of `n` components c0 → c1 → ..., declared from the sink back to the spout.
     fn reversed_chain(n: usize) -> TopologySpec {
         TopologySpec {
+            resources: None,
             components: (0..n)
                 .rev()
                 .map(|i| {

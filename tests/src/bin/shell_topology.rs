@@ -2,7 +2,11 @@
 //! of numbered sentences (tracked, replayed on failure) → `split`, the scripted Python bolt
 //! (`tests/multilang/scripted_bolt.py --linger`) → a Rust sink that acks.
 //!
-//!     shell_topology [--python python3]
+//!     shell_topology [--python python3] [--resources-named DIR]
+//!
+//! With `--resources-named DIR` the topology names DIR as its resources
+//! (`TopologyBuilder::resources`) and runs `scripted_bolt.py` from there by a relative path:
+//! the script is found only if the resources directory is.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -56,8 +60,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|i| args.get(i + 1))
         .cloned()
         .unwrap_or_else(|| "python3".to_owned());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/multilang/scripted_bolt.py");
+    let named = args
+        .iter()
+        .position(|a| a == "--resources-named")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let mut builder = TopologyBuilder::new();
+    let script = match named {
+        Some(dir) => {
+            builder.resources(dir);
+            "scripted_bolt.py"
+        }
+        None => concat!(env!("CARGO_MANIFEST_DIR"), "/multilang/scripted_bolt.py"),
+    };
     builder.set_spout(
         "sentences",
         || Sentences {

@@ -14,6 +14,8 @@ use super::protocol::Context;
 
 pub(crate) struct ShellCommand {
     pub launch: Launch,
+    /// The working directory the author chose, if any.
+    pub dir: Option<PathBuf>,
     outputs: Vec<(Option<String>, Fields)>,
     /// Set by [`prepare`](Self::prepare); no process starts before.
     handshake: Option<(Json, Context)>,
@@ -30,6 +32,7 @@ impl ShellCommand {
                 dir: None,
                 max_pending,
             },
+            dir: None,
             outputs: Vec::new(),
             handshake: None,
             pid_dir: std::env::temp_dir(),
@@ -59,6 +62,12 @@ impl ShellCommand {
         let (timeout, pid_dir) = super::settings(context);
         self.timeout = timeout;
         self.pid_dir = pid_dir;
+        let resources = super::resources_dir(context);
+        self.launch.dir = match (&self.dir, resources) {
+            (Some(dir), Some(resources)) => Some(resources.join(dir)),
+            (Some(dir), None) => Some(dir.clone()),
+            (None, resources) => resources,
+        };
         self.handshake = Some((handshake_conf(context), handshake_context(context)));
     }
 

@@ -48,6 +48,21 @@ pub(crate) fn settings(context: &TopologyContext) -> (Duration, PathBuf) {
     (timeout, pid_dir)
 }
 
+/// The directory shell components run in: where the supervisor unpacked the topology's
+/// resources, else (local mode) the directory the topology names with
+/// [`TopologyBuilder::resources`](squall_topology_api::TopologyBuilder::resources), taken from
+/// where the binary runs; `None` when it names none.
+pub(crate) fn resources_dir(context: &TopologyContext) -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(squall_proto::env::RESOURCES_DIR) {
+        return Some(PathBuf::from(dir));
+    }
+    let named = PathBuf::from(context.spec().resources.as_ref()?);
+    Some(match std::env::current_dir() {
+        Ok(cwd) if named.is_relative() => cwd.join(named),
+        _ => named,
+    })
+}
+
 /// A `log` command's line, at its level (0 trace … 4 error), under the component's span.
 pub(crate) fn log(level: u8, msg: &str) {
     match level {

@@ -93,10 +93,12 @@ impl ShellBolt {
         self
     }
 
-    /// Runs the command in `dir`.
+    /// Runs the command in `dir` (a relative `dir` is taken inside the topology's resources
+    /// directory, see [`TopologyBuilder::resources`](squall_topology_api::TopologyBuilder::resources)).
+    /// Without it the command runs in the resources directory, else where the worker runs.
     #[must_use]
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.shell.launch.dir = Some(dir.into());
+        self.shell.dir = Some(dir.into());
         self
     }
 
