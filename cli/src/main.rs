@@ -10,6 +10,7 @@ mod config_reference;
 mod dev;
 mod logs;
 mod output;
+mod run;
 mod status;
 mod submit;
 
@@ -136,9 +137,9 @@ enum Command {
         #[arg(long = "conf", value_parser = squall_topology_api::config::parse_setting)]
         conf: Vec<(String, ConfigValue)>,
     },
-    /// Submit a topology binary.
+    /// Submit a topology: a binary, or a Flux YAML file (its directory is its resources).
     Submit {
-        /// The topology binary.
+        /// The topology binary, or a .yaml/.yml Flux file.
         binary: PathBuf,
         /// The topology's name (default: the binary's file name).
         #[arg(long)]
@@ -158,6 +159,14 @@ enum Command {
         args: Vec<String>,
         #[command(flatten)]
         nimbus: NimbusArg,
+    },
+    /// Run a Flux YAML topology in local mode; prints the spouts' totals last.
+    Run {
+        /// The Flux file (its directory holds the files it names).
+        file: PathBuf,
+        /// Stop after this many seconds (default: run until interrupted).
+        #[arg(long)]
+        seconds: Option<u64>,
     },
     /// List the topologies.
     List {
@@ -361,6 +370,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nimbus { .. }
         | Command::Supervisor { .. }
         | Command::Certs { .. }
+        | Command::Run { .. }
         | Command::Dev { .. } => (ClusterConfig::default(), None),
         _ => {
             let file = ClusterConfig::load(cli.config.as_deref(), &[])?;
@@ -370,6 +380,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let tls = tls.as_ref();
     match cli.command {
+        // `main` runs it before starting this runtime (it starts its own).
+        Command::Run { .. } => anyhow::bail!("squall run cannot run inside the client runtime"),
         Command::Nimbus {
             listen,
             data_dir,
@@ -621,6 +633,20 @@ async fn supervisor_api_listener(
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Local mode and the worker role run their own runtimes: before this one starts.
+    if let Command::Run { file, seconds } = &cli.command {
+        return match run::run(file, *seconds) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) if output::reader_gone(&e) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!(
+                    "error: {}",
+                    client::chain_line(e.as_ref()).replace('\n', " ")
+                );
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -161,6 +161,67 @@ fn spinner(progress: bool, message: String) -> ProgressBar {
     bar
 }
 
+/// What goes to Nimbus: the binary workers run, the topology it describes, its arguments.
+struct Submission {
+    binary: PathBuf,
+    description: Description,
+    args: Vec<String>,
+    name: String,
+}
+
+/// Whether the file to submit is a Flux topology rather than a binary.
+fn is_flux_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+}
+
+/// A Flux file runs on the cluster as `squall run FILE`, with this `squall` binary as the
+/// topology binary and the file's directory as its resources (the file among them).
+fn flux_submission(request: &Request) -> anyhow::Result<Submission> {
+    anyhow::ensure!(
+        request.args.is_empty(),
+        "a YAML topology takes no arguments after --: set what it needs under config: in the file"
+    );
+    let flux = squall_flux::load(&request.binary)?;
+    // Workers read the file from the unpacked resources: its path inside them.
+    let file = std::fs::canonicalize(&request.binary)
+        .with_context(|| format!("cannot read {}", request.binary.display()))?;
+    let resources = match &request.resources {
+        Some(dir) => std::fs::canonicalize(dir)
+            .with_context(|| format!("cannot read resources directory {}", dir.display()))?,
+        None => file.parent().map(Path::to_owned).unwrap_or_default(),
+    };
+    let file_name = file
+        .strip_prefix(&resources)
+        .with_context(|| {
+            format!(
+                "{} is not inside --resources {}: a YAML topology travels in its resources",
+                request.binary.display(),
+                resources.display()
+            )
+        })?
+        .to_string_lossy()
+        .into_owned();
+    let name = match (&request.name, &flux.name) {
+        (Some(n), _) | (None, Some(n)) => n.clone(),
+        (None, None) => request
+            .binary
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .context("the YAML path has no file name; pass --name")?,
+    };
+    let binary = std::env::current_exe().context("cannot find the squall binary to upload")?;
+    Ok(Submission {
+        binary,
+        description: Description {
+            spec: flux.topology.spec().as_ref().clone(),
+            conf: flux.conf,
+        },
+        args: vec!["run".to_owned(), file_name],
+        name,
+    })
+}
+
 /// The size and hex SHA-256 of a file.
 fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
     let mut file = std::fs::File::open(path)?;
@@ -232,24 +293,38 @@ pub async fn submit(nimbus: &Nimbus, request: &Request, progress: bool) -> anyho
     for warning in unknown_topology_keys(&request.conf) {
         eprintln!("warning: {warning}");
     }
-    let binary = binary_path(&request.binary)?;
-    let checking = spinner(progress, format!("checking {}", request.binary.display()));
-    let description = describe(&binary, &request.args).await;
-    checking.finish_and_clear();
-    let description = description?;
+    let Submission {
+        binary,
+        description,
+        args,
+        name,
+    } = if is_flux_file(&request.binary) {
+        flux_submission(request)?
+    } else {
+        let binary = binary_path(&request.binary)?;
+        let checking = spinner(progress, format!("checking {}", request.binary.display()));
+        let description = describe(&binary, &request.args).await;
+        checking.finish_and_clear();
+        let name = match &request.name {
+            Some(n) => n.clone(),
+            None => request
+                .binary
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .context("the binary path has no file name; pass --name")?,
+        };
+        Submission {
+            binary,
+            description: description?,
+            args: request.args.clone(),
+            name,
+        }
+    };
     description.spec.validate()?;
     let mut conf = description.conf.merged(&request.conf);
     if let Some(w) = request.workers {
         conf.set(keys::TOPOLOGY_WORKERS, w);
     }
-    let name = match &request.name {
-        Some(n) => n.clone(),
-        None => request
-            .binary
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .context("the binary path has no file name; pass --name")?,
-    };
     // Nimbus checks the same; checking here first spares the upload.
     squall_topology_api::limits::check_topology_name(&name)?;
     squall_topology_api::limits::check_config_for(&description.spec, &conf)?;
@@ -270,7 +345,7 @@ pub async fn submit(nimbus: &Nimbus, request: &Request, progress: bool) -> anyho
         conf_json: serde_json::to_string(&conf)?,
         binary_size: size,
         sha256,
-        args: request.args.clone(),
+        args,
         resources_size: resources.as_ref().map_or(0, |r| r.size),
         resources_sha256: resources
             .as_ref()

@@ -1,0 +1,202 @@
+use super::*;
+
+const WORD_COUNT: &str = r#"
+name: "word-count"
+config:
+  topology.workers: 2
+  topology.max.spout.pending: 500
+spouts:
+  - id: "sentences"
+    className: "org.apache.storm.flux.wrappers.spouts.FluxShellSpout"
+    constructorArgs:
+      - ["python3", "sentences.py"]
+      - ["sentence"]
+    parallelism: 1
+bolts:
+  - id: "split"
+    className: "org.apache.storm.flux.wrappers.bolts.FluxShellBolt"
+    constructorArgs:
+      - ["python3", "splitsentence.py"]
+      - ["word"]
+    parallelism: 2
+    configMethods:
+      - name: "addComponentConfig"
+        args: ["split.lower", true]
+  - id: "count"
+    className: "org.apache.storm.flux.wrappers.bolts.FluxShellBolt"
+    constructorArgs:
+      - ["python3", "wordcount.py"]
+      - ["word", "count"]
+    parallelism: 2
+streams:
+  - name: "sentences --> split"
+    from: "sentences"
+    to: "split"
+    grouping:
+      type: SHUFFLE
+  - name: "split --> count"
+    from: "split"
+    to: "count"
+    grouping:
+      type: FIELDS
+      args: ["word"]
+"#;
+
+fn error(yaml: &str) -> String {
+    match parse(yaml, Path::new("/resources")) {
+        Ok(_) => panic!("accepted:\n{yaml}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn a_storm_flux_word_count_builds_with_its_groupings_config_and_resources() {
+    let flux = parse(WORD_COUNT, Path::new("/srv/wc")).unwrap();
+    assert_eq!(flux.name.as_deref(), Some("word-count"));
+    let spec = flux.topology.spec();
+    assert_eq!(spec.resources.as_deref(), Some("/srv/wc"));
+    let ids: Vec<_> = spec.components.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["sentences", "split", "count"]);
+    let count = spec.component("count").unwrap();
+    assert_eq!(count.parallelism, 2);
+    assert_eq!(count.inputs[0].component, "split");
+    assert_eq!(
+        count.inputs[0].grouping,
+        squall_topology_api::Grouping::Fields(squall_topology_api::Fields::new(["word"]))
+    );
+    let split = spec.component("split").unwrap();
+    assert_eq!(split.config.get_bool("split.lower"), Some(true));
+    assert_eq!(flux.conf.get_u64("topology.workers"), Some(2));
+    assert_eq!(flux.conf.get_u64("topology.max.spout.pending"), Some(500));
+}
+
+#[test]
+fn a_stream_naming_an_unknown_component_names_the_stream_and_key() {
+    let yaml = WORD_COUNT.replace("to: \"count\"", "to: \"cuont\"");
+    assert_eq!(
+        error(&yaml),
+        "stream \"split --> count\": to: no bolt has the id \"cuont\""
+    );
+    let yaml = WORD_COUNT.replace("from: \"sentences\"", "from: \"sentence\"");
+    assert_eq!(
+        error(&yaml),
+        "stream \"sentences --> split\": from: no spout or bolt has the id \"sentence\""
+    );
+}
+
+#[test]
+fn a_bad_grouping_names_the_stream_and_key() {
+    let yaml = WORD_COUNT.replace("type: SHUFFLE", "type: SHUFLE");
+    assert_eq!(
+        error(&yaml),
+        "stream \"sentences --> split\": grouping.type: SHUFLE is not a Flux grouping Squall runs (SHUFFLE, FIELDS, ALL, GLOBAL, NONE, LOCAL_OR_SHUFFLE)"
+    );
+    let yaml = WORD_COUNT.replace("args: [\"word\"]", "args: [\"wrd\"]");
+    assert_eq!(
+        error(&yaml),
+        "stream \"split --> count\": grouping.args: \"split\" stream \"default\" has no field \"wrd\" (it has [word])"
+    );
+}
+
+#[test]
+fn a_missing_command_names_the_component() {
+    let yaml = WORD_COUNT.replace(
+        "      - [\"python3\", \"splitsentence.py\"]\n      - [\"word\"]",
+        "      - []\n      - [\"word\"]",
+    );
+    assert_eq!(
+        error(&yaml),
+        "bolt \"split\": constructorArgs[0]: the command is empty (for example [python3, split.py])"
+    );
+    let yaml = WORD_COUNT.replace(
+        "    constructorArgs:\n      - [\"python3\", \"wordcount.py\"]\n      - [\"word\", \"count\"]\n",
+        "",
+    );
+    assert_eq!(
+        error(&yaml),
+        "bolt \"count\": constructorArgs: FluxShellBolt takes [command...] and optionally [fields...], not 0 argument(s)"
+    );
+}
+
+#[test]
+fn a_java_class_unknown_keys_and_flux_features_squall_lacks_are_named() {
+    let yaml = WORD_COUNT.replace(
+        "org.apache.storm.flux.wrappers.spouts.FluxShellSpout",
+        "org.apache.storm.kafka.spout.KafkaSpout",
+    );
+    assert!(
+        error(&yaml).starts_with(
+            "spout \"sentences\": className: org.apache.storm.kafka.spout.KafkaSpout is a Java class, which Squall cannot run"
+        ),
+        "{}",
+        error(&yaml)
+    );
+    let yaml = WORD_COUNT.replace("    parallelism: 1\n", "    paralelism: 1\n");
+    let err = error(&yaml);
+    assert!(
+        err.starts_with("spout \"sentences\": unknown field `paralelism`, expected one of"),
+        "{err}"
+    );
+    let yaml = WORD_COUNT.replace("    parallelism: 1\n", "    parallelism: one\n");
+    let err = error(&yaml);
+    assert!(
+        err.starts_with("spout \"sentences\": parallelism: invalid type"),
+        "{err}"
+    );
+    assert_eq!(
+        error(&format!(
+            "includes:\n  - resource: true\n    file: other.yaml\n{WORD_COUNT}"
+        )),
+        "includes: Squall reads one file; copy the included definitions into it"
+    );
+    assert_eq!(
+        error("name: x\nbolts: []\n"),
+        "spouts: a topology needs at least one spout"
+    );
+    assert!(error("spouts: [\n").starts_with("not valid YAML"));
+    assert_eq!(
+        error(""),
+        "the file is empty: a topology needs spouts, bolts and streams"
+    );
+}
+
+#[test]
+fn ids_are_unique_and_streams_end_at_bolts() {
+    let yaml = WORD_COUNT.replace("id: \"count\"", "id: \"split\"");
+    assert_eq!(
+        error(&yaml),
+        "bolt \"split\": id: a bolt already has the id \"split\""
+    );
+    let yaml = WORD_COUNT.replace("to: \"split\"", "to: \"sentences\"");
+    assert_eq!(
+        error(&yaml),
+        "stream \"sentences --> split\": to: \"sentences\" is a spout; streams go to bolts"
+    );
+}
+
+#[test]
+fn loading_a_file_takes_its_directory_as_the_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wc.yaml");
+    std::fs::write(&path, WORD_COUNT).unwrap();
+    let flux = load(&path).unwrap();
+    assert_eq!(
+        flux.topology.spec().resources.as_deref(),
+        Some(dir.path().to_str().unwrap())
+    );
+    let missing = load(&dir.path().join("nope.yaml")).err().unwrap();
+    assert!(missing.to_string().starts_with("cannot read "), "{missing}");
+    std::fs::write(
+        &path,
+        WORD_COUNT.replace("type: SHUFFLE", "type: BROADCAST"),
+    )
+    .unwrap();
+    let err = load(&path).err().unwrap().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: stream \"sentences --> split\": grouping.type: BROADCAST",
+            path.display()
+        )),
+        "{err}"
+    );
+}
