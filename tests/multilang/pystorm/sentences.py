@@ -7,11 +7,18 @@ class Sentences(ReliableSpout):
     def initialize(self, conf, context):
         self.total = int(conf.get("pystorm.sentences", 50))
         self.n = 0
+        self.hang = bool(conf.get("pystorm.hang", False))
 
     def next_tuple(self):
         if self.n < self.total:
-            # Sentence 7 makes the split bolt raise (once).
-            words = "boom the cow %d" if self.n == 7 else "the cow jumped over the moon %d"
+            # Sentence 7 makes the split bolt raise (once), sentence 11 hang (once) when
+            # pystorm.hang is set.
+            if self.n == 7:
+                words = "boom the cow %d"
+            elif self.n == 11 and self.hang:
+                words = "hang the cow %d"
+            else:
+                words = "the cow jumped over the moon %d"
             self.emit([words % self.n], tup_id="s%d" % self.n)
             self.n += 1
 

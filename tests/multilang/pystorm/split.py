@@ -1,7 +1,10 @@
 """A pystorm Bolt that splits sentences into words (auto-anchored, auto-acked), and raises
 once on a sentence holding "boom" (pystorm then reports the error and exits; the runtime
-restarts it and the input replays)."""
+restarts it and the input replays). On a sentence holding "hang" it hangs once, answering
+nothing (the runtime kills it after topology.subprocess.timeout.secs, restarts it, and the
+inputs it held replay)."""
 import os
+import time
 
 from pystorm import Bolt
 
@@ -17,6 +20,11 @@ class Split(Bolt):
             if not os.path.exists(marker):
                 open(marker, "w").close()
                 raise ValueError("boom in %r" % sentence)
+        if "hang" in sentence and self.marker_dir:
+            marker = os.path.join(self.marker_dir, "hang")
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                time.sleep(3600)
         for word in sentence.split():
             self.emit([word])
 
