@@ -35,6 +35,10 @@ pub struct Binaries {
     pub word_count: PathBuf,
     /// The `shell_topology` test topology (a Python shell bolt).
     pub shell_topology: PathBuf,
+    /// The `redis_topology` test topology (a Redis stream through a flaky bolt to a stream).
+    pub redis_topology: PathBuf,
+    /// The Redis word-count example.
+    pub redis_word_count: PathBuf,
 }
 
 /// Builds the binaries once per test process (a no-op when they are up to date) in the same
@@ -73,12 +77,14 @@ pub fn binaries() -> &'static Binaries {
             "squall-examples",
             "--example",
             "word_count",
+            "--example",
+            "redis_word_count",
         ]);
         if release {
             cmd.arg("--release");
         }
         let status = cmd.status().expect("run cargo build");
-        assert!(status.success(), "building the word-count example failed");
+        assert!(status.success(), "building the word-count examples failed");
         Binaries {
             squall: profile_dir.join("squall"),
             ids_topology: profile_dir.join("ids_topology"),
@@ -86,6 +92,8 @@ pub fn binaries() -> &'static Binaries {
             chain_topology: profile_dir.join("chain_topology"),
             word_count: profile_dir.join("examples").join("word_count"),
             shell_topology: profile_dir.join("shell_topology"),
+            redis_topology: profile_dir.join("redis_topology"),
+            redis_word_count: profile_dir.join("examples").join("redis_word_count"),
         }
     })
 }

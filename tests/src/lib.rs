@@ -4,6 +4,7 @@ pub mod browser;
 pub mod cluster;
 pub mod pki;
 pub mod python;
+pub mod redis_server;
 
 use std::collections::VecDeque;
 use std::sync::Arc;

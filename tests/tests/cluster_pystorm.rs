@@ -116,6 +116,8 @@ fn pystorm_components_run_as_a_flux_topology_on_a_cluster_and_recover_from_raise
     let before = scripts_under(&resources);
     assert_eq!(before.len(), 6, "2 spouts, 2 split, 2 count: {before:?}");
     let pid = status["workers"][0]["pid"].as_u64().unwrap();
+    // Signalling pid 0 would hit this test's own process group.
+    assert!(pid > 0, "{status}");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid as i32),
         nix::sys::signal::Signal::SIGKILL,

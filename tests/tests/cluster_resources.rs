@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use squall_tests::cluster::{Cluster, binaries, eventually};
 
-/// The working directories of the scripted bolt's live processes.
-fn script_cwds() -> Vec<PathBuf> {
+/// The working directories of the scripted bolt's live processes under `root` (this test's
+/// cluster: other tests run scripts of their own).
+fn script_cwds(root: &Path) -> Vec<PathBuf> {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
@@ -19,7 +20,11 @@ fn script_cwds() -> Vec<PathBuf> {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             String::from_utf8_lossy(&cmdline).contains("scripted_bolt.py")
         })
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+        })
         .filter_map(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).ok())
+        .filter(|cwd| cwd.starts_with(root))
         .collect()
 }
 
@@ -111,7 +116,7 @@ fn resources_are_shipped_unpacked_once_and_shell_components_run_inside_them() {
     let dirs = unpacked(data_dir);
     assert_eq!(dirs.len(), 1, "{dirs:?}");
     assert!(dirs[0].join("scripted_bolt.py").is_file());
-    let cwds = script_cwds();
+    let cwds = script_cwds(cluster.dir.path());
     assert!(
         !cwds.is_empty() && cwds.iter().all(|c| c == &dirs[0]),
         "the scripts run in {cwds:?}, not in {}",
@@ -173,6 +178,15 @@ fn resources_are_shipped_unpacked_once_and_shell_components_run_inside_them() {
         &cluster, "again"
     ) > 50));
     assert_eq!(unpacked(data_dir).len(), 2);
+    // The scripts linger after end of input: the topology's kill must take them down.
+    let killed = cluster.squall(&["kill", "again", "--wait", "0"]);
+    assert!(killed.status.success());
+    assert!(
+        eventually(Duration::from_secs(30), || script_cwds(cluster.dir.path())
+            .is_empty()),
+        "scripts outlived the topology: {:?}",
+        script_cwds(cluster.dir.path())
+    );
 }
 
 #[test]

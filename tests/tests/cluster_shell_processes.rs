@@ -60,6 +60,8 @@ fn shell_processes_die_with_their_worker_and_with_the_topology() {
         worker["pid"].as_u64().unwrap() as i32,
         worker["port"].as_u64().unwrap(),
     );
+    // Signalling pid 0 would hit this test's own process group.
+    assert!(pid > 0, "{status}");
     let before = shell_pids(port);
     assert_eq!(before.len(), 2, "one process per split task: {before:?}");
 

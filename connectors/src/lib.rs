@@ -1,0 +1,14 @@
+//! Real sources and sinks for Squall topologies. Each connector carries the at-least-once
+//! guarantee to its broker: a message leaves the broker's pending state only when its whole
+//! tuple tree is acked (as Storm's Kafka spout commits only acked offsets), and a sink acks its
+//! input only once the write is confirmed.
+//!
+//! Each connector is behind a cargo feature, so a topology that needs none pulls in nothing:
+//!
+//! - `redis`: [`redis::RedisStreamSpout`] reads a Redis stream through a consumer group;
+//!   [`redis::RedisSink`] writes (`XADD`, `HSET`, `HINCRBY`) in pipelines.
+
+#[cfg(feature = "redis")]
+pub mod redis;
+
+pub mod tracker;

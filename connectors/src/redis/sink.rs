@@ -1,0 +1,213 @@
+//! The Redis sink: inputs buffered and written in one pipeline per batch, acked only after
+//! Redis answered every command of it.
+
+use std::time::Duration;
+
+use squall_topology_api::{Bolt, BoltCollector, ComponentError, Tuple, Value};
+
+use super::{RedisError, connect};
+
+/// Inputs written in one pipeline at most (a batch of inputs is written when it ends anyway).
+const MAX_BATCH: usize = 1024;
+
+/// What the sink does with each input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisWrite {
+    /// `XADD stream * field value ...` with these tuple fields.
+    XAdd {
+        /// The stream.
+        stream: String,
+        /// The tuple fields written, under the same names.
+        fields: Vec<String>,
+    },
+    /// `HSET key <field> <value>`: the tuple's `field` names the hash field, `value` its value
+    /// (a running count, say).
+    HSet {
+        /// The hash.
+        key: String,
+        /// The tuple field naming the hash field.
+        field: String,
+        /// The tuple field holding the value.
+        value: String,
+    },
+    /// `HINCRBY key <field> <by>`.
+    HIncrBy {
+        /// The hash.
+        key: String,
+        /// The tuple field naming the hash field.
+        field: String,
+        /// The tuple field holding the increment (an integer).
+        by: String,
+    },
+}
+
+/// Writes its inputs to Redis in pipelines and acks each input only once its write is
+/// confirmed; a failed pipeline fails its inputs, so they are replayed from the spout. Writes
+/// are at least once: an input replayed after a lost ack is written again (`HSET` of a running
+/// value is harmless; `HINCRBY` and `XADD` count it twice).
+///
+/// ```no_run
+/// use squall_connectors::redis::{RedisSink, RedisWrite};
+/// use squall_topology_api::TopologyBuilder;
+///
+/// let mut b = TopologyBuilder::new();
+/// # struct Counts;
+/// # impl squall_topology_api::Spout for Counts {
+/// #     fn declare_outputs(&self, out: &mut squall_topology_api::OutputDeclarer) { out.declare(squall_topology_api::Fields::new(["word", "count"])); }
+/// #     fn next_tuple(&mut self, _: &mut squall_topology_api::SpoutCollector<'_>) -> Result<(), squall_topology_api::ComponentError> { Ok(()) }
+/// # }
+/// # b.set_spout("count", || Counts, 1);
+/// let write = RedisWrite::HSet { key: "word_counts".into(), field: "word".into(), value: "count".into() };
+/// b.set_bolt("store", move || RedisSink::new("redis://127.0.0.1:6379", write.clone()), 1)
+///     .fields_grouping("count", ["word"]);
+/// ```
+pub struct RedisSink {
+    url: String,
+    write: RedisWrite,
+    conn: Option<redis::Connection>,
+    buffer: Vec<Tuple>,
+}
+
+impl RedisSink {
+    /// A sink writing to the server at `url`.
+    pub fn new(url: impl Into<String>, write: RedisWrite) -> Self {
+        RedisSink {
+            url: url.into(),
+            write,
+            conn: None,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Adds one input's command to the pipeline.
+    fn command(&self, pipe: &mut redis::Pipeline, input: &Tuple) -> Result<(), RedisError> {
+        let field = |name: &str| {
+            input
+                .get(&name)
+                .map_err(|_| RedisError::MissingField(name.to_owned()))
+                .map(arg)
+        };
+        match &self.write {
+            RedisWrite::XAdd { stream, fields } => {
+                let mut cmd = redis::cmd("XADD");
+                cmd.arg(stream).arg("*");
+                for f in fields {
+                    cmd.arg(f).arg(field(f)?);
+                }
+                pipe.add_command(cmd).ignore();
+            }
+            RedisWrite::HSet {
+                key,
+                field: f,
+                value,
+            } => {
+                pipe.cmd("HSET")
+                    .arg(key)
+                    .arg(field(f)?)
+                    .arg(field(value)?)
+                    .ignore();
+            }
+            RedisWrite::HIncrBy { key, field: f, by } => {
+                pipe.cmd("HINCRBY")
+                    .arg(key)
+                    .arg(field(f)?)
+                    .arg(field(by)?)
+                    .ignore();
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the buffered inputs in one pipeline; acks them if Redis confirmed it, else fails
+    /// them (and reports why).
+    fn flush(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        let mut unwritable = Vec::new();
+        for (i, input) in self.buffer.iter().enumerate() {
+            if let Err(e) = self.command(&mut pipe, input) {
+                unwritable.push((i, e));
+            }
+        }
+        if self.conn.is_none() {
+            match connect(&self.url) {
+                Ok(c) => self.conn = Some(c),
+                Err(e) => {
+                    for input in self.buffer.drain(..) {
+                        collector.fail(&input);
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+        let result: redis::RedisResult<()> = match self.conn.as_mut() {
+            Some(conn) => pipe.query(conn),
+            None => Ok(()),
+        };
+        let buffer = std::mem::take(&mut self.buffer);
+        match result {
+            Ok(()) => {
+                for (i, input) in buffer.iter().enumerate() {
+                    if unwritable.iter().any(|(j, _)| *j == i) {
+                        collector.fail(input);
+                    } else {
+                        collector.ack(input);
+                    }
+                }
+                match unwritable.into_iter().next() {
+                    Some((_, e)) => Err(e.into()),
+                    None => Ok(()),
+                }
+            }
+            Err(source) => {
+                self.conn = None;
+                for input in &buffer {
+                    collector.fail(input);
+                }
+                Err(RedisError::Command {
+                    url: self.url.clone(),
+                    source,
+                }
+                .into())
+            }
+        }
+    }
+}
+
+/// A tuple value as a Redis argument.
+fn arg(v: &Value) -> Vec<u8> {
+    match v {
+        Value::Str(s) => s.as_bytes().to_vec(),
+        Value::Bytes(b) => b.clone(),
+        Value::I64(n) => n.to_string().into_bytes(),
+        Value::F64(x) => x.to_string().into_bytes(),
+        Value::Bool(b) => b.to_string().into_bytes(),
+        Value::Null => Vec::new(),
+        other => other.to_string().into_bytes(),
+    }
+}
+
+impl Bolt for RedisSink {
+    fn execute(
+        &mut self,
+        input: Tuple,
+        collector: &mut BoltCollector<'_>,
+    ) -> Result<(), ComponentError> {
+        self.buffer.push(input);
+        if self.buffer.len() >= MAX_BATCH {
+            self.flush(collector)?;
+        }
+        Ok(())
+    }
+
+    /// Inputs wait at most one batch of input or this long.
+    fn poll_interval(&self) -> Option<Duration> {
+        Some(Duration::from_millis(2))
+    }
+
+    fn poll(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        self.flush(collector)
+    }
+}

@@ -1,0 +1,379 @@
+//! The Redis Streams spout: the I/O around a [`Tracker`].
+
+use std::time::{Duration, Instant};
+
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use squall_topology_api::{
+    ComponentError, Fields, MessageId, OutputDeclarer, Spout, SpoutCollector, TopologyContext,
+    Values, config as keys,
+};
+
+use super::{RedisError, connect, value_of};
+use crate::tracker::{Fetched, Tracker};
+
+/// Entries read per round trip.
+const READ_COUNT: usize = 256;
+/// Completed entries acknowledged to Redis in one `XACK` at most this late.
+const ACK_EVERY: Duration = Duration::from_millis(5);
+/// Or as soon as this many are waiting.
+const ACK_BATCH: usize = 512;
+/// Storm's `topology.message.timeout.secs` default.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest wait before trying an unreachable server again.
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
+/// Where reading stands: this consumer's own unacknowledged entries first (after a restart),
+/// then entries other consumers left pending, then new entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    Own { after: String },
+    Claim { cursor: String },
+    New,
+}
+
+/// Reads a Redis stream through a consumer group: each entry becomes a tuple of the fields
+/// named with [`fields`](Self::fields) (missing ones are null), emitted with a message id, and
+/// is acknowledged (`XACK`) only when its tree completes. A failed or timed-out tree is emitted
+/// again; its entry stays pending in Redis until then, so nothing is lost if the worker dies.
+///
+/// The group is created at the start of the stream (`0`, with `MKSTREAM`) if it is missing.
+/// Each task reads as consumer `<component>-<task index>`, so a restarted task finds its own
+/// pending entries again. `topology.max.spout.pending` bounds the entries in flight per task.
+///
+/// ```no_run
+/// use squall_connectors::redis::RedisStreamSpout;
+/// use squall_topology_api::TopologyBuilder;
+///
+/// let mut b = TopologyBuilder::new();
+/// b.set_spout(
+///     "sentences",
+///     || RedisStreamSpout::new("redis://127.0.0.1:6379", "sentences", "squall").fields(["sentence"]),
+///     1,
+/// );
+/// ```
+pub struct RedisStreamSpout {
+    url: String,
+    stream: String,
+    group: String,
+    fields: Vec<String>,
+    id_field: Option<String>,
+    consumer: String,
+    min_idle_ms: u64,
+    conn: Option<redis::Connection>,
+    tracker: Tracker<String>,
+    phase: Phase,
+    last_ack: Instant,
+    /// When to look again for entries dead consumers left pending.
+    next_claim: Instant,
+    retry_at: Option<Instant>,
+    retry_delay: Duration,
+}
+
+impl RedisStreamSpout {
+    /// Reads `stream` through consumer group `group` on the server at `url`
+    /// (`redis://HOST:PORT[/DB]`).
+    pub fn new(
+        url: impl Into<String>,
+        stream: impl Into<String>,
+        group: impl Into<String>,
+    ) -> Self {
+        RedisStreamSpout {
+            url: url.into(),
+            stream: stream.into(),
+            group: group.into(),
+            fields: Vec::new(),
+            id_field: None,
+            consumer: "squall".to_owned(),
+            min_idle_ms: DEFAULT_TIMEOUT.as_millis() as u64,
+            conn: None,
+            tracker: Tracker::default(),
+            phase: Phase::Own {
+                after: "0".to_owned(),
+            },
+            last_ack: Instant::now(),
+            next_claim: Instant::now(),
+            retry_at: None,
+            retry_delay: Duration::from_millis(100),
+        }
+    }
+
+    /// The entry fields to emit, in this order (the tuple's fields have the same names).
+    #[must_use]
+    pub fn fields<S: Into<String>>(mut self, fields: impl IntoIterator<Item = S>) -> Self {
+        self.fields = fields.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Also emits the entry's id (`1700000000000-0`) as the last field, named `name`.
+    #[must_use]
+    pub fn with_entry_id(mut self, name: impl Into<String>) -> Self {
+        self.id_field = Some(name.into());
+        self
+    }
+
+    fn command_error(&self, source: redis::RedisError) -> RedisError {
+        RedisError::Command {
+            url: self.url.clone(),
+            source,
+        }
+    }
+
+    /// The connection, (re)connecting and creating the group first; `None` while waiting to
+    /// retry an unreachable server.
+    fn conn(&mut self) -> Result<Option<&mut redis::Connection>, RedisError> {
+        if self.conn.is_none() {
+            if self.retry_at.is_some_and(|at| Instant::now() < at) {
+                return Ok(None);
+            }
+            let mut conn = match connect(&self.url) {
+                Ok(c) => c,
+                Err(e) => return Err(self.backing_off(e)),
+            };
+            let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(&self.stream)
+                .arg(&self.group)
+                .arg("0")
+                .arg("MKSTREAM")
+                .query(&mut conn);
+            match created {
+                Ok(()) => {}
+                Err(e) if e.code() == Some("BUSYGROUP") => {}
+                Err(e) => {
+                    let e = self.command_error(e);
+                    return Err(self.backing_off(e));
+                }
+            }
+            self.retry_delay = Duration::from_millis(100);
+            self.retry_at = None;
+            self.conn = Some(conn);
+        }
+        Ok(self.conn.as_mut())
+    }
+
+    /// Drops the connection and waits longer before the next attempt (up to [`MAX_RETRY`]).
+    fn backing_off(&mut self, e: RedisError) -> RedisError {
+        self.conn = None;
+        self.retry_at = Some(Instant::now() + self.retry_delay);
+        self.retry_delay = (self.retry_delay * 2).min(MAX_RETRY);
+        e
+    }
+
+    fn fetched(&self, entries: Vec<StreamId>) -> Vec<Fetched<String>> {
+        entries
+            .into_iter()
+            .map(|entry| {
+                let mut values = Values::with_capacity(self.fields.len() + 1);
+                for field in &self.fields {
+                    values.push(
+                        entry
+                            .map
+                            .get(field)
+                            .map_or(squall_topology_api::Value::Null, value_of),
+                    );
+                }
+                if self.id_field.is_some() {
+                    values.push(entry.id.as_str());
+                }
+                Fetched {
+                    position: entry.id,
+                    values,
+                }
+            })
+            .collect()
+    }
+
+    /// One read, according to the phase.
+    fn fetch(&mut self) -> Result<(), RedisError> {
+        if self.phase == Phase::New && Instant::now() >= self.next_claim {
+            self.phase = Phase::Claim {
+                cursor: "0-0".to_owned(),
+            };
+        }
+        let (stream, group, consumer, min_idle) = (
+            self.stream.clone(),
+            self.group.clone(),
+            self.consumer.clone(),
+            self.min_idle_ms,
+        );
+        let phase = self.phase.clone();
+        let Some(conn) = self.conn()? else {
+            return Ok(());
+        };
+        let result = match phase {
+            Phase::Own { after } => {
+                read_group(conn, &stream, &group, &consumer, &after).map(|entries| {
+                    let next = match entries.last() {
+                        Some(last) => Phase::Own {
+                            after: last.id.clone(),
+                        },
+                        None => Phase::Claim {
+                            cursor: "0-0".to_owned(),
+                        },
+                    };
+                    (entries, next)
+                })
+            }
+            Phase::Claim { cursor } => {
+                let reply: redis::RedisResult<StreamAutoClaimReply> = redis::cmd("XAUTOCLAIM")
+                    .arg(&stream)
+                    .arg(&group)
+                    .arg(&consumer)
+                    .arg(min_idle)
+                    .arg(&cursor)
+                    .arg("COUNT")
+                    .arg(READ_COUNT)
+                    .query(conn);
+                reply.map(|r| {
+                    let next = if r.next_stream_id == "0-0" {
+                        Phase::New
+                    } else {
+                        Phase::Claim {
+                            cursor: r.next_stream_id,
+                        }
+                    };
+                    (r.claimed, next)
+                })
+            }
+            Phase::New => {
+                read_group(conn, &stream, &group, &consumer, ">").map(|e| (e, Phase::New))
+            }
+        };
+        match result {
+            Ok((entries, next)) => {
+                if !entries.is_empty() && !matches!(next, Phase::New) {
+                    tracing::info!(stream = %self.stream, entries = entries.len(), phase = ?self.phase, "re-emitting pending entries");
+                }
+                if next == Phase::New && self.phase != Phase::New {
+                    self.next_claim = Instant::now() + Duration::from_millis(self.min_idle_ms);
+                }
+                self.phase = next;
+                let fetched = self.fetched(entries);
+                self.tracker.fetched(fetched);
+                Ok(())
+            }
+            Err(e) => {
+                let e = self.command_error(e);
+                Err(self.backing_off(e))
+            }
+        }
+    }
+
+    /// Acknowledges completed entries to Redis when enough wait or they waited long enough.
+    fn flush_acks(&mut self, force: bool) -> Result<(), RedisError> {
+        let waiting = self.tracker.completed().len();
+        if waiting == 0 || (!force && waiting < ACK_BATCH && self.last_ack.elapsed() < ACK_EVERY) {
+            return Ok(());
+        }
+        let (stream, group) = (self.stream.clone(), self.group.clone());
+        let ids = self.tracker.completed().to_vec();
+        let Some(conn) = self.conn()? else {
+            return Ok(());
+        };
+        let acked: redis::RedisResult<i64> = redis::cmd("XACK")
+            .arg(&stream)
+            .arg(&group)
+            .arg(&ids)
+            .query(conn);
+        match acked {
+            Ok(_) => {
+                self.tracker.take_completed();
+                self.last_ack = Instant::now();
+                Ok(())
+            }
+            Err(e) => {
+                let e = self.command_error(e);
+                Err(self.backing_off(e))
+            }
+        }
+    }
+}
+
+fn read_group(
+    conn: &mut redis::Connection,
+    stream: &str,
+    group: &str,
+    consumer: &str,
+    from: &str,
+) -> redis::RedisResult<Vec<StreamId>> {
+    let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(group)
+        .arg(consumer)
+        .arg("COUNT")
+        .arg(READ_COUNT)
+        .arg("STREAMS")
+        .arg(stream)
+        .arg(from)
+        .query(conn)?;
+    Ok(reply
+        .into_iter()
+        .flat_map(|r| r.keys)
+        .flat_map(|k| k.ids)
+        .collect())
+}
+
+impl Spout for RedisStreamSpout {
+    fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
+        let names = self
+            .fields
+            .iter()
+            .map(String::as_str)
+            .chain(self.id_field.as_deref());
+        declarer.declare(Fields::new(names));
+    }
+
+    fn open(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
+        self.consumer = format!(
+            "{}-{}",
+            context.this_component_id(),
+            context.this_task_index()
+        );
+        let timeout = context
+            .config()
+            .get_f64(keys::TOPOLOGY_MESSAGE_TIMEOUT_SECS)
+            .filter(|t| *t > 0.0)
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64);
+        self.min_idle_ms = timeout.as_millis() as u64;
+        self.next_claim = Instant::now();
+        Ok(())
+    }
+
+    fn next_tuple(&mut self, collector: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+        self.flush_acks(false)?;
+        if self.tracker.is_drained() {
+            self.fetch()?;
+        }
+        if let Some((id, values)) = self.tracker.next_to_emit() {
+            collector.emit_with_id(values, id)?;
+        }
+        Ok(())
+    }
+
+    fn ack(&mut self, msg_id: MessageId) {
+        self.tracker.ack(msg_id);
+    }
+
+    fn fail(&mut self, msg_id: MessageId) {
+        self.tracker.fail(msg_id);
+    }
+
+    fn deactivate(&mut self) {
+        if let Err(e) = self.flush_acks(true) {
+            tracing::warn!(error = %e, "could not acknowledge completed entries; they will be delivered again");
+        }
+    }
+
+    fn close(&mut self) {
+        if let Err(e) = self.flush_acks(true) {
+            tracing::warn!(error = %e, "could not acknowledge completed entries; they will be delivered again");
+        }
+        let left = self.tracker.forget_pending();
+        if left > 0 {
+            tracing::info!(
+                entries = left,
+                "entries left pending in the group, delivered again after a restart"
+            );
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! End-to-end at-least-once from a Redis stream on a cluster of real daemons: 100,000 entries
+//! consumed by a two-worker topology whose bolt fails one in ten once, while a worker is
+//! killed with -9 twice. At the end every entry reached the sink at least once and the group
+//! holds nothing pending; the duplicates are printed.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use redis::streams::StreamRangeReply;
+use squall_tests::cluster::{Cluster, binaries, eventually};
+use squall_tests::redis_server::RedisServer;
+
+const ENTRIES: u64 = 100_000;
+
+fn xlen(conn: &mut redis::Connection, stream: &str) -> u64 {
+    redis::cmd("XLEN").arg(stream).query(conn).unwrap_or(0)
+}
+
+fn pending(conn: &mut redis::Connection) -> u64 {
+    let summary: redis::Value = redis::cmd("XPENDING")
+        .arg("in")
+        .arg("squall")
+        .query(conn)
+        .unwrap();
+    match summary {
+        redis::Value::Array(items) => match items.first() {
+            Some(redis::Value::Int(n)) => *n as u64,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+/// The distinct ids written to `out`, and how many were written more than once.
+fn written(conn: &mut redis::Connection) -> (HashSet<String>, u64) {
+    let (mut ids, mut total, mut start) = (HashSet::new(), 0u64, "-".to_owned());
+    loop {
+        let page: StreamRangeReply = redis::cmd("XRANGE")
+            .arg("out")
+            .arg(&start)
+            .arg("+")
+            .arg("COUNT")
+            .arg(10_000)
+            .query(conn)
+            .unwrap();
+        let Some(last) = page.ids.last() else { break };
+        start = format!("({}", last.id);
+        for entry in &page.ids {
+            total += 1;
+            ids.insert(entry.get::<String>("id").unwrap());
+        }
+    }
+    let duplicates = total - ids.len() as u64;
+    (ids, duplicates)
+}
+
+/// A live worker's pid (status lists a worker with pid 0 until it has reported one: never
+/// signal that, it is this process group).
+fn worker_pid(cluster: &Cluster, index: usize) -> u32 {
+    let mut found = 0;
+    let ok = eventually(Duration::from_secs(60), || {
+        let Some(status) = cluster.status_json("redis") else {
+            return false;
+        };
+        let workers = status["workers"].as_array().cloned().unwrap_or_default();
+        let pids: Vec<u32> = workers
+            .iter()
+            .filter_map(|w| w["pid"].as_u64())
+            .filter(|&p| p > 0)
+            .map(|p| p as u32)
+            .filter(|p| {
+                std::fs::read(format!("/proc/{p}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).starts_with("squall-worker"))
+            })
+            .collect();
+        if pids.len() < 2 {
+            return false;
+        }
+        found = pids[index % pids.len()];
+        true
+    });
+    assert!(ok, "no two live workers to kill");
+    found
+}
+
+#[test]
+fn every_entry_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pending() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut conn = redis.conn();
+    for chunk in 0..ENTRIES / 10_000 {
+        let mut pipe = redis::pipe();
+        for i in chunk * 10_000..(chunk + 1) * 10_000 {
+            pipe.cmd("XADD").arg("in").arg("*").arg("n").arg(i).ignore();
+        }
+        pipe.query::<()>(&mut conn).unwrap();
+    }
+    assert_eq!(xlen(&mut conn, "in"), ENTRIES);
+
+    let cluster = Cluster::start(&["127.0.10.2"], 2);
+    let topology = binaries().redis_topology.display().to_string();
+    let submitted = cluster.squall(&[
+        "submit",
+        &topology,
+        "--name",
+        "redis",
+        "--",
+        "--redis",
+        &redis.url,
+        "--stream",
+        "in",
+        "--group",
+        "squall",
+        "--out",
+        "out",
+        "--fail-every",
+        "10",
+        "--workers",
+        "2",
+    ]);
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+    // Two kills, each once the sink has written a further tenth of the entries.
+    let started = Instant::now();
+    for (kill, at) in [(1, ENTRIES / 10), (2, ENTRIES * 3 / 10)] {
+        assert!(
+            eventually(Duration::from_secs(120), || xlen(&mut redis.conn(), "out")
+                >= at),
+            "the sink wrote {} of {at} before kill {kill}; logs in {}",
+            xlen(&mut conn, "out"),
+            cluster.dir.path().display()
+        );
+        let pid = worker_pid(&cluster, kill % 2);
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        println!("kill {kill}: worker {pid} at {:?}", started.elapsed());
+    }
+    let all_in = eventually(Duration::from_secs(240), || {
+        let mut c = redis.conn();
+        written(&mut c).0.len() as u64 == ENTRIES && pending(&mut c) == 0
+    });
+    let (ids, duplicates) = written(&mut conn);
+    println!(
+        "entries={ENTRIES} reached_sink={} duplicates={duplicates} pending={} after {:?}",
+        ids.len(),
+        pending(&mut conn),
+        started.elapsed()
+    );
+    assert!(
+        all_in,
+        "{} of {ENTRIES} entries reached the sink, {} pending; logs in {}",
+        ids.len(),
+        pending(&mut conn),
+        cluster.dir.path().display()
+    );
+    let killed = cluster.squall(&["kill", "redis", "--wait", "1"]);
+    assert!(killed.status.success());
+}

@@ -1,0 +1,194 @@
+//! The Redis Streams connectors against a real `redis-server`: entries are acknowledged only
+//! once their trees complete, failures are delivered again and end acked, a restarted spout
+//! takes back its own and dead consumers' pending entries, and the `redis_word_count`
+//! example's contract (flags, the `word_counts` hash, the last line) holds.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use redis::streams::{StreamRangeReply, StreamReadReply};
+use squall_tests::cluster::binaries;
+use squall_tests::redis_server::RedisServer;
+
+/// Adds `n` entries with field `n` = 0.. to `stream`.
+fn produce(conn: &mut redis::Connection, stream: &str, from: u64, n: u64) {
+    let mut pipe = redis::pipe();
+    for i in from..from + n {
+        pipe.cmd("XADD")
+            .arg(stream)
+            .arg("*")
+            .arg("n")
+            .arg(i)
+            .ignore();
+    }
+    pipe.query::<()>(conn).unwrap();
+}
+
+/// Every `id` field written to `stream`, and how many were written twice.
+fn ids_in(conn: &mut redis::Connection, stream: &str) -> (HashSet<String>, usize) {
+    let mut ids = HashSet::new();
+    let (mut written, mut start) = (0, "-".to_owned());
+    loop {
+        let page: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg(&start)
+            .arg("+")
+            .arg("COUNT")
+            .arg(10_000)
+            .query(conn)
+            .unwrap();
+        let Some(last) = page.ids.last() else { break };
+        start = format!("({}", last.id);
+        for entry in &page.ids {
+            let id: String = entry.get("id").unwrap();
+            written += 1;
+            ids.insert(id);
+        }
+    }
+    let duplicates = written - ids.len();
+    (ids, duplicates)
+}
+
+/// Entries the group holds as delivered and not acknowledged.
+fn pending(conn: &mut redis::Connection, stream: &str, group: &str) -> u64 {
+    let summary: redis::Value = redis::cmd("XPENDING")
+        .arg(stream)
+        .arg(group)
+        .query(conn)
+        .unwrap();
+    match summary {
+        redis::Value::Array(items) => match items.first() {
+            Some(redis::Value::Int(n)) => *n as u64,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+fn all_ids(conn: &mut redis::Connection, stream: &str) -> HashSet<String> {
+    let page: StreamRangeReply = redis::cmd("XRANGE")
+        .arg(stream)
+        .arg("-")
+        .arg("+")
+        .query(conn)
+        .unwrap();
+    page.ids.into_iter().map(|e| e.id).collect()
+}
+
+#[test]
+fn a_restarted_spout_takes_back_pending_entries_and_failures_end_acked() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut conn = redis.conn();
+    produce(&mut conn, "in", 0, 1_000);
+    redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg("in")
+        .arg("squall")
+        .arg("0")
+        .query::<()>(&mut conn)
+        .unwrap();
+    // A crash left entries read and unacknowledged: 100 by the spout's first task itself
+    // (consumer entries-0), 100 by a consumer that will never come back.
+    for consumer in ["entries-0", "ghost"] {
+        let read: StreamReadReply = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg("squall")
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(100)
+            .arg("STREAMS")
+            .arg("in")
+            .arg(">")
+            .query(&mut conn)
+            .unwrap();
+        assert_eq!(read.keys[0].ids.len(), 100);
+    }
+    assert_eq!(pending(&mut conn, "in", "squall"), 200);
+
+    // Local mode, 16 s: the ghost's entries are claimed once idle past the 10 s timeout.
+    let out = std::process::Command::new(&binaries().redis_topology)
+        .args(["--redis", &redis.url, "--stream", "in", "--group", "squall"])
+        .args(["--out", "out", "--fail-every", "10", "--seconds", "16"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (written, duplicates) = ids_in(&mut conn, "out");
+    let produced = all_ids(&mut conn, "in");
+    let missing: Vec<_> = produced.difference(&written).take(5).collect();
+    assert!(
+        missing.is_empty(),
+        "entries that never reached the sink, e.g. {missing:?}: {stdout}"
+    );
+    println!("duplicates written: {duplicates}");
+    assert_eq!(pending(&mut conn, "in", "squall"), 0, "{stdout}");
+    // One in ten failed once and was delivered again.
+    let last = stdout.lines().last().unwrap();
+    let failed: u64 = last
+        .rsplit_once("failed=")
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap();
+    assert!(failed >= 100, "{last}");
+}
+
+#[test]
+fn redis_word_count_writes_every_words_count_and_prints_the_totals_last() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut conn = redis.conn();
+    let sentences = [
+        "the cow jumped over the moon",
+        "an apple a day keeps the doctor away",
+    ];
+    let mut pipe = redis::pipe();
+    for i in 0..500 {
+        pipe.cmd("XADD")
+            .arg("sentences")
+            .arg("*")
+            .arg("sentence")
+            .arg(sentences[i % 2])
+            .ignore();
+    }
+    pipe.query::<()>(&mut conn).unwrap();
+    let started = Instant::now();
+    let out = std::process::Command::new(&binaries().redis_word_count)
+        .args([
+            "--redis",
+            &redis.url,
+            "--stream",
+            "sentences",
+            "--group",
+            "squall",
+        ])
+        .args(["--seconds", "4"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(
+        stdout.lines().last(),
+        Some("emitted=500 acked=500 failed=0"),
+        "{stdout}"
+    );
+    let counts: BTreeMap<String, i64> = redis::cmd("HGETALL")
+        .arg("word_counts")
+        .query(&mut conn)
+        .unwrap();
+    let mut expected: BTreeMap<String, i64> = BTreeMap::new();
+    for i in 0..500 {
+        for w in sentences[i % 2].split(' ') {
+            *expected.entry(w.to_owned()).or_default() += 1;
+        }
+    }
+    assert_eq!(counts, expected);
+    assert_eq!(pending(&mut conn, "sentences", "squall"), 0);
+}
