@@ -7,7 +7,11 @@
 //!
 //! - `redis`: [`redis::RedisStreamSpout`] reads a Redis stream through a consumer group;
 //!   [`redis::RedisSink`] writes (`XADD`, `HSET`, `HINCRBY`) in pipelines.
+//! - `files`: [`files::FileSpout`] reads a directory of newline-delimited files with
+//!   persisted offsets; [`files::FileSink`] writes rolling files.
 
+#[cfg(feature = "files")]
+pub mod files;
 #[cfg(feature = "redis")]
 pub mod redis;
 

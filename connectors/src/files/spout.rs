@@ -1,0 +1,315 @@
+//! The directory spout: newline-delimited files, read line by line, with each file's committed
+//! offset persisted beside it.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use squall_topology_api::{
+    ComponentError, Fields, MessageId, OutputDeclarer, Spout, SpoutCollector, TopologyContext,
+    Values,
+};
+
+use super::ledger::OffsetLedger;
+use super::{DONE_SUFFIX, FileError, OFFSETS_DIR, write_atomically};
+use crate::tracker::{Fetched, Tracker};
+
+/// Lines read per refill.
+const READ_LINES: usize = 256;
+/// Longest line read; a longer one is cut there (and the rest read as the next line).
+const MAX_LINE_BYTES: u64 = 16 << 20;
+/// How often the directory is listed for new files.
+const SCAN_EVERY: Duration = Duration::from_secs(1);
+/// Committed offsets are written at most this often.
+const PERSIST_EVERY: Duration = Duration::from_millis(100);
+
+/// A file this task reads.
+struct Tracked {
+    name: String,
+    ledger: OffsetLedger,
+    /// Bytes up to which lines were read (and emitted).
+    read_to: u64,
+    /// The end of the file was reached on a line boundary.
+    fully_read: bool,
+    /// The committed offset changed since it was last written.
+    dirty: bool,
+    finished: bool,
+}
+
+/// Reads the newline-delimited files of a directory, one tuple per line (without its newline),
+/// each emitted with a message id. A file's committed offset, written to
+/// `DIR/.squall-offsets/NAME.offset`, advances only past lines whose trees completed, so a
+/// restarted spout resumes there and emits again what was not done. A file whose every line
+/// is done is renamed `NAME.done`. Failed lines are emitted again.
+///
+/// Put complete files into the directory (write them elsewhere and rename them in), as with
+/// Storm's HDFS spout: a last line without its newline waits for it. Files are shared out
+/// among the spout's tasks by name; names starting with `.` and ending in `.done` are skipped.
+///
+/// ```no_run
+/// use squall_connectors::files::FileSpout;
+/// use squall_topology_api::TopologyBuilder;
+///
+/// let mut b = TopologyBuilder::new();
+/// b.set_spout("lines", || FileSpout::new("/var/spool/events").field("line"), 2);
+/// ```
+pub struct FileSpout {
+    dir: PathBuf,
+    field: String,
+    task_index: usize,
+    task_count: usize,
+    files: Vec<Tracked>,
+    reading: Option<(usize, BufReader<File>)>,
+    tracker: Tracker<(usize, u64)>,
+    next_scan: Instant,
+    last_persist: Instant,
+}
+
+impl FileSpout {
+    /// Reads the files in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        FileSpout {
+            dir: dir.into(),
+            field: "line".to_owned(),
+            task_index: 0,
+            task_count: 1,
+            files: Vec::new(),
+            reading: None,
+            tracker: Tracker::default(),
+            next_scan: Instant::now(),
+            last_persist: Instant::now(),
+        }
+    }
+
+    /// The name of the tuple's one field (default `line`).
+    #[must_use]
+    pub fn field(mut self, name: impl Into<String>) -> Self {
+        self.field = name.into();
+        self
+    }
+
+    fn offset_path(&self, name: &str) -> PathBuf {
+        self.dir.join(OFFSETS_DIR).join(format!("{name}.offset"))
+    }
+
+    /// Lists the directory and starts tracking this task's new files.
+    fn scan(&mut self) -> Result<(), FileError> {
+        self.next_scan = Instant::now() + SCAN_EVERY;
+        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
+            .map_err(|e| FileError::io(&self.dir, e))?
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !n.starts_with('.') && !n.ends_with(DONE_SUFFIX))
+            .filter(|n| owner(n, self.task_count) == self.task_index)
+            .collect();
+        names.sort();
+        for name in names {
+            if self.files.iter().any(|f| f.name == name) {
+                continue;
+            }
+            let committed = std::fs::read_to_string(self.offset_path(&name))
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
+            self.files.push(Tracked {
+                name,
+                ledger: OffsetLedger::resume(committed),
+                read_to: committed,
+                fully_read: false,
+                dirty: false,
+                finished: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads up to [`READ_LINES`] more lines into the tracker.
+    fn refill(&mut self) -> Result<(), FileError> {
+        if self.reading.is_none() {
+            let Some(idx) = self.files.iter().position(|f| !f.finished && !f.fully_read) else {
+                return Ok(());
+            };
+            let path = self.dir.join(&self.files[idx].name);
+            let mut file = File::open(&path).map_err(|e| FileError::io(&path, e))?;
+            file.seek(SeekFrom::Start(self.files[idx].read_to))
+                .map_err(|e| FileError::io(&path, e))?;
+            self.reading = Some((idx, BufReader::new(file)));
+        }
+        let Some((idx, reader)) = self.reading.as_mut() else {
+            return Ok(());
+        };
+        let idx = *idx;
+        let tracked = &mut self.files[idx];
+        let mut fetched = Vec::new();
+        let mut line = Vec::new();
+        for _ in 0..READ_LINES {
+            line.clear();
+            let n = reader
+                .by_ref()
+                .take(MAX_LINE_BYTES)
+                .read_until(b'\n', &mut line)
+                .map_err(|e| FileError::io(&self.dir.join(&tracked.name), e))?;
+            let complete = line.last() == Some(&b'\n') || n as u64 == MAX_LINE_BYTES;
+            if n == 0 || !complete {
+                // The end, or a last line still without its newline: read it again later.
+                if n > 0 {
+                    reader
+                        .seek_relative(-(n as i64))
+                        .map_err(|e| FileError::io(&self.dir.join(&tracked.name), e))?;
+                } else {
+                    tracked.fully_read = true;
+                }
+                self.reading = None;
+                break;
+            }
+            let start = tracked.read_to;
+            let end = start + n as u64;
+            tracked.read_to = end;
+            tracked.ledger.emitted(start, end);
+            let text = line.strip_suffix(b"\n").unwrap_or(&line);
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            let mut values = Values::with_capacity(1);
+            values.push(String::from_utf8_lossy(text).into_owned());
+            fetched.push(Fetched {
+                position: (idx, start),
+                values,
+            });
+        }
+        self.tracker.fetched(fetched);
+        Ok(())
+    }
+
+    /// Writes changed offsets, and renames files whose every line is done.
+    fn housekeeping(&mut self, force: bool) -> Result<(), FileError> {
+        if !force && self.last_persist.elapsed() < PERSIST_EVERY {
+            return Ok(());
+        }
+        self.last_persist = Instant::now();
+        let reading = self.reading.as_ref().map(|(i, _)| *i);
+        for i in 0..self.files.len() {
+            let (done, dirty) = {
+                let f = &self.files[i];
+                (
+                    !f.finished
+                        && f.fully_read
+                        && f.ledger.outstanding() == 0
+                        && reading != Some(i),
+                    f.dirty,
+                )
+            };
+            let name = self.files[i].name.clone();
+            if done {
+                let from = self.dir.join(&name);
+                let to = self.dir.join(format!("{name}{DONE_SUFFIX}"));
+                std::fs::rename(&from, &to).map_err(|e| FileError::io(&from, e))?;
+                let _ = std::fs::remove_file(self.offset_path(&name));
+                self.files[i].finished = true;
+                self.files[i].dirty = false;
+                tracing::info!(file = %name, "file done");
+            } else if dirty && !self.files[i].finished {
+                let committed = self.files[i].ledger.committed();
+                let path = self.offset_path(&name);
+                write_atomically(&path, committed.to_string().as_bytes())
+                    .map_err(|e| FileError::io(&path, e))?;
+                self.files[i].dirty = false;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which task reads a file: a stable hash of its name (FNV-1a), the same in every process.
+fn owner(name: &str, tasks: usize) -> usize {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % tasks.max(1) as u64) as usize
+}
+
+impl Spout for FileSpout {
+    fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
+        declarer.declare(Fields::new([self.field.as_str()]));
+    }
+
+    fn open(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
+        self.task_index = context.this_task_index();
+        self.task_count = context
+            .component_tasks(context.this_component_id())
+            .len()
+            .max(1);
+        let offsets = self.dir.join(OFFSETS_DIR);
+        std::fs::create_dir_all(&offsets).map_err(|e| FileError::io(&offsets, e))?;
+        Ok(())
+    }
+
+    fn next_tuple(&mut self, collector: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+        self.housekeeping(false)?;
+        if self.tracker.is_drained() {
+            if Instant::now() >= self.next_scan {
+                self.scan()?;
+            }
+            self.refill()?;
+        }
+        if let Some((id, values)) = self.tracker.next_to_emit() {
+            collector.emit_with_id(values, id)?;
+        }
+        Ok(())
+    }
+
+    fn ack(&mut self, msg_id: MessageId) {
+        self.tracker.ack(msg_id);
+        for (idx, start) in self.tracker.take_completed() {
+            if let Some(f) = self.files.get_mut(idx)
+                && f.ledger.acked(start)
+            {
+                f.dirty = true;
+            }
+        }
+    }
+
+    fn fail(&mut self, msg_id: MessageId) {
+        self.tracker.fail(msg_id);
+    }
+
+    fn deactivate(&mut self) {
+        if let Err(e) = self.housekeeping(true) {
+            tracing::warn!(error = %e, "could not write file offsets");
+        }
+    }
+
+    fn close(&mut self) {
+        if let Err(e) = self.housekeeping(true) {
+            tracing::warn!(error = %e, "could not write file offsets; lines after the last written offset are read again");
+        }
+    }
+}
+
+/// The committed offset of `name` in `dir`, as the spout left it (for tools and tests).
+pub fn committed_offset(dir: &Path, name: &str) -> Option<u64> {
+    std::fs::read_to_string(dir.join(OFFSETS_DIR).join(format!("{name}.offset")))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_shared_out_by_name_the_same_way_every_time() {
+        let names: Vec<String> = (0..100).map(|i| format!("part-{i}.log")).collect();
+        let owners: Vec<usize> = names.iter().map(|n| owner(n, 3)).collect();
+        assert_eq!(
+            owners,
+            names.iter().map(|n| owner(n, 3)).collect::<Vec<_>>()
+        );
+        for task in 0..3 {
+            assert!(owners.iter().filter(|o| **o == task).count() > 10);
+        }
+        assert_eq!(owner("x", 1), 0);
+    }
+}

@@ -1,0 +1,172 @@
+//! The file connectors on real files: every line of a directory's files reaches the rolling
+//! sink at least once through a bolt that fails one line in ten once, finished files are
+//! renamed; a restarted spout resumes at the persisted offset (past acked lines only).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use squall_connectors::files::{FileSink, FileSpout, committed_offset};
+use squall_worker::TopologyStats;
+use squall_worker::prelude::*;
+
+/// Fails lines as `decide` says (by line number, and whether it was seen before), passes the
+/// rest on anchored.
+struct Judge {
+    seen: HashSet<String>,
+    decide: fn(u64, bool) -> bool,
+    passed: Arc<Mutex<Vec<String>>>,
+}
+
+impl Bolt for Judge {
+    fn declare_outputs(&self, out: &mut OutputDeclarer) {
+        out.declare(Fields::new(["line"]));
+    }
+
+    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        let line = input.get_str("line")?.to_owned();
+        let n: u64 = line.rsplit('-').next().unwrap().parse().unwrap();
+        let again = !self.seen.insert(line.clone());
+        if !(self.decide)(n, again) {
+            out.fail(&input);
+            return Ok(());
+        }
+        self.passed.lock().unwrap().push(line.clone());
+        out.emit(&[&input], values![line])?;
+        out.ack(&input);
+        Ok(())
+    }
+}
+
+fn write_file(dir: &Path, name: &str, lines: u64) {
+    let text: String = (0..lines).map(|i| format!("{name}-{i}\n")).collect();
+    // Written elsewhere and renamed in, as the spout expects.
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, dir.join(name)).unwrap();
+}
+
+fn topology(
+    input: &Path,
+    output: &Path,
+    decide: fn(u64, bool) -> bool,
+    passed: Arc<Mutex<Vec<String>>>,
+) -> Topology {
+    let (input, output) = (input.to_owned(), output.to_owned());
+    let mut b = TopologyBuilder::new();
+    b.set_spout("lines", move || FileSpout::new(&input), 2);
+    b.set_bolt(
+        "judge",
+        move || Judge {
+            seen: HashSet::new(),
+            decide,
+            passed: Arc::clone(&passed),
+        },
+        2,
+    )
+    .shuffle_grouping("lines");
+    b.set_bolt("sink", move || FileSink::new(&output, "out"), 1)
+        .shuffle_grouping("judge");
+    b.build().unwrap()
+}
+
+fn run_until(topology: &Topology, done: impl Fn(&TopologyStats) -> bool) -> TopologyStats {
+    let mut conf = Config::new();
+    conf.set_max_spout_pending(500);
+    let running = LocalTopology::start("files", &conf, topology).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(&running.stats()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    running.kill(Duration::from_millis(500))
+}
+
+#[test]
+fn every_line_reaches_the_sink_and_finished_files_are_renamed() {
+    let (input, output) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for name in ["a.log", "b.log", "c.log"] {
+        write_file(input.path(), name, 1_000);
+    }
+    let passed = Arc::new(Mutex::new(Vec::new()));
+    // One line in ten fails the first time.
+    let t = topology(
+        input.path(),
+        output.path(),
+        |n, again| again || n % 10 != 0,
+        passed,
+    );
+    let stats = run_until(&t, |s| s.spout_totals().acked == 3_000);
+    assert_eq!(stats.spout_totals().acked, 3_000, "{stats:?}");
+    assert!(stats.spout_totals().failed >= 300, "{stats:?}");
+    let mut names: Vec<String> = std::fs::read_dir(input.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [".squall-offsets", "a.log.done", "b.log.done", "c.log.done"]
+    );
+    // Every line in the sink's rolled files, each at least once.
+    let mut written: HashMap<String, u32> = HashMap::new();
+    for entry in std::fs::read_dir(output.path()).unwrap().flatten() {
+        let name = entry.file_name().into_string().unwrap();
+        assert!(name.ends_with(".log"), "{name} was not rolled");
+        for line in std::fs::read_to_string(entry.path()).unwrap().lines() {
+            *written.entry(line.to_owned()).or_default() += 1;
+        }
+    }
+    for name in ["a.log", "b.log", "c.log"] {
+        for i in 0..1_000 {
+            assert!(written.contains_key(&format!("{name}-{i}")), "{name}-{i}");
+        }
+    }
+    let duplicates: u32 = written.values().map(|n| n - 1).sum();
+    println!(
+        "lines=3000 written={} duplicates={duplicates}",
+        written.len()
+    );
+}
+
+#[test]
+fn a_restarted_spout_resumes_after_the_acked_lines_only() {
+    let (input, output) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_file(input.path(), "x.log", 1_000);
+    // First run: lines from 500 on always fail, so the offset stops after line 499.
+    let passed = Arc::new(Mutex::new(Vec::new()));
+    let t = topology(
+        input.path(),
+        output.path(),
+        |n, _| n < 500,
+        Arc::clone(&passed),
+    );
+    run_until(&t, |s| s.spout_totals().acked >= 500);
+    let line_bytes = |i: u64| format!("x.log-{i}\n").len() as u64;
+    let after_499: u64 = (0..500).map(line_bytes).sum();
+    assert_eq!(committed_offset(input.path(), "x.log"), Some(after_499));
+    assert!(input.path().join("x.log").exists(), "not done yet");
+
+    // Second run: it starts at line 500, and finishes the file.
+    let passed = Arc::new(Mutex::new(Vec::new()));
+    let t = topology(
+        input.path(),
+        output.path(),
+        |_, _| true,
+        Arc::clone(&passed),
+    );
+    let stats = run_until(&t, |s| s.spout_totals().acked >= 500);
+    assert_eq!(stats.spout_totals().acked, 500, "{stats:?}");
+    let mut seen: Vec<u64> = passed
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| l.rsplit('-').next().unwrap().parse().unwrap())
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (500..1_000).collect::<Vec<_>>());
+    assert!(input.path().join("x.log.done").exists());
+    assert_eq!(committed_offset(input.path(), "x.log"), None);
+}
