@@ -7,11 +7,16 @@
 //!
 //! - `redis`: [`redis::RedisStreamSpout`] reads a Redis stream through a consumer group;
 //!   [`redis::RedisSink`] writes (`XADD`, `HSET`, `HINCRBY`) in pipelines.
+//! - `nats`: [`nats::JetStreamSpout`] pulls from a durable JetStream consumer (ack when the
+//!   tree completes, nak with a delay when it fails, in-progress for slow trees);
+//!   [`nats::JetStreamSink`] publishes and acks its input once the stream acknowledged it.
 //! - `files`: [`files::FileSpout`] reads a directory of newline-delimited files with
 //!   persisted offsets; [`files::FileSink`] writes rolling files.
 
 #[cfg(feature = "files")]
 pub mod files;
+#[cfg(feature = "nats")]
+pub mod nats;
 #[cfg(feature = "redis")]
 pub mod redis;
 

@@ -87,6 +87,17 @@ impl<P: Clone> Tracker<P> {
         }
     }
 
+    /// Drops a tree in flight, for a broker that delivers a failed message again itself
+    /// (a NATS nak); returns its position.
+    pub fn forget(&mut self, id: MessageId) -> Option<P> {
+        self.in_flight.remove(&id).map(|m| m.position)
+    }
+
+    /// The positions of the trees in flight.
+    pub fn in_flight_positions(&self) -> impl Iterator<Item = &P> {
+        self.in_flight.values().map(|m| &m.position)
+    }
+
     /// Positions completed and not yet acknowledged to the broker.
     pub fn completed(&self) -> &[P] {
         &self.completed

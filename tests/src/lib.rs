@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod cluster;
+pub mod nats_server;
 pub mod pki;
 pub mod python;
 pub mod redis_server;

@@ -1,0 +1,160 @@
+//! The JetStream publish sink.
+
+use std::time::Duration;
+
+use squall_topology_api::{Bolt, BoltCollector, ComponentError, Tuple, Value};
+
+use super::{NatsError, block_on, runtime};
+
+/// Inputs published per batch at most (a batch of inputs is published when it ends anyway).
+const MAX_BATCH: usize = 1024;
+
+/// Publishes one input field per message to a JetStream subject and acks each input once the
+/// stream acknowledged its message (a refused or unanswered publish fails the input, so it
+/// replays). At least once: a message whose input ack was lost is published again.
+///
+/// ```no_run
+/// use squall_connectors::nats::JetStreamSink;
+/// use squall_topology_api::TopologyBuilder;
+/// # struct Lines;
+/// # impl squall_topology_api::Spout for Lines {
+/// #     fn declare_outputs(&self, out: &mut squall_topology_api::OutputDeclarer) { out.declare(squall_topology_api::Fields::new(["payload"])); }
+/// #     fn next_tuple(&mut self, _: &mut squall_topology_api::SpoutCollector<'_>) -> Result<(), squall_topology_api::ComponentError> { Ok(()) }
+/// # }
+///
+/// let mut b = TopologyBuilder::new();
+/// # b.set_spout("lines", || Lines, 1);
+/// b.set_bolt("publish", || JetStreamSink::new("nats://127.0.0.1:4222", "events.out"), 1)
+///     .shuffle_grouping("lines");
+/// ```
+pub struct JetStreamSink {
+    url: String,
+    subject: String,
+    field: String,
+    connected: Option<(tokio::runtime::Runtime, async_nats::jetstream::Context)>,
+    buffer: Vec<Tuple>,
+}
+
+impl JetStreamSink {
+    /// Publishes to `subject` (which a stream must capture) on the server at `url`.
+    pub fn new(url: impl Into<String>, subject: impl Into<String>) -> Self {
+        JetStreamSink {
+            url: url.into(),
+            subject: subject.into(),
+            field: "payload".to_owned(),
+            connected: None,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// The input field published (default `payload`).
+    #[must_use]
+    pub fn field(mut self, name: impl Into<String>) -> Self {
+        self.field = name.into();
+        self
+    }
+
+    fn payload(&self, input: &Tuple) -> Vec<u8> {
+        match input.get(&self.field.as_str()) {
+            Ok(Value::Str(s)) => s.as_bytes().to_vec(),
+            Ok(Value::Bytes(b)) => b.clone(),
+            Ok(other) => other.to_string().into_bytes(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Publishes the buffered inputs; returns for each whether the stream acknowledged it.
+    fn publish(&mut self) -> Result<Vec<bool>, NatsError> {
+        if self.connected.is_none() {
+            let rt = runtime()?;
+            let client = block_on(&rt, &self.url, "connect", async_nats::connect(&self.url))?;
+            // The JetStream context spawns its acker task: inside the runtime.
+            let js = {
+                let _inside = rt.enter();
+                async_nats::jetstream::new(client)
+            };
+            self.connected = Some((rt, js));
+        }
+        let payloads: Vec<Vec<u8>> = self.buffer.iter().map(|t| self.payload(t)).collect();
+        let (subject, url) = (self.subject.clone(), self.url.clone());
+        let Some((rt, js)) = self.connected.as_ref() else {
+            return Ok(vec![false; payloads.len()]);
+        };
+        let result = block_on(rt, &url, "publish", async {
+            // Publish them all, then wait for the acks: one round trip per batch, not per input.
+            let mut pending = Vec::with_capacity(payloads.len());
+            for payload in payloads {
+                pending.push(
+                    js.publish(subject.clone(), payload.into())
+                        .await
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            let mut confirmed = Vec::with_capacity(pending.len());
+            for ack in pending {
+                confirmed.push(ack.await.is_ok());
+            }
+            Ok::<_, String>(confirmed)
+        });
+        if result.is_err() {
+            self.connected = None;
+        }
+        result
+    }
+
+    fn flush(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let result = self.publish();
+        let buffer = std::mem::take(&mut self.buffer);
+        match result {
+            Ok(confirmed) => {
+                let mut refused = 0;
+                for (input, ok) in buffer.iter().zip(confirmed) {
+                    if ok {
+                        collector.ack(input);
+                    } else {
+                        refused += 1;
+                        collector.fail(input);
+                    }
+                }
+                if refused > 0 {
+                    return Err(ComponentError::msg(format!(
+                        "JetStream did not acknowledge {refused} message(s) on {}; their inputs failed and replay",
+                        self.subject
+                    )));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                for input in &buffer {
+                    collector.fail(input);
+                }
+                Err(e.into())
+            }
+        }
+    }
+}
+
+impl Bolt for JetStreamSink {
+    fn execute(
+        &mut self,
+        input: Tuple,
+        collector: &mut BoltCollector<'_>,
+    ) -> Result<(), ComponentError> {
+        self.buffer.push(input);
+        if self.buffer.len() >= MAX_BATCH {
+            self.flush(collector)?;
+        }
+        Ok(())
+    }
+
+    fn poll_interval(&self) -> Option<Duration> {
+        Some(Duration::from_millis(2))
+    }
+
+    fn poll(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        self.flush(collector)
+    }
+}

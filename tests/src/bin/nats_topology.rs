@@ -1,0 +1,86 @@
+//! A topology over a JetStream stream, for the connector tests: messages (payload `n`) pulled
+//! through the durable consumer `squall` of stream `IN` → a bolt that fails the first sighting
+//! of every `--fail-every`th message → a sink publishing each payload to subject `out`.
+//!
+//!     nats_topology --nats URL [--fail-every 10] [--workers 2]
+
+use std::collections::HashSet;
+
+use squall_connectors::nats::{JetStreamSink, JetStreamSpout};
+use squall_worker::prelude::*;
+
+struct Flaky {
+    every: i64,
+    failed: HashSet<i64>,
+}
+
+impl Bolt for Flaky {
+    fn declare_outputs(&self, out: &mut OutputDeclarer) {
+        out.declare(Fields::new(["payload"]));
+    }
+
+    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        let payload = input.get_str("payload")?.to_owned();
+        let n: i64 = payload.parse().unwrap_or(1);
+        if self.every > 0 && n % self.every == 0 && self.failed.insert(n) {
+            out.fail(&input);
+            return Ok(());
+        }
+        out.emit(&[&input], values![payload])?;
+        out.ack(&input);
+        Ok(())
+    }
+}
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let url = arg(&args, "--nats").ok_or("--nats URL is required")?;
+    let every: i64 = arg(&args, "--fail-every").map_or(Ok(10), |s| s.parse())?;
+    let workers: u32 = arg(&args, "--workers").map_or(Ok(2), |s| s.parse())?;
+    let mut builder = TopologyBuilder::new();
+    let spout_url = url.clone();
+    builder.set_spout(
+        "messages",
+        move || JetStreamSpout::new(&spout_url, "IN", "squall"),
+        2,
+    );
+    builder
+        .set_bolt(
+            "flaky",
+            move || Flaky {
+                every,
+                failed: HashSet::new(),
+            },
+            2,
+        )
+        .shuffle_grouping("messages");
+    builder
+        .set_bolt("sink", move || JetStreamSink::new(&url, "out"), 2)
+        .shuffle_grouping("flaky");
+    let topology = builder.build()?;
+    let mut conf = Config::new();
+    conf.set_num_workers(workers)
+        .set_max_spout_pending(1_000)
+        .set_message_timeout_secs(10);
+    if squall_worker::serve_cluster_role(&topology, &conf)? {
+        return Ok(());
+    }
+    let running = LocalTopology::start("nats", &conf, &topology)?;
+    let seconds: u64 = arg(&args, "--seconds").map_or(Ok(10), |s| s.parse())?;
+    std::thread::sleep(std::time::Duration::from_secs(seconds));
+    let s = running
+        .kill(std::time::Duration::from_millis(500))
+        .spout_totals();
+    println!(
+        "emitted={} acked={} failed={}",
+        s.emitted, s.acked, s.failed
+    );
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! End-to-end at-least-once from NATS JetStream on a cluster of real daemons: 100,000
+//! messages consumed by a two-worker topology whose bolt fails one in ten once (nak'ed,
+//! delivered again), while a worker is killed with -9 twice. At the end every message reached
+//! the sink's stream at least once and the consumer has nothing pending or unacknowledged; the
+//! duplicates are printed.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, consumer, stream};
+use squall_tests::cluster::{Cluster, binaries, eventually};
+use squall_tests::nats_server::NatsServer;
+use tokio_stream::StreamExt;
+
+const MESSAGES: u64 = 100_000;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Messages in stream `name`.
+fn stream_len(rt: &tokio::runtime::Runtime, js: &jetstream::Context, name: &str) -> u64 {
+    rt.block_on(async {
+        let mut s = js.get_stream(name).await.ok()?;
+        Some(s.info().await.ok()?.state.messages)
+    })
+    .unwrap_or(0)
+}
+
+/// The `squall` consumer's messages not yet delivered, and delivered but unacknowledged.
+fn pending(rt: &tokio::runtime::Runtime, js: &jetstream::Context) -> (u64, u64) {
+    rt.block_on(async {
+        let s = js.get_stream("IN").await.ok()?;
+        let mut c: consumer::PullConsumer = s.get_consumer("squall").await.ok()?;
+        let info = c.info().await.ok()?;
+        Some((info.num_pending, info.num_ack_pending as u64))
+    })
+    .unwrap_or((u64::MAX, u64::MAX))
+}
+
+/// The distinct payloads in stream `OUT`, and how many were there more than once.
+fn delivered(rt: &tokio::runtime::Runtime, js: &jetstream::Context) -> (HashSet<String>, u64) {
+    let total = stream_len(rt, js, "OUT");
+    rt.block_on(async {
+        let s = js.get_stream("OUT").await.unwrap();
+        let reader: consumer::PullConsumer = s
+            .create_consumer(consumer::pull::Config {
+                ack_policy: consumer::AckPolicy::None,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let (mut seen, mut count) = (HashSet::new(), 0u64);
+        while count < total {
+            let mut batch = reader
+                .fetch()
+                .max_messages(10_000)
+                .expires(Duration::from_secs(1))
+                .messages()
+                .await
+                .unwrap();
+            let mut got = 0;
+            while let Some(m) = batch.next().await {
+                let m = m.unwrap();
+                seen.insert(String::from_utf8_lossy(&m.message.payload).into_owned());
+                count += 1;
+                got += 1;
+            }
+            if got == 0 {
+                break;
+            }
+        }
+        let duplicates = count - seen.len() as u64;
+        (seen, duplicates)
+    })
+}
+
+fn worker_pid(cluster: &Cluster, index: usize) -> u32 {
+    let mut found = 0;
+    let ok = eventually(Duration::from_secs(60), || {
+        let Some(status) = cluster.status_json("nats") else {
+            return false;
+        };
+        let pids: Vec<u32> = status["workers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|w| w["pid"].as_u64())
+            .filter(|&p| p > 0)
+            .map(|p| p as u32)
+            .filter(|p| {
+                std::fs::read(format!("/proc/{p}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).starts_with("squall-worker"))
+            })
+            .collect();
+        if pids.len() < 2 {
+            return false;
+        }
+        found = pids[index % pids.len()];
+        true
+    });
+    assert!(ok, "no two live workers to kill");
+    found
+}
+
+#[test]
+fn every_message_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pending() {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let rt = runtime();
+    let js = rt.block_on(async {
+        let client = async_nats::connect(&nats.url).await.unwrap();
+        let js = jetstream::new(client);
+        for (name, subject) in [("IN", "in"), ("OUT", "out")] {
+            js.create_stream(stream::Config {
+                name: name.into(),
+                subjects: vec![subject.into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }
+        // In windows below the client's 5,000 unacknowledged publishes.
+        for chunk in 0..MESSAGES / 2_000 {
+            let mut acks = Vec::new();
+            for i in chunk * 2_000..(chunk + 1) * 2_000 {
+                acks.push(js.publish("in", i.to_string().into()).await.unwrap());
+            }
+            for ack in acks {
+                ack.await.unwrap();
+            }
+        }
+        js
+    });
+    assert_eq!(stream_len(&rt, &js, "IN"), MESSAGES);
+
+    let cluster = Cluster::start(&["127.0.10.3"], 2);
+    let topology = binaries().nats_topology.display().to_string();
+    let submitted = cluster.squall(&[
+        "submit",
+        &topology,
+        "--name",
+        "nats",
+        "--",
+        "--nats",
+        &nats.url,
+        "--fail-every",
+        "10",
+        "--workers",
+        "2",
+    ]);
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+    let started = Instant::now();
+    for (kill, at) in [(1, MESSAGES / 10), (2, MESSAGES * 3 / 10)] {
+        assert!(
+            eventually(Duration::from_secs(120), || stream_len(&rt, &js, "OUT")
+                >= at),
+            "the sink published {} of {at} before kill {kill}; logs in {}",
+            stream_len(&rt, &js, "OUT"),
+            cluster.dir.path().display()
+        );
+        let pid = worker_pid(&cluster, kill);
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        println!("kill {kill}: worker {pid} at {:?}", started.elapsed());
+    }
+    // Messages of the killed workers come back after the ack wait (2 × the 10 s timeout).
+    let all_in = eventually(Duration::from_secs(240), || {
+        stream_len(&rt, &js, "OUT") >= MESSAGES && pending(&rt, &js) == (0, 0)
+    });
+    let (seen, duplicates) = delivered(&rt, &js);
+    println!(
+        "messages={MESSAGES} reached_sink={} duplicates={duplicates} pending={:?} after {:?}",
+        seen.len(),
+        pending(&rt, &js),
+        started.elapsed()
+    );
+    assert!(
+        all_in && seen.len() as u64 == MESSAGES,
+        "{} of {MESSAGES} reached the sink, pending {:?}; logs in {}",
+        seen.len(),
+        pending(&rt, &js),
+        cluster.dir.path().display()
+    );
+    let killed = cluster.squall(&["kill", "nats", "--wait", "1"]);
+    assert!(killed.status.success());
+}
