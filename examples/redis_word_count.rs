@@ -12,12 +12,11 @@
 //! itself and prints the spouts' totals last: `emitted=<n> acked=<n> failed=<n>`. Submitted
 //! with `squall submit BINARY -- --redis ...` it runs on a cluster.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use squall_connectors::redis::{RedisSink, RedisStreamSpout, RedisWrite};
-use squall_examples::word_count::SplitBolt;
+use squall_examples::word_count::{RunningCount, SplitBolt};
 use squall_worker::prelude::*;
 
 #[derive(Parser)]
@@ -41,25 +40,6 @@ struct Args {
     /// topology.workers, when submitted to a cluster.
     #[arg(long, default_value_t = 1)]
     workers: u32,
-}
-
-/// Each word's running count, emitted anchored to the word.
-#[derive(Default)]
-struct RunningCount(HashMap<String, i64>);
-
-impl Bolt for RunningCount {
-    fn declare_outputs(&self, out: &mut OutputDeclarer) {
-        out.declare(Fields::new(["word", "count"]));
-    }
-
-    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        let word = input.get_str(0)?;
-        let n = self.0.entry(word.to_owned()).or_default();
-        *n += 1;
-        out.emit(&[&input], values![word, *n])?;
-        out.ack(&input);
-        Ok(())
-    }
 }
 
 fn main() -> anyhow::Result<()> {

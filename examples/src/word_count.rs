@@ -148,6 +148,26 @@ impl BasicBolt for CountBolt {
     }
 }
 
+/// Each word's running count, emitted as `(word, count)` anchored to the word: what the
+/// connector examples write to their sinks.
+#[derive(Default)]
+pub struct RunningCount(FxHashMap<String, i64>);
+
+impl Bolt for RunningCount {
+    fn declare_outputs(&self, out: &mut OutputDeclarer) {
+        out.declare(Fields::new(["word", "count"]));
+    }
+
+    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        let word = input.get_str(0)?;
+        let n = self.0.entry(word.to_owned()).or_default();
+        *n += 1;
+        out.emit(&[&input], values![word, *n])?;
+        out.ack(&input);
+        Ok(())
+    }
+}
+
 /// Storm's classic sentences.
 pub const CLASSIC_SENTENCES: &[&str] = &[
     "the cow jumped over the moon",

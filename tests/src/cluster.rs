@@ -41,6 +41,8 @@ pub struct Binaries {
     pub nats_topology: PathBuf,
     /// The Redis word-count example.
     pub redis_word_count: PathBuf,
+    /// The files word-count example.
+    pub file_word_count: PathBuf,
 }
 
 /// Builds the binaries once per test process (a no-op when they are up to date) in the same
@@ -81,6 +83,8 @@ pub fn binaries() -> &'static Binaries {
             "word_count",
             "--example",
             "redis_word_count",
+            "--example",
+            "file_word_count",
         ]);
         if release {
             cmd.arg("--release");
@@ -97,6 +101,7 @@ pub fn binaries() -> &'static Binaries {
             redis_topology: profile_dir.join("redis_topology"),
             nats_topology: profile_dir.join("nats_topology"),
             redis_word_count: profile_dir.join("examples").join("redis_word_count"),
+            file_word_count: profile_dir.join("examples").join("file_word_count"),
         }
     })
 }

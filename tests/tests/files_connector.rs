@@ -170,3 +170,46 @@ fn a_restarted_spout_resumes_after_the_acked_lines_only() {
     assert!(input.path().join("x.log.done").exists());
     assert_eq!(committed_offset(input.path(), "x.log"), None);
 }
+
+#[test]
+fn file_word_count_counts_every_word_and_prints_the_totals_last() {
+    let (input, output) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let sentences = ["the cow jumped over the moon", "an apple a day"];
+    for (name, n) in [("a.txt", 300), ("b.txt", 200)] {
+        let text: String = (0..n).map(|i| format!("{}\n", sentences[i % 2])).collect();
+        std::fs::write(input.path().join(name), text).unwrap();
+    }
+    let out = std::process::Command::new(&squall_tests::cluster::binaries().file_word_count)
+        .arg("--input")
+        .arg(input.path())
+        .arg("--output")
+        .arg(output.path())
+        .args(["--seconds", "4"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(
+        stdout.lines().last(),
+        Some("emitted=500 acked=500 failed=0")
+    );
+    // The highest running count written for each word is its count.
+    let mut counts: HashMap<String, i64> = HashMap::new();
+    for entry in std::fs::read_dir(output.path()).unwrap().flatten() {
+        for line in std::fs::read_to_string(entry.path()).unwrap().lines() {
+            let (word, n) = line.split_once(' ').unwrap();
+            let n: i64 = n.parse().unwrap();
+            let best = counts.entry(word.to_owned()).or_default();
+            *best = (*best).max(n);
+        }
+    }
+    let mut expected: HashMap<String, i64> = HashMap::new();
+    for i in 0..500 {
+        let sentence = sentences[if i < 300 { i % 2 } else { (i - 300) % 2 }];
+        for w in sentence.split(' ') {
+            *expected.entry(w.to_owned()).or_default() += 1;
+        }
+    }
+    assert_eq!(counts, expected);
+    assert!(input.path().join("a.txt.done").exists());
+}
