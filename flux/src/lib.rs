@@ -124,11 +124,23 @@ pub fn parse(text: &str, resources: &Path) -> Result<FluxTopology, String> {
             return Err(format!("{key}: {why}"));
         }
     }
-    let spouts = read_components(Kind::Spout, def.spouts.unwrap_or_default())?;
+    // Commands run in the file's directory, also when the resources shipped are a directory
+    // above it (an absolute directory wins over the resources root in `current_dir`).
+    let in_dir = |(id, mut shell): (String, ShellDef)| {
+        shell.dir = Some(resources.to_owned());
+        (id, shell)
+    };
+    let spouts: Vec<_> = read_components(Kind::Spout, def.spouts.unwrap_or_default())?
+        .into_iter()
+        .map(in_dir)
+        .collect();
     if spouts.is_empty() {
         return Err("spouts: a topology needs at least one spout".into());
     }
-    let bolts = read_components(Kind::Bolt, def.bolts.unwrap_or_default())?;
+    let bolts: Vec<_> = read_components(Kind::Bolt, def.bolts.unwrap_or_default())?
+        .into_iter()
+        .map(in_dir)
+        .collect();
     let mut kinds: BTreeMap<&str, (Kind, &ShellDef)> = BTreeMap::new();
     for (kind, (id, shell)) in spouts
         .iter()

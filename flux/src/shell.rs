@@ -50,6 +50,8 @@ pub struct ShellDef {
     pub config: Vec<(String, Json)>,
     /// Executors.
     pub parallelism: u32,
+    /// Where the command runs: the YAML file's directory (set by [`crate::parse`]).
+    pub dir: Option<std::path::PathBuf>,
 }
 
 impl ShellDef {
@@ -92,6 +94,7 @@ impl ShellDef {
             streams: Vec::new(),
             config: Vec::new(),
             parallelism: parallelism(def.parallelism)?,
+            dir: None,
         };
         if let Some(fields) = default_fields {
             let fields = strings(fields)
@@ -167,7 +170,10 @@ impl ShellDef {
                 s => spout.output_stream(s, fields),
             };
         }
-        spout
+        match &self.dir {
+            Some(dir) => spout.current_dir(dir),
+            None => spout,
+        }
     }
 
     /// A shell bolt running this definition.
@@ -180,7 +186,10 @@ impl ShellDef {
                 s => bolt.output_stream(s, fields),
             };
         }
-        bolt
+        match &self.dir {
+            Some(dir) => bolt.current_dir(dir),
+            None => bolt,
+        }
     }
 }
 

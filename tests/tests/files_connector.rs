@@ -213,3 +213,25 @@ fn file_word_count_counts_every_word_and_prints_the_totals_last() {
     assert_eq!(counts, expected);
     assert!(input.path().join("a.txt.done").exists());
 }
+
+#[test]
+fn a_file_still_missing_its_last_newline_does_not_hold_up_the_others() {
+    let (input, output) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // "a" sorts first and ends in half a line; "b" is complete.
+    std::fs::write(input.path().join("a.log"), "a.log-0\na.log-1\na.log-").unwrap();
+    write_file(input.path(), "b.log", 100);
+    let passed = Arc::new(Mutex::new(Vec::new()));
+    let t = topology(
+        input.path(),
+        output.path(),
+        |_, _| true,
+        Arc::clone(&passed),
+    );
+    let stats = run_until(&t, |s| s.spout_totals().acked >= 102);
+    assert_eq!(stats.spout_totals().acked, 102, "{stats:?}");
+    assert!(input.path().join("b.log.done").exists());
+    assert!(
+        input.path().join("a.log").exists(),
+        "a waits for its last line"
+    );
+}

@@ -158,8 +158,9 @@ fn redis_word_count_writes_every_words_count_and_prints_the_totals_last() {
             .ignore();
     }
     pipe.query::<()>(&mut conn).unwrap();
+    let example = &binaries().redis_word_count;
     let started = Instant::now();
-    let out = std::process::Command::new(&binaries().redis_word_count)
+    let out = std::process::Command::new(example)
         .args([
             "--redis",
             &redis.url,

@@ -32,6 +32,8 @@ struct Tracked {
     read_to: u64,
     /// The end of the file was reached on a line boundary.
     fully_read: bool,
+    /// Its last line lacks its newline: other files go first until the next scan.
+    waiting: bool,
     /// The committed offset changed since it was last written.
     dirty: bool,
     finished: bool,
@@ -105,8 +107,12 @@ impl FileSpout {
             .filter(|n| owner(n, self.task_count) == self.task_index)
             .collect();
         names.sort();
+        for f in &mut self.files {
+            f.waiting = false;
+        }
         for name in names {
-            if self.files.iter().any(|f| f.name == name) {
+            // A name seen before and finished is a new file that reuses it.
+            if self.files.iter().any(|f| f.name == name && !f.finished) {
                 continue;
             }
             let committed = std::fs::read_to_string(self.offset_path(&name))
@@ -118,6 +124,7 @@ impl FileSpout {
                 ledger: OffsetLedger::resume(committed),
                 read_to: committed,
                 fully_read: false,
+                waiting: false,
                 dirty: false,
                 finished: false,
             });
@@ -155,9 +162,7 @@ impl FileSpout {
             if n == 0 || !complete {
                 // The end, or a last line still without its newline: read it again later.
                 if n > 0 {
-                    reader
-                        .seek_relative(-(n as i64))
-                        .map_err(|e| FileError::io(&self.dir.join(&tracked.name), e))?;
+                    tracked.waiting = true;
                 } else {
                     tracked.fully_read = true;
                 }

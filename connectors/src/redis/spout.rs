@@ -67,6 +67,9 @@ pub struct RedisStreamSpout {
     next_claim: Instant,
     retry_at: Option<Instant>,
     retry_delay: Duration,
+    /// Pending entries deleted from the stream meanwhile (read back with no fields): nothing
+    /// to emit, acknowledged with the next batch.
+    deleted: Vec<String>,
 }
 
 impl RedisStreamSpout {
@@ -94,6 +97,7 @@ impl RedisStreamSpout {
             next_claim: Instant::now(),
             retry_at: None,
             retry_delay: Duration::from_millis(100),
+            deleted: Vec::new(),
         }
     }
 
@@ -159,7 +163,10 @@ impl RedisStreamSpout {
         e
     }
 
-    fn fetched(&self, entries: Vec<StreamId>) -> Vec<Fetched<String>> {
+    fn fetched(&mut self, entries: Vec<StreamId>) -> Vec<Fetched<String>> {
+        let (gone, entries): (Vec<StreamId>, Vec<StreamId>) =
+            entries.into_iter().partition(|e| e.map.is_empty());
+        self.deleted.extend(gone.into_iter().map(|e| e.id));
         entries
             .into_iter()
             .map(|entry| {
@@ -261,12 +268,18 @@ impl RedisStreamSpout {
 
     /// Acknowledges completed entries to Redis when enough wait or they waited long enough.
     fn flush_acks(&mut self, force: bool) -> Result<(), RedisError> {
-        let waiting = self.tracker.completed().len();
+        let waiting = self.tracker.completed().len() + self.deleted.len();
         if waiting == 0 || (!force && waiting < ACK_BATCH && self.last_ack.elapsed() < ACK_EVERY) {
             return Ok(());
         }
         let (stream, group) = (self.stream.clone(), self.group.clone());
-        let ids = self.tracker.completed().to_vec();
+        let ids: Vec<String> = self
+            .tracker
+            .completed()
+            .iter()
+            .chain(&self.deleted)
+            .cloned()
+            .collect();
         let Some(conn) = self.conn()? else {
             return Ok(());
         };
@@ -278,6 +291,7 @@ impl RedisStreamSpout {
         match acked {
             Ok(_) => {
                 self.tracker.take_completed();
+                self.deleted.clear();
                 self.last_ack = Instant::now();
                 Ok(())
             }
