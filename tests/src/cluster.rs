@@ -357,6 +357,38 @@ impl Cluster {
             .expect("nimbus endpoint")
     }
 
+    /// The pid of one of topology `name`'s live workers (`index` modulo their number), once
+    /// it has at least `min` of them. Status lists a worker with pid 0 until it has reported
+    /// one: never signal that, it is the caller's own process group.
+    pub fn live_worker_pid(&self, name: &str, min: usize, index: usize) -> u32 {
+        let mut found = 0;
+        let ok = eventually(Duration::from_secs(60), || {
+            let Some(status) = self.status_json(name) else {
+                return false;
+            };
+            let pids: Vec<u32> = status["workers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|w| w["pid"].as_u64())
+                .filter(|&p| p > 0)
+                .map(|p| p as u32)
+                .filter(|p| {
+                    std::fs::read(format!("/proc/{p}/cmdline"))
+                        .is_ok_and(|c| String::from_utf8_lossy(&c).starts_with("squall-worker"))
+                })
+                .collect();
+            if pids.len() < min.max(1) {
+                return false;
+            }
+            found = pids[index % pids.len()];
+            true
+        });
+        assert!(ok, "{name} never had {min} live workers");
+        found
+    }
+
     /// Submits the test topology; returns the CLI's output.
     pub fn submit_ids(&self, name: &str, workers: u32, ids: u64, rate: u64, out: &Path) -> Output {
         self.submit_ids_with(name, workers, ids, rate, out, &[])

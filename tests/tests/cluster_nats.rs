@@ -79,35 +79,6 @@ fn delivered(rt: &tokio::runtime::Runtime, js: &jetstream::Context) -> (HashSet<
     })
 }
 
-fn worker_pid(cluster: &Cluster, index: usize) -> u32 {
-    let mut found = 0;
-    let ok = eventually(Duration::from_secs(60), || {
-        let Some(status) = cluster.status_json("nats") else {
-            return false;
-        };
-        let pids: Vec<u32> = status["workers"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|w| w["pid"].as_u64())
-            .filter(|&p| p > 0)
-            .map(|p| p as u32)
-            .filter(|p| {
-                std::fs::read(format!("/proc/{p}/cmdline"))
-                    .is_ok_and(|c| String::from_utf8_lossy(&c).starts_with("squall-worker"))
-            })
-            .collect();
-        if pids.len() < 2 {
-            return false;
-        }
-        found = pids[index % pids.len()];
-        true
-    });
-    assert!(ok, "no two live workers to kill");
-    found
-}
-
 #[test]
 fn every_message_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pending() {
     let Some(nats) = NatsServer::start() else {
@@ -169,7 +140,7 @@ fn every_message_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pen
             stream_len(&rt, &js, "OUT"),
             cluster.dir.path().display()
         );
-        let pid = worker_pid(&cluster, kill);
+        let pid = cluster.live_worker_pid("nats", 2, kill);
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid as i32),
             nix::sys::signal::Signal::SIGKILL,

@@ -55,35 +55,6 @@ fn written(conn: &mut redis::Connection) -> (HashSet<String>, u64) {
     (ids, duplicates)
 }
 
-/// A live worker's pid (status lists a worker with pid 0 until it has reported one: never
-/// signal that, it is this process group).
-fn worker_pid(cluster: &Cluster, index: usize) -> u32 {
-    let mut found = 0;
-    let ok = eventually(Duration::from_secs(60), || {
-        let Some(status) = cluster.status_json("redis") else {
-            return false;
-        };
-        let workers = status["workers"].as_array().cloned().unwrap_or_default();
-        let pids: Vec<u32> = workers
-            .iter()
-            .filter_map(|w| w["pid"].as_u64())
-            .filter(|&p| p > 0)
-            .map(|p| p as u32)
-            .filter(|p| {
-                std::fs::read(format!("/proc/{p}/cmdline"))
-                    .is_ok_and(|c| String::from_utf8_lossy(&c).starts_with("squall-worker"))
-            })
-            .collect();
-        if pids.len() < 2 {
-            return false;
-        }
-        found = pids[index % pids.len()];
-        true
-    });
-    assert!(ok, "no two live workers to kill");
-    found
-}
-
 #[test]
 fn every_entry_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pending() {
     let Some(redis) = RedisServer::start() else {
@@ -135,7 +106,7 @@ fn every_entry_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pendi
             xlen(&mut conn, "out"),
             cluster.dir.path().display()
         );
-        let pid = worker_pid(&cluster, kill % 2);
+        let pid = cluster.live_worker_pid("redis", 2, kill % 2);
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid as i32),
             nix::sys::signal::Signal::SIGKILL,
