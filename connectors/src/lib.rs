@@ -10,14 +10,21 @@
 //! - `nats`: [`nats::JetStreamSpout`] pulls from a durable JetStream consumer (ack when the
 //!   tree completes, nak with a delay when it fails, in-progress for slow trees);
 //!   [`nats::JetStreamSink`] publishes and acks its input once the stream acknowledged it.
+//! - `kafka`: [`kafka::KafkaSpout`] reads a topic's partitions dealt across its tasks and
+//!   commits only offsets below which every tree completed; [`kafka::KafkaSink`] produces with
+//!   `acks=all` and acks each input once its record is confirmed.
 //! - `files`: [`files::FileSpout`] reads a directory of newline-delimited files with
 //!   persisted offsets; [`files::FileSink`] writes rolling files.
 
 #[cfg(feature = "files")]
 pub mod files;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 #[cfg(feature = "nats")]
 pub mod nats;
 #[cfg(feature = "redis")]
 pub mod redis;
 
+#[cfg(any(feature = "redis", feature = "nats", feature = "kafka"))]
+mod retry;
 pub mod tracker;

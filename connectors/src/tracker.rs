@@ -98,6 +98,15 @@ impl<P: Clone> Tracker<P> {
         self.in_flight.values().map(|m| &m.position)
     }
 
+    /// The positions of every message fetched and not yet acked: in flight, failed and
+    /// waiting to be emitted again, or not yet emitted.
+    pub fn unacked_positions(&self) -> impl Iterator<Item = &P> {
+        self.in_flight
+            .values()
+            .chain(self.ready.iter())
+            .map(|m| &m.position)
+    }
+
     /// Positions completed and not yet acknowledged to the broker.
     pub fn completed(&self) -> &[P] {
         &self.completed

@@ -39,6 +39,8 @@ pub struct Binaries {
     pub redis_topology: PathBuf,
     /// The `nats_topology` test topology (a JetStream stream through a flaky bolt to a subject).
     pub nats_topology: PathBuf,
+    /// The `kafka_topology` test topology (a Kafka topic through a flaky bolt to a topic).
+    pub kafka_topology: PathBuf,
     /// The Redis word-count example.
     pub redis_word_count: PathBuf,
     /// The files word-count example.
@@ -100,6 +102,7 @@ pub fn binaries() -> &'static Binaries {
             shell_topology: profile_dir.join("shell_topology"),
             redis_topology: profile_dir.join("redis_topology"),
             nats_topology: profile_dir.join("nats_topology"),
+            kafka_topology: profile_dir.join("kafka_topology"),
             redis_word_count: profile_dir.join("examples").join("redis_word_count"),
             file_word_count: profile_dir.join("examples").join("file_word_count"),
         }

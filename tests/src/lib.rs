@@ -2,6 +2,8 @@
 
 pub mod browser;
 pub mod cluster;
+pub mod flaky;
+pub mod kafka_server;
 pub mod nats_server;
 pub mod pki;
 pub mod python;

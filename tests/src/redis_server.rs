@@ -1,5 +1,6 @@
 //! A real `redis-server` for the connector tests: started on a free loopback port with no
-//! persistence, ready when it answers PING, killed when dropped. Missing on CI is a failure;
+//! persistence (but a dump on a requested stop, so it can be restarted with its data), ready
+//! when it answers PING, killed when dropped. Missing on CI is a failure;
 //! elsewhere the test is skipped with a message.
 
 use std::process::{Child, Command, Stdio};
@@ -10,7 +11,8 @@ pub struct RedisServer {
     child: Child,
     /// `redis://127.0.0.1:PORT`.
     pub url: String,
-    _dir: tempfile::TempDir,
+    port: u16,
+    dir: tempfile::TempDir,
 }
 
 impl RedisServer {
@@ -30,27 +32,24 @@ impl RedisServer {
         }
         let port = crate::cluster::free_port("127.0.0.1");
         let dir = tempfile::tempdir().expect("temp dir");
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
         let server = RedisServer {
-            child,
+            child: spawn(port, dir.path()),
             url: format!("redis://127.0.0.1:{port}"),
-            _dir: dir,
+            port,
+            dir,
         };
+        server.wait_ready();
+        Some(server)
+    }
+
+    fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let pong: Option<String> = server
+            let pong: Option<String> = self
                 .try_conn()
                 .and_then(|mut c| redis::cmd("PING").query(&mut c).ok());
             if pong.as_deref() == Some("PONG") {
-                return Some(server);
+                return;
             }
             assert!(
                 Instant::now() < deadline,
@@ -58,6 +57,21 @@ impl RedisServer {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Stops the server after it saved its data (`SHUTDOWN SAVE`): clients see it gone.
+    pub fn stop(&mut self) {
+        let mut conn = self.conn();
+        // The server closes the connection instead of answering.
+        let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut conn);
+        let status = self.child.wait().expect("wait for redis-server");
+        assert!(status.success(), "redis-server stopped with {status}");
+    }
+
+    /// Starts it again on the same port, from the data [`stop`](Self::stop) saved.
+    pub fn restart(&mut self) {
+        self.child = spawn(self.port, self.dir.path());
+        self.wait_ready();
     }
 
     fn try_conn(&self) -> Option<redis::Connection> {
@@ -71,6 +85,18 @@ impl RedisServer {
     pub fn conn(&self) -> redis::Connection {
         self.try_conn().expect("connect to redis-server")
     }
+}
+
+fn spawn(port: u16, dir: &std::path::Path) -> Child {
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start redis-server")
 }
 
 impl Drop for RedisServer {

@@ -1,7 +1,7 @@
 //! End-to-end at-least-once from a Redis stream on a cluster of real daemons: 100,000 entries
 //! consumed by a two-worker topology whose bolt fails one in ten once, while a worker is
-//! killed with -9 twice. At the end every entry reached the sink at least once and the group
-//! holds nothing pending; the duplicates are printed.
+//! killed with -9 twice; and Redis stopped for 10 s mid-run. At the end every entry reached the
+//! sink at least once and the group holds nothing pending; the duplicates are printed.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::HashSet;
@@ -133,5 +133,114 @@ fn every_entry_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pendi
         cluster.dir.path().display()
     );
     let killed = cluster.squall(&["kill", "redis", "--wait", "1"]);
+    assert!(killed.status.success());
+}
+
+fn component(status: &serde_json::Value, id: &str) -> serde_json::Value {
+    status["components"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == id))
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_spout_reports_redis_going_away_backs_off_and_resumes_losing_nothing() {
+    const N: u64 = 20_000;
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let mut conn = redis.conn();
+    let mut pipe = redis::pipe();
+    for i in 0..N {
+        pipe.cmd("XADD").arg("in").arg("*").arg("n").arg(i).ignore();
+    }
+    pipe.query::<()>(&mut conn).unwrap();
+    drop(conn);
+
+    let cluster = Cluster::start(&["127.0.10.3"], 1);
+    let topology = binaries().redis_topology.display().to_string();
+    let submitted = cluster.squall(&[
+        "submit",
+        &topology,
+        "--name",
+        "outage",
+        "--",
+        "--redis",
+        &redis.url,
+        "--stream",
+        "in",
+        "--group",
+        "squall",
+        "--out",
+        "out",
+        "--fail-every",
+        "10",
+        "--workers",
+        "1",
+    ]);
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+    assert!(
+        eventually(Duration::from_secs(120), || xlen(&mut redis.conn(), "out")
+            >= N / 10),
+        "the sink wrote {} of {} before the outage; logs in {}",
+        xlen(&mut redis.conn(), "out"),
+        N / 10,
+        cluster.dir.path().display()
+    );
+    let errors_before = component(&cluster.status_json("outage").unwrap(), "entries")["errors"]
+        .as_u64()
+        .unwrap_or(0);
+
+    // Redis goes away for 10 s.
+    redis.stop();
+    let stopped = Instant::now();
+    let reported = eventually(Duration::from_secs(9), || {
+        cluster.status_json("outage").is_some_and(|s| {
+            component(&s, "entries")["recent_errors"]
+                .to_string()
+                .contains("redis at")
+        })
+    });
+    std::thread::sleep(Duration::from_secs(10).saturating_sub(stopped.elapsed()));
+    let status = cluster.status_json("outage").unwrap();
+    let errors_during = component(&status, "entries")["errors"]
+        .as_u64()
+        .unwrap_or(0)
+        - errors_before;
+    redis.restart();
+    println!(
+        "redis away for {:?}; the spouts reported {errors_during} errors",
+        stopped.elapsed()
+    );
+    assert!(reported, "the spout did not report the outage: {status}");
+    // Two spout tasks retrying for 10 s with a backoff from 100 ms up to 5 s try about seven
+    // times each; a loop without one would report thousands.
+    assert!(
+        (1..=40).contains(&errors_during),
+        "{errors_during} errors in 10 s: {status}"
+    );
+
+    let all_in = eventually(Duration::from_secs(180), || {
+        let mut c = redis.conn();
+        written(&mut c).0.len() as u64 == N && pending(&mut c) == 0
+    });
+    let (ids, duplicates) = written(&mut redis.conn());
+    println!(
+        "entries={N} reached_sink={} duplicates={duplicates} after the outage",
+        ids.len()
+    );
+    assert!(
+        all_in,
+        "{} of {N} entries reached the sink, {} pending; logs in {}",
+        ids.len(),
+        pending(&mut redis.conn()),
+        cluster.dir.path().display()
+    );
+    let killed = cluster.squall(&["kill", "outage", "--wait", "1"]);
     assert!(killed.status.success());
 }

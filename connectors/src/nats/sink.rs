@@ -1,13 +1,16 @@
 //! The JetStream publish sink.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use squall_topology_api::{Bolt, BoltCollector, ComponentError, Tuple, Value};
 
 use super::{NatsError, block_on, runtime};
+use crate::retry::Reconnect;
 
 /// Inputs published per batch at most (a batch of inputs is published when it ends anyway).
 const MAX_BATCH: usize = 1024;
+/// Inputs held while the server is unreachable; beyond this the oldest fail (and replay).
+const MAX_HELD: usize = 64 * 1024;
 
 /// Publishes one input field per message to a JetStream subject and acks each input once the
 /// stream acknowledged its message (a refused or unanswered publish fails the input, so it
@@ -32,6 +35,8 @@ pub struct JetStreamSink {
     subject: String,
     field: String,
     connected: Option<(tokio::runtime::Runtime, async_nats::jetstream::Context)>,
+    /// When to try the server again after losing it.
+    reconnect: Reconnect,
     buffer: Vec<Tuple>,
 }
 
@@ -43,6 +48,7 @@ impl JetStreamSink {
             subject: subject.into(),
             field: "payload".to_owned(),
             connected: None,
+            reconnect: Reconnect::default(),
             buffer: Vec::new(),
         }
     }
@@ -63,17 +69,40 @@ impl JetStreamSink {
         }
     }
 
+    /// A client and its JetStream context.
+    fn open_connection(
+        &self,
+    ) -> Result<(tokio::runtime::Runtime, async_nats::jetstream::Context), NatsError> {
+        let rt = runtime()?;
+        let client = block_on(&rt, &self.url, "connect", async_nats::connect(&self.url))?;
+        // The JetStream context spawns its acker task: inside the runtime.
+        let js = {
+            let _inside = rt.enter();
+            async_nats::jetstream::new(client)
+        };
+        Ok((rt, js))
+    }
+
+    /// Drops the connection; the next attempt waits a little longer.
+    fn lost(&mut self, e: &NatsError) {
+        self.connected = None;
+        let wait = self.reconnect.failed(Instant::now());
+        tracing::warn!(error = %e, retry_in = ?wait, "nats unreachable; holding messages");
+    }
+
     /// Publishes the buffered inputs; returns for each whether the stream acknowledged it.
     fn publish(&mut self) -> Result<Vec<bool>, NatsError> {
         if self.connected.is_none() {
-            let rt = runtime()?;
-            let client = block_on(&rt, &self.url, "connect", async_nats::connect(&self.url))?;
-            // The JetStream context spawns its acker task: inside the runtime.
-            let js = {
-                let _inside = rt.enter();
-                async_nats::jetstream::new(client)
-            };
-            self.connected = Some((rt, js));
+            match self.open_connection() {
+                Ok(c) => {
+                    self.reconnect.succeeded();
+                    self.connected = Some(c);
+                }
+                Err(e) => {
+                    self.lost(&e);
+                    return Err(e);
+                }
+            }
         }
         let payloads: Vec<Vec<u8>> = self.buffer.iter().map(|t| self.payload(t)).collect();
         let (subject, url) = (self.subject.clone(), self.url.clone());
@@ -96,14 +125,22 @@ impl JetStreamSink {
             }
             Ok::<_, String>(confirmed)
         });
-        if result.is_err() {
-            self.connected = None;
+        if let Err(e) = &result {
+            self.lost(e);
         }
         result
     }
 
     fn flush(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
         if self.buffer.is_empty() {
+            return Ok(());
+        }
+        if self.connected.is_none() && !self.reconnect.ready(Instant::now()) {
+            // Held until the next attempt; the oldest fail if too many wait.
+            let excess = self.buffer.len().saturating_sub(MAX_HELD);
+            for input in self.buffer.drain(..excess) {
+                collector.fail(&input);
+            }
             return Ok(());
         }
         let result = self.publish();

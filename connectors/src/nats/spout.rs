@@ -10,6 +10,7 @@ use squall_topology_api::{
 use tokio_stream::StreamExt;
 
 use super::{NatsError, block_on, runtime};
+use crate::retry::Reconnect;
 use crate::tracker::{Fetched, Tracker};
 
 /// Messages fetched per round trip.
@@ -55,6 +56,8 @@ pub struct JetStreamSpout {
     field: String,
     ack_wait: Duration,
     connected: Option<Connected>,
+    /// When to try the server again after losing it.
+    reconnect: Reconnect,
     tracker: Tracker<Position>,
     /// Reply subjects to send `+ACK` (completed trees) and `-NAK` (failed ones) to.
     acks: Vec<String>,
@@ -77,6 +80,7 @@ impl JetStreamSpout {
             field: "payload".to_owned(),
             ack_wait: DEFAULT_TIMEOUT * 2,
             connected: None,
+            reconnect: Reconnect::default(),
             tracker: Tracker::default(),
             acks: Vec::new(),
             naks: Vec::new(),
@@ -132,21 +136,40 @@ impl JetStreamSpout {
         })
     }
 
-    /// The connection, made first if there is none.
-    fn connect(&mut self) -> Result<&Connected, NatsError> {
+    /// The connection, made first if there is none; `None` while waiting to try an
+    /// unreachable server again.
+    fn connect(&mut self) -> Result<Option<&Connected>, NatsError> {
         if self.connected.is_none() {
-            self.connected = Some(self.open_connection()?);
+            if !self.reconnect.ready(Instant::now()) {
+                return Ok(None);
+            }
+            match self.open_connection() {
+                Ok(c) => {
+                    self.reconnect.succeeded();
+                    self.connected = Some(c);
+                }
+                Err(e) => {
+                    self.lost(&e);
+                    return Err(e);
+                }
+            }
         }
-        self.connected.as_ref().ok_or_else(|| NatsError::Server {
-            url: self.url.clone(),
-            message: "not connected".into(),
-        })
+        Ok(self.connected.as_ref())
+    }
+
+    /// Drops the connection; the next attempt waits a little longer.
+    fn lost(&mut self, e: &NatsError) {
+        self.connected = None;
+        let wait = self.reconnect.failed(Instant::now());
+        tracing::warn!(error = %e, retry_in = ?wait, "nats unreachable; backing off");
     }
 
     fn fetch(&mut self) -> Result<(), NatsError> {
         let url = self.url.clone();
         let result = {
-            let c = self.connect()?;
+            let Some(c) = self.connect()? else {
+                return Ok(());
+            };
             c.runtime.block_on(async {
                 tokio::time::timeout(super::IO_TIMEOUT, async {
                     let mut batch = c
@@ -187,11 +210,12 @@ impl JetStreamSpout {
                 Ok(())
             }
             Err(message) => {
-                self.connected = None;
-                Err(NatsError::Server {
+                let e = NatsError::Server {
                     url,
                     message: format!("fetch: {message}"),
-                })
+                };
+                self.lost(&e);
+                Err(e)
             }
         }
     }
@@ -219,11 +243,18 @@ impl JetStreamSpout {
         } else {
             Vec::new()
         };
+        if self.connect()?.is_none() {
+            // Kept for when the server is back (JetStream redelivers them after the ack wait
+            // if it never is).
+            return Ok(());
+        }
         let acks = std::mem::take(&mut self.acks);
         let naks = std::mem::take(&mut self.naks);
         let nak = format!("-NAK {{\"delay\": {}}}", NAK_DELAY.as_nanos());
         let url = self.url.clone();
-        let c = self.connect()?;
+        let Some(c) = self.connected.as_ref() else {
+            return Ok(());
+        };
         let sent = block_on(&c.runtime, &url, "acknowledge", async {
             let sends = acks
                 .iter()
@@ -244,7 +275,7 @@ impl JetStreamSpout {
         }
         if let Err(e) = sent {
             // Not acknowledged: JetStream delivers them again after the ack wait.
-            self.connected = None;
+            self.lost(&e);
             return Err(e);
         }
         Ok(())

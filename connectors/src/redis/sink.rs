@@ -1,14 +1,17 @@
 //! The Redis sink: inputs buffered and written in one pipeline per batch, acked only after
 //! Redis answered every command of it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use squall_topology_api::{Bolt, BoltCollector, ComponentError, Tuple, Value};
 
 use super::{RedisError, connect};
+use crate::retry::Reconnect;
 
 /// Inputs written in one pipeline at most (a batch of inputs is written when it ends anyway).
 const MAX_BATCH: usize = 1024;
+/// Inputs held while the server is unreachable; beyond this the oldest fail (and replay).
+const MAX_HELD: usize = 64 * 1024;
 
 /// What the sink does with each input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +68,8 @@ pub struct RedisSink {
     url: String,
     write: RedisWrite,
     conn: Option<redis::Connection>,
+    /// When to try the server again after losing it.
+    reconnect: Reconnect,
     buffer: Vec<Tuple>,
 }
 
@@ -75,6 +80,7 @@ impl RedisSink {
             url: url.into(),
             write,
             conn: None,
+            reconnect: Reconnect::default(),
             buffer: Vec::new(),
         }
     }
@@ -124,22 +130,32 @@ impl RedisSink {
         if self.buffer.is_empty() {
             return Ok(());
         }
+        if self.conn.is_none() {
+            if !self.reconnect.ready(Instant::now()) {
+                // Held until the next attempt; the oldest fail if too many wait.
+                let excess = self.buffer.len().saturating_sub(MAX_HELD);
+                for input in self.buffer.drain(..excess) {
+                    collector.fail(&input);
+                }
+                return Ok(());
+            }
+            match connect(&self.url) {
+                Ok(c) => {
+                    self.reconnect.succeeded();
+                    self.conn = Some(c);
+                }
+                Err(e) => {
+                    let wait = self.reconnect.failed(Instant::now());
+                    tracing::warn!(error = %e, retry_in = ?wait, "redis unreachable; holding writes");
+                    return Err(e.into());
+                }
+            }
+        }
         let mut pipe = redis::pipe();
         let mut unwritable = Vec::new();
         for (i, input) in self.buffer.iter().enumerate() {
             if let Err(e) = self.command(&mut pipe, input) {
                 unwritable.push((i, e));
-            }
-        }
-        if self.conn.is_none() {
-            match connect(&self.url) {
-                Ok(c) => self.conn = Some(c),
-                Err(e) => {
-                    for input in self.buffer.drain(..) {
-                        collector.fail(&input);
-                    }
-                    return Err(e.into());
-                }
             }
         }
         let result: redis::RedisResult<()> = match self.conn.as_mut() {
@@ -163,6 +179,7 @@ impl RedisSink {
             }
             Err(source) => {
                 self.conn = None;
+                self.reconnect.failed(Instant::now());
                 for input in &buffer {
                     collector.fail(input);
                 }

@@ -9,6 +9,7 @@ use squall_topology_api::{
 };
 
 use super::{RedisError, connect, value_of};
+use crate::retry::Reconnect;
 use crate::tracker::{Fetched, Tracker};
 
 /// Entries read per round trip.
@@ -19,8 +20,6 @@ const ACK_EVERY: Duration = Duration::from_millis(5);
 const ACK_BATCH: usize = 512;
 /// Storm's `topology.message.timeout.secs` default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest wait before trying an unreachable server again.
-const MAX_RETRY: Duration = Duration::from_secs(5);
 
 /// Where reading stands: this consumer's own unacknowledged entries first (after a restart),
 /// then entries other consumers left pending, then new entries.
@@ -65,8 +64,8 @@ pub struct RedisStreamSpout {
     last_ack: Instant,
     /// When to look again for entries dead consumers left pending.
     next_claim: Instant,
-    retry_at: Option<Instant>,
-    retry_delay: Duration,
+    /// When to try the server again after losing it.
+    reconnect: Reconnect,
     /// Pending entries deleted from the stream meanwhile (read back with no fields): nothing
     /// to emit, acknowledged with the next batch.
     deleted: Vec<String>,
@@ -95,8 +94,7 @@ impl RedisStreamSpout {
             },
             last_ack: Instant::now(),
             next_claim: Instant::now(),
-            retry_at: None,
-            retry_delay: Duration::from_millis(100),
+            reconnect: Reconnect::default(),
             deleted: Vec::new(),
         }
     }
@@ -126,7 +124,7 @@ impl RedisStreamSpout {
     /// retry an unreachable server.
     fn conn(&mut self) -> Result<Option<&mut redis::Connection>, RedisError> {
         if self.conn.is_none() {
-            if self.retry_at.is_some_and(|at| Instant::now() < at) {
+            if !self.reconnect.ready(Instant::now()) {
                 return Ok(None);
             }
             let mut conn = match connect(&self.url) {
@@ -148,18 +146,17 @@ impl RedisStreamSpout {
                     return Err(self.backing_off(e));
                 }
             }
-            self.retry_delay = Duration::from_millis(100);
-            self.retry_at = None;
+            self.reconnect.succeeded();
             self.conn = Some(conn);
         }
         Ok(self.conn.as_mut())
     }
 
-    /// Drops the connection and waits longer before the next attempt (up to [`MAX_RETRY`]).
+    /// Drops the connection and waits longer before the next attempt.
     fn backing_off(&mut self, e: RedisError) -> RedisError {
         self.conn = None;
-        self.retry_at = Some(Instant::now() + self.retry_delay);
-        self.retry_delay = (self.retry_delay * 2).min(MAX_RETRY);
+        let wait = self.reconnect.failed(Instant::now());
+        tracing::warn!(error = %e, retry_in = ?wait, "redis unreachable; backing off");
         e
     }
 

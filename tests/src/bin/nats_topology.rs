@@ -4,40 +4,9 @@
 //!
 //!     nats_topology --nats URL [--fail-every 10] [--workers 2]
 
-use std::collections::HashSet;
-
 use squall_connectors::nats::{JetStreamSink, JetStreamSpout};
+use squall_tests::flaky::{Flaky, arg};
 use squall_worker::prelude::*;
-
-struct Flaky {
-    every: i64,
-    failed: HashSet<i64>,
-}
-
-impl Bolt for Flaky {
-    fn declare_outputs(&self, out: &mut OutputDeclarer) {
-        out.declare(Fields::new(["payload"]));
-    }
-
-    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        let payload = input.get_str("payload")?.to_owned();
-        let n: i64 = payload.parse().unwrap_or(1);
-        if self.every > 0 && n % self.every == 0 && self.failed.insert(n) {
-            out.fail(&input);
-            return Ok(());
-        }
-        out.emit(&[&input], values![payload])?;
-        out.ack(&input);
-        Ok(())
-    }
-}
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -52,14 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         2,
     );
     builder
-        .set_bolt(
-            "flaky",
-            move || Flaky {
-                every,
-                failed: HashSet::new(),
-            },
-            2,
-        )
+        .set_bolt("flaky", move || Flaky::new(every, "payload", "payload"), 2)
         .shuffle_grouping("messages");
     builder
         .set_bolt("sink", move || JetStreamSink::new(&url, "out"), 2)

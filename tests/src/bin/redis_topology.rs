@@ -4,41 +4,9 @@
 //!
 //!     redis_topology --redis URL --stream IN --group G --out OUT [--fail-every 10] [--workers 2]
 
-use std::collections::HashSet;
-
 use squall_connectors::redis::{RedisSink, RedisStreamSpout, RedisWrite};
+use squall_tests::flaky::{Flaky, arg};
 use squall_worker::prelude::*;
-
-/// Fails the first sighting of entries whose `n` is a multiple of `every`; passes the rest on.
-struct Flaky {
-    every: i64,
-    failed: HashSet<String>,
-}
-
-impl Bolt for Flaky {
-    fn declare_outputs(&self, out: &mut OutputDeclarer) {
-        out.declare(Fields::new(["id"]));
-    }
-
-    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        let n: i64 = input.get_str("n")?.parse().unwrap_or(1);
-        let id = input.get_str("id")?.to_owned();
-        if self.every > 0 && n % self.every == 0 && self.failed.insert(id.clone()) {
-            out.fail(&input);
-            return Ok(());
-        }
-        out.emit(&[&input], values![id])?;
-        out.ack(&input);
-        Ok(())
-    }
-}
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -60,14 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         2,
     );
     builder
-        .set_bolt(
-            "flaky",
-            move || Flaky {
-                every,
-                failed: HashSet::new(),
-            },
-            2,
-        )
+        .set_bolt("flaky", move || Flaky::new(every, "n", "id"), 2)
         .shuffle_grouping("entries");
     let write = RedisWrite::XAdd {
         stream: out,

@@ -1,0 +1,237 @@
+//! The Kafka sink: a producer with `acks=all`, inputs acked from its delivery reports.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::client::ClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use squall_topology_api::{Bolt, BoltCollector, ComponentError, TopologyContext, Tuple, Value};
+
+use super::KafkaError;
+
+/// How long `close` waits for records still in flight.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// Delivery reports, as librdkafka hands them to [`BaseProducer::poll`] on the executor's
+/// thread: (input number, delivered).
+#[derive(Default, Clone)]
+struct Deliveries(Arc<Mutex<Vec<(usize, bool)>>>);
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, input: usize) {
+        if let Err((e, _)) = result {
+            tracing::warn!(error = %e, "kafka did not take a record; its input fails and replays");
+        }
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((input, result.is_ok()));
+    }
+}
+
+/// Produces one record per input to a Kafka topic (the value from one input field, the key
+/// optionally from another) with `acks=all`, and acks each input once the brokers confirmed
+/// its record; a record librdkafka gives up on (after `message.timeout.ms`, 30 s here) fails
+/// its input, so it replays. At least once: a record whose input ack was lost is produced
+/// again.
+///
+/// ```no_run
+/// use squall_connectors::kafka::KafkaSink;
+/// use squall_topology_api::TopologyBuilder;
+/// # struct Counts;
+/// # impl squall_topology_api::Spout for Counts {
+/// #     fn declare_outputs(&self, out: &mut squall_topology_api::OutputDeclarer) { out.declare(squall_topology_api::Fields::new(["word", "count"])); }
+/// #     fn next_tuple(&mut self, _: &mut squall_topology_api::SpoutCollector<'_>) -> Result<(), squall_topology_api::ComponentError> { Ok(()) }
+/// # }
+///
+/// let mut b = TopologyBuilder::new();
+/// # b.set_spout("count", || Counts, 1);
+/// b.set_bolt("publish", || KafkaSink::new("127.0.0.1:9092", "word_counts", "count").key_field("word"), 1)
+///     .fields_grouping("count", ["word"]);
+/// ```
+pub struct KafkaSink {
+    brokers: String,
+    topic: String,
+    value_field: String,
+    key_field: Option<String>,
+    settings: Vec<(String, String)>,
+    producer: Option<BaseProducer<Deliveries>>,
+    deliveries: Deliveries,
+    /// Inputs whose records await their delivery report, by number.
+    waiting: HashMap<usize, Tuple>,
+    next: usize,
+}
+
+impl KafkaSink {
+    /// Produces to `topic` on the cluster at `brokers`, the record's value from input field
+    /// `value_field`.
+    pub fn new(
+        brokers: impl Into<String>,
+        topic: impl Into<String>,
+        value_field: impl Into<String>,
+    ) -> Self {
+        KafkaSink {
+            brokers: brokers.into(),
+            topic: topic.into(),
+            value_field: value_field.into(),
+            key_field: None,
+            settings: Vec::new(),
+            producer: None,
+            deliveries: Deliveries::default(),
+            waiting: HashMap::new(),
+            next: 0,
+        }
+    }
+
+    /// Keys each record by this input field (records with one key go to one partition).
+    #[must_use]
+    pub fn key_field(mut self, name: impl Into<String>) -> Self {
+        self.key_field = Some(name.into());
+        self
+    }
+
+    /// Sets a librdkafka producer property (`linger.ms`, `compression.type`, ...).
+    #[must_use]
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.push((key.into(), value.into()));
+        self
+    }
+
+    fn field(input: &Tuple, name: &str) -> Option<Vec<u8>> {
+        match input.get(&name).ok()? {
+            Value::Str(s) => Some(s.as_bytes().to_vec()),
+            Value::Bytes(b) => Some(b.clone()),
+            Value::Null => None,
+            other => Some(other.to_string().into_bytes()),
+        }
+    }
+
+    /// Acks the inputs whose records were delivered and fails the others.
+    fn settle(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        if let Some(p) = &self.producer {
+            p.poll(Duration::ZERO);
+        }
+        let reports = std::mem::take(
+            &mut *self
+                .deliveries
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let mut refused = 0;
+        for (n, delivered) in reports {
+            let Some(input) = self.waiting.remove(&n) else {
+                continue;
+            };
+            if delivered {
+                collector.ack(&input);
+            } else {
+                refused += 1;
+                collector.fail(&input);
+            }
+        }
+        if refused > 0 {
+            return Err(ComponentError::msg(format!(
+                "kafka at {}: {refused} record(s) for {} not delivered; their inputs failed and replay",
+                self.brokers, self.topic
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Bolt for KafkaSink {
+    fn prepare(&mut self, _context: &TopologyContext) -> Result<(), ComponentError> {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "30000");
+        for (k, v) in &self.settings {
+            config.set(k, v);
+        }
+        let producer = config
+            .create_with_context(self.deliveries.clone())
+            .map_err(|source| KafkaError::Client {
+                brokers: self.brokers.clone(),
+                what: "create producer",
+                source,
+            })?;
+        self.producer = Some(producer);
+        Ok(())
+    }
+
+    fn execute(
+        &mut self,
+        input: Tuple,
+        collector: &mut BoltCollector<'_>,
+    ) -> Result<(), ComponentError> {
+        let Some(producer) = &self.producer else {
+            collector.fail(&input);
+            return Err(ComponentError::msg("the kafka producer is not set up"));
+        };
+        let value = Self::field(&input, &self.value_field);
+        let key = self
+            .key_field
+            .as_deref()
+            .and_then(|k| Self::field(&input, k));
+        let n = self.next;
+        self.next = self.next.wrapping_add(1);
+        let mut record = BaseRecord::<Vec<u8>, Vec<u8>, usize>::with_opaque_to(&self.topic, n);
+        if let Some(v) = &value {
+            record = record.payload(v);
+        }
+        if let Some(k) = &key {
+            record = record.key(k);
+        }
+        let mut attempt = producer.send(record);
+        // A full local queue drains as reports are served: serve them once and try again.
+        if let Err((e, record)) = attempt {
+            if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) {
+                producer.poll(Duration::from_millis(100));
+                attempt = producer.send(record);
+            } else {
+                attempt = Err((e, record));
+            }
+        }
+        match attempt {
+            Ok(()) => {
+                self.waiting.insert(n, input);
+                self.settle(collector)
+            }
+            Err((e, _)) => {
+                collector.fail(&input);
+                Err(KafkaError::Client {
+                    brokers: self.brokers.clone(),
+                    what: "produce",
+                    source: e,
+                }
+                .into())
+            }
+        }
+    }
+
+    fn poll_interval(&self) -> Option<Duration> {
+        Some(Duration::from_millis(2))
+    }
+
+    fn poll(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        self.settle(collector)
+    }
+
+    fn cleanup(&mut self) {
+        if let Some(p) = &self.producer
+            && let Err(e) = p.flush(CLOSE_WAIT)
+        {
+            tracing::warn!(error = %e, records = self.waiting.len(), "records still in flight at close; their inputs replay");
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! The Kafka spout: the I/O around a [`Tracker`] and the commit points of [`offsets`].
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use squall_topology_api::{
+    ComponentError, Fields, MessageId, OutputDeclarer, Spout, SpoutCollector, TopologyContext,
+    Value, Values,
+};
+
+use super::offsets::{commit_points, partitions_for_task};
+use super::{IO_TIMEOUT, KafkaError};
+use crate::retry::Reconnect;
+use crate::tracker::{Fetched, Tracker};
+
+/// Records read per round of polling at most.
+const POLL_BATCH: usize = 512;
+/// Storm's `offset.commit.period.ms` is 30 s; committing every second keeps what a restart
+/// replays small at the cost of one request a second per task.
+const COMMIT_EVERY: Duration = Duration::from_secs(1);
+/// How often the topic's partitions are looked up again (new partitions get a reader).
+const REFRESH_PARTITIONS: Duration = Duration::from_secs(30);
+
+/// A record's place: partition and offset.
+type Position = (i32, i64);
+
+/// Reads a Kafka topic and emits each record as `topic, partition, offset, key, value` (Storm's
+/// default record translator; key and value are text when UTF-8, else bytes, and null when
+/// absent) with a message id.
+///
+/// Partitions are dealt round-robin across the spout's tasks in partition order (Storm's
+/// manual partitioner), so each has one reader. A task starts each partition at the group's
+/// committed offset, or at the beginning when the group has none. It commits, per partition,
+/// the lowest offset whose tree has not completed (or, when all have, the next to read): a
+/// failed or timed-out tree is emitted again from memory, and after a crash the group's
+/// offsets replay every record that might not have completed, never one before them.
+///
+/// ```no_run
+/// use squall_connectors::kafka::KafkaSpout;
+/// use squall_topology_api::TopologyBuilder;
+///
+/// let mut b = TopologyBuilder::new();
+/// b.set_spout("sentences", || KafkaSpout::new("127.0.0.1:9092", "sentences", "squall"), 2);
+/// ```
+pub struct KafkaSpout {
+    brokers: String,
+    topic: String,
+    group: String,
+    settings: Vec<(String, String)>,
+    task: (usize, usize),
+    consumer: Option<BaseConsumer>,
+    /// When to try the brokers again after failing to set the consumer up.
+    reconnect: Reconnect,
+    tracker: Tracker<Position>,
+    /// Per assigned partition: one past the last offset read.
+    next_fetch: BTreeMap<i32, i64>,
+    /// Per partition: what the group holds (to commit only what moved).
+    committed: BTreeMap<i32, i64>,
+    /// Per partition assigned from a known offset and not read from since: that offset, to
+    /// warn if the broker's first record comes later.
+    resumed_at: BTreeMap<i32, i64>,
+    last_commit: Instant,
+    refresh_at: Instant,
+}
+
+impl KafkaSpout {
+    /// Reads `topic` from the cluster at `brokers` (`bootstrap.servers`: `HOST:PORT[,...]`)
+    /// as consumer group `group`.
+    pub fn new(
+        brokers: impl Into<String>,
+        topic: impl Into<String>,
+        group: impl Into<String>,
+    ) -> Self {
+        KafkaSpout {
+            brokers: brokers.into(),
+            topic: topic.into(),
+            group: group.into(),
+            settings: Vec::new(),
+            task: (0, 1),
+            consumer: None,
+            reconnect: Reconnect::default(),
+            tracker: Tracker::default(),
+            next_fetch: BTreeMap::new(),
+            committed: BTreeMap::new(),
+            resumed_at: BTreeMap::new(),
+            last_commit: Instant::now(),
+            refresh_at: Instant::now(),
+        }
+    }
+
+    /// Sets a librdkafka consumer property (`fetch.min.bytes`, `security.protocol`, ...).
+    #[must_use]
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.push((key.into(), value.into()));
+        self
+    }
+
+    fn client_error(&self, what: &'static str, source: rdkafka::error::KafkaError) -> KafkaError {
+        KafkaError::Client {
+            brokers: self.brokers.clone(),
+            what,
+            source,
+        }
+    }
+
+    /// A consumer with the group's offsets for this task's partitions, assigned.
+    fn open_consumer(&mut self) -> Result<BaseConsumer, KafkaError> {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("group.id", &self.group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set(
+                "client.id",
+                format!("squall-{}-{}", self.group, self.task.0),
+            );
+        for (k, v) in &self.settings {
+            config.set(k, v);
+        }
+        let consumer: BaseConsumer = config
+            .create()
+            .map_err(|e| self.client_error("create consumer", e))?;
+        self.assign(&consumer)?;
+        Ok(consumer)
+    }
+
+    /// Looks the topic's partitions up and assigns this task's share, each from the group's
+    /// committed offset (or the beginning); partitions already read keep their position.
+    fn assign(&mut self, consumer: &BaseConsumer) -> Result<(), KafkaError> {
+        let metadata = consumer
+            .fetch_metadata(Some(&self.topic), IO_TIMEOUT)
+            .map_err(|e| self.client_error("look up the topic", e))?;
+        let all: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.name() == self.topic && t.error().is_none())
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        if all.is_empty() {
+            return Err(KafkaError::NoPartitions {
+                brokers: self.brokers.clone(),
+                topic: self.topic.clone(),
+            });
+        }
+        let mine = partitions_for_task(all, self.task.0, self.task.1);
+        let new: Vec<i32> = mine
+            .iter()
+            .copied()
+            .filter(|p| !self.next_fetch.contains_key(p))
+            .collect();
+        if new.is_empty() && consumer.assignment().is_ok_and(|a| a.count() == mine.len()) {
+            return Ok(());
+        }
+        let mut ask = TopicPartitionList::new();
+        for p in &new {
+            ask.add_partition(&self.topic, *p);
+        }
+        let committed = consumer
+            .committed_offsets(ask, IO_TIMEOUT)
+            .map_err(|e| self.client_error("read the group's offsets", e))?;
+        for e in committed.elements() {
+            if let Offset::Offset(n) = e.offset() {
+                self.committed.insert(e.partition(), n);
+            }
+        }
+        let mut assignment = TopicPartitionList::new();
+        let mut starts = Vec::with_capacity(mine.len());
+        for p in &mine {
+            let start = match (self.next_fetch.get(p), self.committed.get(p)) {
+                (Some(n), _) | (None, Some(n)) => Offset::Offset(*n),
+                (None, None) => Offset::Beginning,
+            };
+            starts.push((*p, start));
+            if let Offset::Offset(n) = start {
+                self.resumed_at.insert(*p, n);
+            }
+            assignment
+                .add_partition_offset(&self.topic, *p, start)
+                .map_err(|e| self.client_error("assign partitions", e))?;
+        }
+        consumer
+            .assign(&assignment)
+            .map_err(|e| self.client_error("assign partitions", e))?;
+        tracing::info!(topic = %self.topic, partitions = ?starts, "reading partitions (partition, from)");
+        Ok(())
+    }
+
+    /// The consumer, set up first if there is none; `None` while waiting to try again.
+    fn consumer(&mut self) -> Result<Option<&BaseConsumer>, KafkaError> {
+        if self.consumer.is_none() {
+            if !self.reconnect.ready(Instant::now()) {
+                return Ok(None);
+            }
+            match self.open_consumer() {
+                Ok(c) => {
+                    self.reconnect.succeeded();
+                    self.refresh_at = Instant::now() + REFRESH_PARTITIONS;
+                    self.consumer = Some(c);
+                }
+                Err(e) => {
+                    let wait = self.reconnect.failed(Instant::now());
+                    tracing::warn!(error = %e, retry_in = ?wait, "kafka consumer not ready; backing off");
+                    return Err(e);
+                }
+            }
+        }
+        Ok(self.consumer.as_ref())
+    }
+
+    /// Reads what the consumer has buffered, without waiting.
+    fn fetch(&mut self) -> Result<(), KafkaError> {
+        if self.consumer.is_some() && Instant::now() >= self.refresh_at {
+            self.refresh_at = Instant::now() + REFRESH_PARTITIONS;
+            if let Some(consumer) = self.consumer.take() {
+                let refreshed = self.assign(&consumer);
+                self.consumer = Some(consumer);
+                refreshed?;
+            }
+        }
+        let Some(consumer) = self.consumer()? else {
+            return Ok(());
+        };
+        let mut read = Vec::new();
+        let mut error = None;
+        while read.len() < POLL_BATCH {
+            match consumer.poll(Duration::ZERO) {
+                None => break,
+                Some(Ok(record)) => {
+                    let text = |bytes: Option<&[u8]>| match bytes {
+                        None => Value::Null,
+                        Some(b) => match std::str::from_utf8(b) {
+                            Ok(s) => Value::from(s),
+                            Err(_) => Value::from(b.to_vec()),
+                        },
+                    };
+                    let mut values = Values::with_capacity(5);
+                    values.push(Value::from(record.topic()));
+                    values.push(Value::from(i64::from(record.partition())));
+                    values.push(Value::from(record.offset()));
+                    values.push(text(record.key()));
+                    values.push(text(record.payload()));
+                    read.push(Fetched {
+                        position: (record.partition(), record.offset()),
+                        values,
+                    });
+                }
+                Some(Err(e)) => {
+                    // Broker or partition trouble librdkafka is already recovering from:
+                    // reported, and reading goes on.
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        for f in &read {
+            let (p, o) = f.position;
+            if let Some(asked) = self.resumed_at.remove(&p)
+                && o > asked
+            {
+                // Kafka skips offsets only for compacted records or transaction markers;
+                // anything else is a broker that lost them, and the group will commit past.
+                tracing::warn!(
+                    partition = p,
+                    asked,
+                    first = o,
+                    "the broker's first record is past the offset asked for: offsets in between are skipped"
+                );
+            }
+            let next = self.next_fetch.entry(p).or_insert(o + 1);
+            *next = (*next).max(o + 1);
+        }
+        self.tracker.fetched(read);
+        match error {
+            Some(e) => Err(self.client_error("read", e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Commits each partition's commit point where it moved, at most every [`COMMIT_EVERY`]
+    /// unless forced.
+    fn commit(&mut self, force: bool) -> Result<(), KafkaError> {
+        if !force && self.last_commit.elapsed() < COMMIT_EVERY {
+            return Ok(());
+        }
+        self.last_commit = Instant::now();
+        // Completed positions need no bookkeeping: what is not unacked any more is done.
+        self.tracker.take_completed();
+        let points = commit_points(&self.next_fetch, self.tracker.unacked_positions().copied());
+        let moved: Vec<(i32, i64)> = points
+            .into_iter()
+            .filter(|(p, o)| self.committed.get(p) != Some(o))
+            .collect();
+        if moved.is_empty() {
+            return Ok(());
+        }
+        let Some(consumer) = self.consumer.as_ref() else {
+            return Ok(());
+        };
+        let mut list = TopicPartitionList::new();
+        for (p, o) in &moved {
+            list.add_partition_offset(&self.topic, *p, Offset::Offset(*o))
+                .map_err(|e| self.client_error("commit", e))?;
+        }
+        consumer
+            .commit(&list, CommitMode::Sync)
+            .map_err(|e| self.client_error("commit", e))?;
+        self.committed.extend(moved);
+        Ok(())
+    }
+}
+
+impl Spout for KafkaSpout {
+    fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
+        declarer.declare(Fields::new([
+            "topic",
+            "partition",
+            "offset",
+            "key",
+            "value",
+        ]));
+    }
+
+    fn open(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
+        let tasks = context.component_tasks(context.this_component_id()).len();
+        self.task = (context.this_task_index(), tasks.max(1));
+        Ok(())
+    }
+
+    fn next_tuple(&mut self, collector: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+        self.commit(false)?;
+        if self.tracker.is_drained() {
+            self.fetch()?;
+        }
+        if let Some((id, values)) = self.tracker.next_to_emit() {
+            collector.emit_with_id(values, id)?;
+        }
+        Ok(())
+    }
+
+    fn ack(&mut self, msg_id: MessageId) {
+        self.tracker.ack(msg_id);
+    }
+
+    fn fail(&mut self, msg_id: MessageId) {
+        self.tracker.fail(msg_id);
+    }
+
+    fn deactivate(&mut self) {
+        if let Err(e) = self.commit(true) {
+            tracing::warn!(error = %e, "could not commit completed offsets; they will be read again");
+        }
+    }
+
+    fn close(&mut self) {
+        if let Err(e) = self.commit(true) {
+            tracing::warn!(error = %e, "could not commit completed offsets; they will be read again");
+        }
+    }
+}
