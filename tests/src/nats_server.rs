@@ -1,6 +1,6 @@
 //! A real `nats-server` with JetStream for the connector tests: started on a free loopback
-//! port with its store in a temporary directory, ready when it greets a client, killed when
-//! dropped. Missing on CI is a failure; elsewhere the test is skipped with a message.
+//! port with its store in a temporary directory (so it can be stopped and started again with
+//! its streams), ready when it greets a client, killed when dropped. Missing on CI is a failure; elsewhere the test is skipped with a message.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
@@ -13,7 +13,7 @@ pub struct NatsServer {
     /// `nats://127.0.0.1:PORT`.
     pub url: String,
     port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl NatsServer {
@@ -33,26 +33,38 @@ impl NatsServer {
         }
         let port = crate::cluster::free_port("127.0.0.1");
         let dir = tempfile::tempdir().expect("temp dir");
-        let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
-            .arg("-sd")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nats-server");
         let server = NatsServer {
-            child,
+            child: spawn(port, dir.path()),
             url: format!("nats://127.0.0.1:{port}"),
             port,
-            _dir: dir,
+            dir,
         };
+        server.wait_ready();
+        Some(server)
+    }
+
+    fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !server.greets() {
+        while !self.greets() {
             assert!(Instant::now() < deadline, "nats-server did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(server)
+    }
+
+    /// Stops the server (SIGTERM: it flushes its store and exits): clients see it gone.
+    pub fn stop(&mut self) {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .expect("signal nats-server");
+        self.child.wait().expect("wait for nats-server");
+    }
+
+    /// Starts it again on the same port, with the streams [`stop`](Self::stop) left.
+    pub fn restart(&mut self) {
+        self.child = spawn(self.port, self.dir.path());
+        self.wait_ready();
     }
 
     /// Whether the server sends its INFO line to a new connection.
@@ -64,6 +76,17 @@ impl NatsServer {
         let mut line = String::new();
         BufReader::new(stream).read_line(&mut line).is_ok() && line.starts_with("INFO")
     }
+}
+
+fn spawn(port: u16, dir: &std::path::Path) -> Child {
+    Command::new("nats-server")
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
+        .arg("-sd")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nats-server")
 }
 
 impl Drop for NatsServer {

@@ -1,8 +1,8 @@
 //! End-to-end at-least-once from NATS JetStream on a cluster of real daemons: 100,000
 //! messages consumed by a two-worker topology whose bolt fails one in ten once (nak'ed,
-//! delivered again), while a worker is killed with -9 twice. At the end every message reached
-//! the sink's stream at least once and the consumer has nothing pending or unacknowledged; the
-//! duplicates are printed.
+//! delivered again), while a worker is killed with -9 twice; and the server stopped for 10 s
+//! mid-run. At the end every message reached the sink's stream at least once and the consumer
+//! has nothing pending or unacknowledged; the duplicates are printed.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::HashSet;
@@ -79,11 +79,8 @@ fn delivered(rt: &tokio::runtime::Runtime, js: &jetstream::Context) -> (HashSet<
     })
 }
 
-#[test]
-fn every_message_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pending() {
-    let Some(nats) = NatsServer::start() else {
-        return;
-    };
+/// Streams `IN` (subject `in`, holding `messages` payloads 0..) and `OUT` (subject `out`).
+fn streams_with(nats: &NatsServer, messages: u64) -> (tokio::runtime::Runtime, jetstream::Context) {
     let rt = runtime();
     let js = rt.block_on(async {
         let client = async_nats::connect(&nats.url).await.unwrap();
@@ -98,9 +95,9 @@ fn every_message_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pen
             .unwrap();
         }
         // In windows below the client's 5,000 unacknowledged publishes.
-        for chunk in 0..MESSAGES / 2_000 {
+        for chunk in 0..messages.div_ceil(2_000) {
             let mut acks = Vec::new();
-            for i in chunk * 2_000..(chunk + 1) * 2_000 {
+            for i in chunk * 2_000..((chunk + 1) * 2_000).min(messages) {
                 acks.push(js.publish("in", i.to_string().into()).await.unwrap());
             }
             for ack in acks {
@@ -109,8 +106,16 @@ fn every_message_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pen
         }
         js
     });
-    assert_eq!(stream_len(&rt, &js, "IN"), MESSAGES);
+    assert_eq!(stream_len(&rt, &js, "IN"), messages);
+    (rt, js)
+}
 
+#[test]
+fn every_message_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pending() {
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let (rt, js) = streams_with(&nats, MESSAGES);
     let cluster = Cluster::start(&["127.0.10.3"], 2);
     let topology = binaries().nats_topology.display().to_string();
     let submitted = cluster.squall(&[
@@ -167,5 +172,101 @@ fn every_message_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pen
         cluster.dir.path().display()
     );
     let killed = cluster.squall(&["kill", "nats", "--wait", "1"]);
+    assert!(killed.status.success());
+}
+
+fn component(status: &serde_json::Value, id: &str) -> serde_json::Value {
+    status["components"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == id))
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_spout_reports_nats_going_away_backs_off_and_resumes_losing_nothing() {
+    const N: u64 = 20_000;
+    let Some(mut nats) = NatsServer::start() else {
+        return;
+    };
+    let (rt, js) = streams_with(&nats, N);
+    let cluster = Cluster::start(&["127.0.10.5"], 1);
+    let topology = binaries().nats_topology.display().to_string();
+    let submitted = cluster.squall(&[
+        "submit",
+        &topology,
+        "--name",
+        "outage",
+        "--",
+        "--nats",
+        &nats.url,
+        "--fail-every",
+        "10",
+        "--workers",
+        "1",
+    ]);
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+    assert!(
+        eventually(Duration::from_secs(120), || stream_len(&rt, &js, "OUT")
+            >= N / 10),
+        "the sink published {} of {} before the outage; logs in {}",
+        stream_len(&rt, &js, "OUT"),
+        N / 10,
+        cluster.dir.path().display()
+    );
+    let errors = |status: &serde_json::Value| {
+        component(status, "messages")["errors"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let errors_before = errors(&cluster.status_json("outage").unwrap());
+
+    // NATS goes away for 10 s.
+    nats.stop();
+    let stopped = Instant::now();
+    let reported = eventually(Duration::from_secs(9), || {
+        cluster.status_json("outage").is_some_and(|s| {
+            component(&s, "messages")["recent_errors"]
+                .to_string()
+                .contains("nats at")
+        })
+    });
+    std::thread::sleep(Duration::from_secs(10).saturating_sub(stopped.elapsed()));
+    let status = cluster.status_json("outage").unwrap();
+    let errors_during = errors(&status) - errors_before;
+    nats.restart();
+    println!(
+        "nats away for {:?}; the spouts reported {errors_during} errors",
+        stopped.elapsed()
+    );
+    assert!(reported, "the spout did not report the outage: {status}");
+    // Two spout tasks retrying for 10 s with a backoff from 100 ms up to 5 s try about seven
+    // times each; a loop without one would report thousands.
+    assert!(
+        (1..=40).contains(&errors_during),
+        "{errors_during} errors in 10 s: {status}"
+    );
+
+    // Messages in flight at the outage come back after the ack wait (2 × the 10 s timeout).
+    let all_in = eventually(Duration::from_secs(240), || {
+        stream_len(&rt, &js, "OUT") >= N && pending(&rt, &js) == (0, 0)
+    });
+    let (seen, duplicates) = delivered(&rt, &js);
+    println!(
+        "messages={N} reached_sink={} duplicates={duplicates} after the outage",
+        seen.len()
+    );
+    assert!(
+        all_in && seen.len() as u64 == N,
+        "{} of {N} reached the sink, pending {:?}; logs in {}",
+        seen.len(),
+        pending(&rt, &js),
+        cluster.dir.path().display()
+    );
+    let killed = cluster.squall(&["kill", "outage", "--wait", "1"]);
     assert!(killed.status.success());
 }
