@@ -85,6 +85,7 @@ fn main() -> anyhow::Result<()> {
     if squall_worker::serve_cluster_role(&topology, &conf)? {
         return Ok(());
     }
+    squall_examples::log_to_stderr();
     let running = LocalTopology::start("nats-word-count", &conf, &topology)?;
     let started = Instant::now();
     while args

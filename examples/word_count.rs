@@ -42,13 +42,7 @@ fn main() -> anyhow::Result<()> {
     if squall_worker::serve_cluster_role(&topology, &conf)? {
         return Ok(());
     }
-    // Local mode only: in a cluster the worker sets up its own logging (info, to its log).
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    squall_examples::log_to_stderr();
     let running = LocalTopology::start("word-count", &conf, &topology)?;
 
     let started = Instant::now();

@@ -9,3 +9,14 @@ pub mod cluster_run;
 pub mod cpu;
 pub mod data;
 pub mod word_count;
+
+/// Local mode only: logs to stderr, at `RUST_LOG` or warnings (in a cluster the worker sets
+/// up its own logging, info, to its log), so a component's errors are seen.
+pub fn log_to_stderr() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}

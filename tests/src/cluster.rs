@@ -45,6 +45,8 @@ pub struct Binaries {
     pub redis_word_count: PathBuf,
     /// The files word-count example.
     pub file_word_count: PathBuf,
+    /// The Kafka word-count example.
+    pub kafka_word_count: PathBuf,
 }
 
 /// Builds the binaries once per test process (a no-op when they are up to date) in the same
@@ -87,6 +89,8 @@ pub fn binaries() -> &'static Binaries {
             "redis_word_count",
             "--example",
             "file_word_count",
+            "--example",
+            "kafka_word_count",
         ]);
         if release {
             cmd.arg("--release");
@@ -105,6 +109,7 @@ pub fn binaries() -> &'static Binaries {
             kafka_topology: profile_dir.join("kafka_topology"),
             redis_word_count: profile_dir.join("examples").join("redis_word_count"),
             file_word_count: profile_dir.join("examples").join("file_word_count"),
+            kafka_word_count: profile_dir.join("examples").join("kafka_word_count"),
         }
     })
 }

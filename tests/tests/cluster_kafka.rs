@@ -2,7 +2,7 @@
 //! Kafka-protocol broker (Tansu): 100,000 records over four partitions consumed by a
 //! two-worker topology whose bolt fails one in ten once, while a worker is killed with -9
 //! twice. At the end every record reached the sink topic at least once and the group's lag
-//! is zero; the duplicates are printed.
+//! is zero; the duplicates are printed. And the `kafka_word_count` example's counts.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::HashSet;
@@ -102,4 +102,70 @@ fn every_record_reaches_the_sink_through_two_worker_kills_and_the_group_has_no_l
     );
     let killed = cluster.squall(&["kill", "kafka", "--wait", "1"]);
     assert!(killed.status.success());
+}
+
+#[test]
+fn kafka_word_count_produces_every_words_count_keyed_by_the_word() {
+    let Some(kafka) = KafkaServer::start() else {
+        return;
+    };
+    kafka.create_topic("sentences", 2);
+    kafka.create_topic("word_counts", 2);
+    // 300 sentences: "the" 600 times, "cow" 300, "jumped" 150 and "moon" 150.
+    kafka.produce(
+        "sentences",
+        (0..300).map(|i| {
+            if i % 2 == 0 {
+                "the cow jumped over the moon".to_owned()
+            } else {
+                "the cow and the moon".to_owned()
+            }
+        }),
+    );
+    let mut out = std::process::Command::new(&binaries().kafka_word_count);
+    out.args([
+        "--brokers",
+        &kafka.brokers,
+        "--topic",
+        "sentences",
+        "--group",
+        "squall",
+    ])
+    .args(["--out", "word_counts", "--spouts", "2", "--seconds", "8"]);
+    let out = out.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().last(),
+        Some("emitted=300 acked=300 failed=0"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Each word's highest running count is its true count.
+    let mut counts = std::collections::BTreeMap::<String, u64>::new();
+    for line in kafka.reader("word_counts").catch_up() {
+        let (word, n) = line.rsplit_once(' ').unwrap();
+        let best = counts.entry(word.to_owned()).or_default();
+        *best = (*best).max(n.parse().unwrap());
+    }
+    let expected: std::collections::BTreeMap<String, u64> = [
+        ("and", 150),
+        ("cow", 300),
+        ("jumped", 150),
+        ("moon", 300),
+        ("over", 150),
+        ("the", 600),
+    ]
+    .into_iter()
+    .map(|(w, n)| (w.to_owned(), n))
+    .collect();
+    assert_eq!(counts, expected);
+    let input = kafka.reader("sentences");
+    let mut input = input;
+    input.catch_up();
+    assert_eq!(kafka.lag(&input, "sentences", "squall"), 0);
 }

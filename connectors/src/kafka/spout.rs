@@ -50,6 +50,8 @@ pub struct KafkaSpout {
     topic: String,
     group: String,
     settings: Vec<(String, String)>,
+    /// Emit only the record's value, under this name, instead of Storm's five fields.
+    value_only: Option<String>,
     task: (usize, usize),
     consumer: Option<BaseConsumer>,
     /// When to try the brokers again after failing to set the consumer up.
@@ -79,6 +81,7 @@ impl KafkaSpout {
             topic: topic.into(),
             group: group.into(),
             settings: Vec::new(),
+            value_only: None,
             task: (0, 1),
             consumer: None,
             reconnect: Reconnect::default(),
@@ -89,6 +92,14 @@ impl KafkaSpout {
             last_commit: Instant::now(),
             refresh_at: Instant::now(),
         }
+    }
+
+    /// Emits each record as one field, its value, named `name` (as a sentence spout would),
+    /// instead of `topic, partition, offset, key, value`.
+    #[must_use]
+    pub fn value_only(mut self, name: impl Into<String>) -> Self {
+        self.value_only = Some(name.into());
+        self
     }
 
     /// Sets a librdkafka consumer property (`fetch.min.bytes`, `security.protocol`, ...).
@@ -222,6 +233,7 @@ impl KafkaSpout {
                 refreshed?;
             }
         }
+        let value_only = self.value_only.is_some();
         let Some(consumer) = self.consumer()? else {
             return Ok(());
         };
@@ -239,10 +251,12 @@ impl KafkaSpout {
                         },
                     };
                     let mut values = Values::with_capacity(5);
-                    values.push(Value::from(record.topic()));
-                    values.push(Value::from(i64::from(record.partition())));
-                    values.push(Value::from(record.offset()));
-                    values.push(text(record.key()));
+                    if !value_only {
+                        values.push(Value::from(record.topic()));
+                        values.push(Value::from(i64::from(record.partition())));
+                        values.push(Value::from(record.offset()));
+                        values.push(text(record.key()));
+                    }
                     values.push(text(record.payload()));
                     read.push(Fetched {
                         position: (record.partition(), record.offset()),
@@ -316,13 +330,16 @@ impl KafkaSpout {
 
 impl Spout for KafkaSpout {
     fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
-        declarer.declare(Fields::new([
-            "topic",
-            "partition",
-            "offset",
-            "key",
-            "value",
-        ]));
+        match &self.value_only {
+            Some(name) => declarer.declare(Fields::new([name.as_str()])),
+            None => declarer.declare(Fields::new([
+                "topic",
+                "partition",
+                "offset",
+                "key",
+                "value",
+            ])),
+        };
     }
 
     fn open(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
