@@ -15,8 +15,6 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use squall_connectors::redis::{RedisSink, RedisStreamSpout, RedisWrite};
-use squall_examples::word_count::{RunningCount, SplitBolt};
 use squall_worker::prelude::*;
 
 #[derive(Parser)]
@@ -44,34 +42,12 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let mut builder = TopologyBuilder::new();
-    let (url, stream, group) = (args.redis.clone(), args.stream.clone(), args.group.clone());
-    builder.set_spout(
-        "sentences",
-        move || RedisStreamSpout::new(&url, &stream, &group).fields(["sentence"]),
-        1,
-    );
-    builder
-        .set_bolt("split", || SplitBolt, args.parallelism)
-        .shuffle_grouping("sentences");
-    builder
-        .set_bolt("count", RunningCount::default, args.parallelism)
-        .fields_grouping("split", ["word"]);
-    let url = args.redis.clone();
-    let write = RedisWrite::HSet {
-        key: "word_counts".into(),
-        field: "word".into(),
-        value: "count".into(),
-    };
-    // Grouped by word too, so a word's counts are written in the order they were counted.
-    builder
-        .set_bolt(
-            "store",
-            move || RedisSink::new(&url, write.clone()),
-            args.parallelism,
-        )
-        .fields_grouping("count", ["word"]);
-    let topology = builder.build()?;
+    let topology = squall_examples::redis_word_count::topology(
+        &args.redis,
+        &args.stream,
+        &args.group,
+        args.parallelism,
+    )?;
     let mut conf = Config::new();
     conf.set_max_spout_pending(2_000)
         .set_num_workers(args.workers);

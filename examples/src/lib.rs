@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cluster_run;
 pub mod cpu;
 pub mod data;
+pub mod redis_word_count;
 pub mod word_count;
 
 /// Local mode only: logs to stderr, at `RUST_LOG` or warnings (in a cluster the worker sets

@@ -40,6 +40,9 @@ pub enum RedisError {
     /// An input lacks a field the sink writes.
     #[error("input has no field {0:?} to write")]
     MissingField(String),
+    /// An input's increment is not an integer.
+    #[error("input field {0:?} is not an integer to increment by")]
+    NotAnInteger(String),
 }
 
 /// A connection with timeouts, so a hung server is an error rather than a stuck executor.
