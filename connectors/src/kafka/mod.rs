@@ -17,7 +17,8 @@ pub use spout::KafkaSpout;
 
 use std::time::Duration;
 
-/// How long a request to the brokers (metadata, committed offsets, commit) may take.
+/// How long a request to the brokers (metadata, committed offsets) may take; commits are
+/// asynchronous.
 pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a Kafka connector could not do its work.

@@ -205,17 +205,20 @@ impl Bolt for KafkaSink {
         match attempt {
             Ok(()) => {
                 self.waiting.insert(n, input);
-                self.settle(collector)
-            }
-            Err((e, _)) => {
-                collector.fail(&input);
-                Err(KafkaError::Client {
-                    brokers: self.brokers.clone(),
-                    what: "produce",
-                    source: e,
+                // Refusals of earlier records are reported, not returned: an error from
+                // `execute` would fail this input, whose record is still in flight.
+                if let Err(e) = self.settle(collector) {
+                    collector.report_error(&e);
                 }
-                .into())
+                Ok(())
             }
+            // Returned, so the executor fails this input (once).
+            Err((e, _)) => Err(KafkaError::Client {
+                brokers: self.brokers.clone(),
+                what: "produce",
+                source: e,
+            }
+            .into()),
         }
     }
 

@@ -321,7 +321,10 @@ impl KafkaSpout {
                 .map_err(|e| self.client_error("commit", e))?;
         }
         consumer
-            .commit(&list, CommitMode::Sync)
+            // Async: a sync commit waits without bound while the group coordinator is away,
+            // stalling every ack and emit of this executor. A commit that fails is only a
+            // replay after a restart; the next one carries the same or later offsets.
+            .commit(&list, CommitMode::Async)
             .map_err(|e| self.client_error("commit", e))?;
         self.committed.extend(moved);
         Ok(())
