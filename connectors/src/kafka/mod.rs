@@ -34,6 +34,9 @@ pub enum KafkaError {
         /// Why it failed.
         source: rdkafka::error::KafkaError,
     },
+    /// An input lacks the field the sink produces as the record's value.
+    #[error("input has no field {0:?} to produce")]
+    MissingField(String),
     /// The topic is not there (or has no partitions).
     #[error("kafka at {brokers}: topic {topic:?} has no partitions; create it first")]
     NoPartitions {

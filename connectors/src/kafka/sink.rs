@@ -178,6 +178,11 @@ impl Bolt for KafkaSink {
             collector.fail(&input);
             return Err(ComponentError::msg("the kafka producer is not set up"));
         };
+        if input.get(&self.value_field.as_str()).is_err() {
+            // Returned, so the executor fails this input: a misspelt field is an error, not
+            // an empty record.
+            return Err(KafkaError::MissingField(self.value_field.clone()).into());
+        }
         let value = Self::field(&input, &self.value_field);
         let key = self
             .key_field
