@@ -182,7 +182,11 @@ impl Bolt for JetStreamSink {
     ) -> Result<(), ComponentError> {
         self.buffer.push(input);
         if self.buffer.len() >= MAX_BATCH {
-            self.flush(collector)?;
+            // Reported, not returned: an error from `execute` would fail this input, which the
+            // failed flush has already failed or still holds.
+            if let Err(e) = self.flush(collector) {
+                collector.report_error(&e);
+            }
         }
         Ok(())
     }
