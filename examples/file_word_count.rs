@@ -10,13 +10,11 @@
 //! With `--seconds N` it stops by itself and prints the spouts' totals last:
 //! `emitted=<n> acked=<n> failed=<n>`.
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
 use clap::Parser;
 use squall_connectors::files::{FileSink, FileSpout};
 use squall_examples::word_count::{RunningCount, SplitBolt};
 use squall_worker::prelude::*;
+use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(about = "Word count from a directory of files into rolling files")]
@@ -71,19 +69,5 @@ fn main() -> anyhow::Result<()> {
     if squall_worker::serve_cluster_role(&topology, &conf)? {
         return Ok(());
     }
-    squall_examples::log_to_stderr();
-    let running = LocalTopology::start("file-word-count", &conf, &topology)?;
-    let started = Instant::now();
-    while args
-        .seconds
-        .is_none_or(|n| started.elapsed() < Duration::from_secs(n))
-    {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let s = running.kill(Duration::from_millis(500)).spout_totals();
-    println!(
-        "emitted={} acked={} failed={}",
-        s.emitted, s.acked, s.failed
-    );
-    Ok(())
+    squall_examples::run_local_for("file-word-count", &conf, &topology, args.seconds)
 }

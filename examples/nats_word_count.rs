@@ -14,8 +14,6 @@
 //! With `--seconds N` it stops by itself and prints the spouts' totals last:
 //! `emitted=<n> acked=<n> failed=<n>`.
 
-use std::time::{Duration, Instant};
-
 use clap::Parser;
 use squall_connectors::nats::{JetStreamSink, JetStreamSpout};
 use squall_examples::word_count::{RunningCount, SplitBolt};
@@ -85,19 +83,5 @@ fn main() -> anyhow::Result<()> {
     if squall_worker::serve_cluster_role(&topology, &conf)? {
         return Ok(());
     }
-    squall_examples::log_to_stderr();
-    let running = LocalTopology::start("nats-word-count", &conf, &topology)?;
-    let started = Instant::now();
-    while args
-        .seconds
-        .is_none_or(|n| started.elapsed() < Duration::from_secs(n))
-    {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let s = running.kill(Duration::from_millis(500)).spout_totals();
-    println!(
-        "emitted={} acked={} failed={}",
-        s.emitted, s.acked, s.failed
-    );
-    Ok(())
+    squall_examples::run_local_for("nats-word-count", &conf, &topology, args.seconds)
 }

@@ -21,3 +21,27 @@ pub fn log_to_stderr() {
         .with_writer(std::io::stderr)
         .init();
 }
+
+/// Local mode for the connector examples: logs warnings to stderr, runs `topology` for
+/// `seconds` (until interrupted when `None`), then prints the spouts' totals as the last line,
+/// `emitted=<n> acked=<n> failed=<n>`.
+pub fn run_local_for(
+    name: &str,
+    conf: &squall_worker::prelude::Config,
+    topology: &squall_worker::Topology,
+    seconds: Option<u64>,
+) -> anyhow::Result<()> {
+    use std::time::{Duration, Instant};
+    log_to_stderr();
+    let running = squall_worker::LocalTopology::start(name, conf, topology)?;
+    let started = Instant::now();
+    while seconds.is_none_or(|n| started.elapsed() < Duration::from_secs(n)) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let s = running.kill(Duration::from_millis(500)).spout_totals();
+    println!(
+        "emitted={} acked={} failed={}",
+        s.emitted, s.acked, s.failed
+    );
+    Ok(())
+}

@@ -672,3 +672,12 @@ pub fn acked_but_unseen(out: &Path) -> Vec<u64> {
 pub fn all_acked(out: &Path, n: u64, limit: Duration) -> bool {
     eventually(limit, || ids_in(out, "acked").len() as u64 >= n)
 }
+
+/// One component's entry in a `status --json` document (null when absent).
+pub fn component(status: &serde_json::Value, id: &str) -> serde_json::Value {
+    status["components"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == id))
+        .cloned()
+        .unwrap_or_default()
+}

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer, stream};
-use squall_tests::cluster::{Cluster, binaries, eventually};
+use squall_tests::cluster::{Cluster, binaries, component, eventually};
 use squall_tests::nats_server::NatsServer;
 use tokio_stream::StreamExt;
 
@@ -173,14 +173,6 @@ fn every_message_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pen
     );
     let killed = cluster.squall(&["kill", "nats", "--wait", "1"]);
     assert!(killed.status.success());
-}
-
-fn component(status: &serde_json::Value, id: &str) -> serde_json::Value {
-    status["components"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["id"] == id))
-        .cloned()
-        .unwrap_or_default()
 }
 
 #[test]

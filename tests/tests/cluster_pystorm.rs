@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use squall_tests::cluster::{Cluster, eventually};
+use squall_tests::cluster::{Cluster, component, eventually};
 
 const SENTENCES: u64 = 200;
 const PLAIN: u64 = 20;
@@ -27,14 +27,6 @@ fn scripts_under(resources: &Path) -> Vec<u32> {
                     .is_ok_and(|cwd| cwd.starts_with(resources))
         })
         .collect()
-}
-
-fn component(status: &serde_json::Value, id: &str) -> serde_json::Value {
-    status["components"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["id"] == id))
-        .cloned()
-        .unwrap_or_default()
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use redis::streams::StreamRangeReply;
-use squall_tests::cluster::{Cluster, binaries, eventually};
+use squall_tests::cluster::{Cluster, binaries, component, eventually};
 use squall_tests::redis_server::RedisServer;
 
 const ENTRIES: u64 = 100_000;
@@ -134,14 +134,6 @@ fn every_entry_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pendi
     );
     let killed = cluster.squall(&["kill", "redis", "--wait", "1"]);
     assert!(killed.status.success());
-}
-
-fn component(status: &serde_json::Value, id: &str) -> serde_json::Value {
-    status["components"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["id"] == id))
-        .cloned()
-        .unwrap_or_default()
 }
 
 #[test]
