@@ -60,3 +60,34 @@ fn failed_messages_are_nakd_delivered_again_and_end_acked() {
         .unwrap_or(0);
     assert!(failed >= 100, "one in ten failed once: {last}");
 }
+
+/// A sink that cannot reach its server holds its inputs, to publish them once it can,
+/// instead of failing them at every attempt to connect (which replays them from the spout
+/// only to fail them again).
+#[test]
+fn a_sink_without_its_server_holds_its_inputs_instead_of_failing_them() {
+    use squall_connectors::nats::JetStreamSink;
+    use squall_worker::prelude::{Fields, TopologyBuilder, values};
+    use squall_worker::testing::{CompleteTopology, FixedSpout};
+
+    // Nothing listens there.
+    let url = format!(
+        "nats://127.0.0.1:{}",
+        squall_tests::cluster::free_port("127.0.0.1")
+    );
+    let mut b = TopologyBuilder::new();
+    b.set_spout(
+        "lines",
+        || FixedSpout::new(Fields::new(["payload"]), vec![]),
+        1,
+    );
+    b.set_bolt("publish", move || JetStreamSink::new(url.clone(), "out"), 1)
+        .shuffle_grouping("lines");
+    let run = CompleteTopology::new()
+        .timeout(std::time::Duration::from_secs(3))
+        .mock("lines", [values!["a"], values!["b"]])
+        .run(&b.build().unwrap())
+        .unwrap();
+    assert!(!run.is_complete());
+    assert_eq!((run.spout_acked(), run.spout_failed()), (0, 0));
+}

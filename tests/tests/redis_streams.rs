@@ -193,3 +193,64 @@ fn redis_word_count_writes_every_words_count_and_prints_the_totals_last() {
     assert_eq!(counts, expected);
     assert_eq!(pending(&mut conn, "sentences", "squall"), 0);
 }
+
+/// A command Redis refuses fails only the inputs it writes: the rest of the batch is acked,
+/// and the sink keeps its connection (a refusal is not an outage to back off from).
+#[test]
+fn a_refused_command_fails_only_its_own_inputs() {
+    use squall_connectors::redis::{RedisSink, RedisWrite};
+    use squall_worker::prelude::{Fields, TopologyBuilder, values};
+    use squall_worker::testing::{CompleteTopology, FixedSpout};
+
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut conn = redis.conn();
+    // HINCRBY on this field is refused: its value is not an integer.
+    redis::cmd("HSET")
+        .arg("totals")
+        .arg("bad")
+        .arg("x")
+        .query::<()>(&mut conn)
+        .unwrap();
+    let url = redis.url.clone();
+    let mut b = TopologyBuilder::new();
+    b.set_spout(
+        "words",
+        || FixedSpout::new(Fields::new(["word", "n"]), vec![]),
+        1,
+    );
+    b.set_bolt(
+        "store",
+        move || {
+            RedisSink::new(
+                url.clone(),
+                RedisWrite::HIncrBy {
+                    key: "totals".into(),
+                    field: "word".into(),
+                    by: "n".into(),
+                },
+            )
+        },
+        1,
+    )
+    .shuffle_grouping("words");
+    // The refused input replays for ever (the spout replays failures): run for a while.
+    let run = CompleteTopology::new()
+        .timeout(Duration::from_secs(3))
+        .mock(
+            "words",
+            [values!["good", 1], values!["bad", 1], values!["good", 2]],
+        )
+        .run(&b.build().unwrap())
+        .unwrap();
+    assert!(!run.is_complete());
+    assert_eq!(run.spout_acked(), 2, "both good inputs acked, once");
+    assert!(run.spout_failed() >= 1);
+    let good: i64 = redis::cmd("HGET")
+        .arg("totals")
+        .arg("good")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(good, 3);
+}

@@ -25,16 +25,16 @@ pub(crate) fn commit_points(
     points
 }
 
-/// The partitions of `all` that spout task `index` of `tasks` reads: every `tasks`-th in
-/// partition order, as Storm's round-robin manual partitioner, so each partition has exactly
-/// one reader and a restarted task reads the same ones.
+/// The partitions of `all` that spout task `index` of `tasks` reads: those whose id is
+/// `index` modulo `tasks`. A topic's partition ids run from 0, so this deals them round-robin
+/// as Storm's manual partitioner does; deciding by id rather than by place in the list means a
+/// metadata answer missing some partitions (a broker blip) moves none to another task, so each
+/// partition has at most one reader, and a restarted task reads the same ones.
 pub(crate) fn partitions_for_task(mut all: Vec<i32>, index: usize, tasks: usize) -> Vec<i32> {
     all.sort_unstable();
     all.dedup();
     all.into_iter()
-        .enumerate()
-        .filter(|(i, _)| tasks > 0 && i % tasks == index)
-        .map(|(_, p)| p)
+        .filter(|p| tasks > 0 && usize::try_from(*p).is_ok_and(|p| p % tasks == index))
         .collect()
 }
 
@@ -101,6 +101,29 @@ mod tests {
                 .collect();
             dealt.sort_unstable();
             prop_assert_eq!(dealt, all);
+        }
+
+        /// A metadata answer missing some partitions (a broker blip) never hands a partition
+        /// to another task, which would give it two readers.
+        #[test]
+        fn a_partial_partition_list_moves_no_partition_to_another_task(
+            partitions in proptest::collection::btree_set(0i32..64, 1..32),
+            missing in proptest::collection::vec(any::<bool>(), 32),
+            tasks in 1usize..8,
+        ) {
+            let all: Vec<i32> = partitions.iter().copied().collect();
+            let seen: Vec<i32> = all
+                .iter()
+                .zip(&missing)
+                .filter(|(_, gone)| !**gone)
+                .map(|(p, _)| *p)
+                .collect();
+            for task in 0..tasks {
+                let before = partitions_for_task(all.clone(), task, tasks);
+                for p in partitions_for_task(seen.clone(), task, tasks) {
+                    prop_assert!(before.contains(&p), "task {} took partition {}", task, p);
+                }
+            }
         }
     }
 }

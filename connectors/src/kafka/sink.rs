@@ -37,7 +37,8 @@ impl ProducerContext for Deliveries {
 }
 
 /// Produces one record per input to a Kafka topic (the value from one input field, the key
-/// optionally from another) with `acks=all`, and acks each input once the brokers confirmed
+/// optionally from another) with `acks=all` and an idempotent producer (librdkafka's retries
+/// never write a record twice), and acks each input once the brokers confirmed
 /// its record; a record librdkafka gives up on (after `message.timeout.ms`, 30 s here) fails
 /// its input, so it replays. At least once: a record whose input ack was lost is produced
 /// again.
@@ -97,7 +98,8 @@ impl KafkaSink {
         self
     }
 
-    /// Sets a librdkafka producer property (`linger.ms`, `compression.type`, ...).
+    /// Sets a librdkafka producer property (`linger.ms`, `compression.type`, ...);
+    /// `acks=all` and `enable.idempotence=true` stay whatever is set.
     #[must_use]
     pub fn set(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.settings.push((key.into(), value.into()));
@@ -152,12 +154,14 @@ impl Bolt for KafkaSink {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", &self.brokers)
-            .set("acks", "all")
             .set("linger.ms", "5")
             .set("message.timeout.ms", "30000");
         for (k, v) in &self.settings {
             config.set(k, v);
         }
+        // Set last, so no `set` undoes the guarantee: every in-sync replica holds a record
+        // before its input is acked, and librdkafka's retries never write a record twice.
+        config.set("acks", "all").set("enable.idempotence", "true");
         let producer = config
             .create_with_context(self.deliveries.clone())
             .map_err(|source| KafkaError::Client {

@@ -92,18 +92,6 @@ impl JetStreamSink {
 
     /// Publishes the buffered inputs; returns for each whether the stream acknowledged it.
     fn publish(&mut self) -> Result<Vec<bool>, NatsError> {
-        if self.connected.is_none() {
-            match self.open_connection() {
-                Ok(c) => {
-                    self.reconnect.succeeded();
-                    self.connected = Some(c);
-                }
-                Err(e) => {
-                    self.lost(&e);
-                    return Err(e);
-                }
-            }
-        }
         let payloads: Vec<Vec<u8>> = self.buffer.iter().map(|t| self.payload(t)).collect();
         let (subject, url) = (self.subject.clone(), self.url.clone());
         let Some((rt, js)) = self.connected.as_ref() else {
@@ -131,22 +119,50 @@ impl JetStreamSink {
         result
     }
 
+    /// Inputs wait for the server while it is unreachable; the oldest fail (and replay from
+    /// the spout) if too many wait.
+    fn hold(&mut self, collector: &mut BoltCollector<'_>) {
+        let excess = self.buffer.len().saturating_sub(MAX_HELD);
+        for input in self.buffer.drain(..excess) {
+            collector.fail(&input);
+        }
+    }
+
+    /// Publishes the buffered inputs and acks each the stream acknowledged; the others fail and
+    /// replay. While the server is unreachable the inputs are held, not failed.
     fn flush(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        if self.connected.is_none() && !self.reconnect.ready(Instant::now()) {
-            // Held until the next attempt; the oldest fail if too many wait.
-            let excess = self.buffer.len().saturating_sub(MAX_HELD);
-            for input in self.buffer.drain(..excess) {
-                collector.fail(&input);
+        if self.connected.is_none() {
+            if !self.reconnect.ready(Instant::now()) {
+                self.hold(collector);
+                return Ok(());
             }
-            return Ok(());
+            match self.open_connection() {
+                Ok(c) => {
+                    self.reconnect.succeeded();
+                    self.connected = Some(c);
+                }
+                Err(e) => {
+                    self.lost(&e);
+                    self.hold(collector);
+                    return Err(e.into());
+                }
+            }
         }
         let result = self.publish();
         let buffer = std::mem::take(&mut self.buffer);
         match result {
             Ok(confirmed) => {
+                if !confirmed.is_empty() && !confirmed.contains(&true) {
+                    // Not one acknowledgement: the server (or the stream's leader) is away,
+                    // though the connection looks up. Back off as from a lost connection.
+                    self.lost(&NatsError::Server {
+                        url: self.url.clone(),
+                        message: "no publish was acknowledged".to_owned(),
+                    });
+                }
                 let mut refused = 0;
                 for (input, ok) in buffer.iter().zip(confirmed) {
                     if ok {

@@ -37,6 +37,12 @@ pub enum RedisError {
         /// Why.
         source: redis::RedisError,
     },
+    /// A pipeline's answers ended before its commands did.
+    #[error("redis at {url} answered fewer commands than it was sent")]
+    NoAnswer {
+        /// The server.
+        url: String,
+    },
     /// An input lacks a field the sink writes.
     #[error("input has no field {0:?} to write")]
     MissingField(String),

@@ -1,5 +1,5 @@
-//! The Redis sink: inputs buffered and written in one pipeline per batch, acked only after
-//! Redis answered every command of it.
+//! The Redis sink: inputs buffered and written in one pipeline per batch, each acked only
+//! after Redis answered the command that wrote it.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -13,6 +13,14 @@ use crate::retry::Reconnect;
 const MAX_BATCH: usize = 1024;
 /// Inputs held while the server is unreachable; beyond this the oldest fail (and replay).
 const MAX_HELD: usize = 64 * 1024;
+
+/// A batch's pipeline: for each of its commands the buffered inputs it writes, and the
+/// inputs that cannot be written (a field is missing).
+struct Writes {
+    pipe: redis::Pipeline,
+    covers: Vec<Vec<usize>>,
+    unwritable: Vec<(usize, RedisError)>,
+}
 
 /// What the sink does with each input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,12 +95,13 @@ impl RedisSink {
         }
     }
 
-    /// The pipeline writing the buffered inputs, and the inputs that cannot be written (a
-    /// field is missing). A batch's `HSET`s are one command holding each hash field's last
-    /// value, and its `HINCRBY`s one per field with the increments summed: what Redis ends up
-    /// holding is the same as with one command per input, for a fraction of its work.
-    fn pipeline(&self) -> (redis::Pipeline, Vec<(usize, RedisError)>) {
+    /// The pipeline writing the buffered inputs. A batch's `HSET`s are one command holding
+    /// each hash field's last value, and its `HINCRBY`s one per field with the increments
+    /// summed: what Redis ends up holding is the same as with one command per input, for a
+    /// fraction of its work.
+    fn pipeline(&self) -> Writes {
         let mut pipe = redis::pipe();
+        let mut covers = Vec::new();
         let mut unwritable = Vec::new();
         let field = |input: &Tuple, name: &str| {
             input
@@ -112,7 +121,8 @@ impl RedisSink {
                             for (f, v) in fields.iter().zip(values) {
                                 cmd.arg(f).arg(v);
                             }
-                            pipe.add_command(cmd).ignore();
+                            pipe.add_command(cmd);
+                            covers.push(vec![i]);
                         }
                         Err(e) => unwritable.push((i, e)),
                     }
@@ -125,12 +135,14 @@ impl RedisSink {
             } => {
                 let mut last: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
                 let mut order = Vec::new();
+                let mut written = Vec::new();
                 for (i, input) in self.buffer.iter().enumerate() {
                     match (field(input, f), field(input, value)) {
                         (Ok(name), Ok(v)) => {
                             if last.insert(name.clone(), v).is_none() {
                                 order.push(name);
                             }
+                            written.push(i);
                         }
                         (Err(e), _) | (_, Err(e)) => unwritable.push((i, e)),
                     }
@@ -142,11 +154,13 @@ impl RedisSink {
                         let v = last.remove(&name).unwrap_or_default();
                         cmd.arg(name).arg(v);
                     }
-                    pipe.add_command(cmd).ignore();
+                    pipe.add_command(cmd);
+                    covers.push(written);
                 }
             }
             RedisWrite::HIncrBy { key, field: f, by } => {
-                let mut sums: HashMap<Vec<u8>, i64> = HashMap::new();
+                // Per hash field: the summed increment and the inputs in it.
+                let mut sums: HashMap<Vec<u8>, (i64, Vec<usize>)> = HashMap::new();
                 let mut order = Vec::new();
                 for (i, input) in self.buffer.iter().enumerate() {
                     let by = match input.get(&by.as_str()) {
@@ -159,26 +173,34 @@ impl RedisSink {
                     };
                     match (field(input, f), by) {
                         (Ok(name), Ok(n)) => {
-                            let sum = sums.entry(name.clone()).or_insert_with(|| {
+                            let (sum, inputs) = sums.entry(name.clone()).or_insert_with(|| {
                                 order.push(name);
-                                0
+                                (0, Vec::new())
                             });
                             *sum = sum.saturating_add(n);
+                            inputs.push(i);
                         }
                         (Err(e), _) | (_, Err(e)) => unwritable.push((i, e)),
                     }
                 }
                 for name in order {
-                    let n = sums.get(&name).copied().unwrap_or(0);
-                    pipe.cmd("HINCRBY").arg(key).arg(name).arg(n).ignore();
+                    let (n, inputs) = sums.remove(&name).unwrap_or_default();
+                    pipe.cmd("HINCRBY").arg(key).arg(name).arg(n);
+                    covers.push(inputs);
                 }
             }
         }
-        (pipe, unwritable)
+        Writes {
+            pipe,
+            covers,
+            unwritable,
+        }
     }
 
-    /// Writes the buffered inputs in one pipeline; acks them if Redis confirmed it, else fails
-    /// them (and reports why).
+    /// Writes the buffered inputs in one pipeline and acks each input whose command Redis
+    /// carried out. An input Redis refused (a wrong type, say) or that cannot be written fails
+    /// alone, and the first such error is returned; a lost connection fails them all and
+    /// backs off before the next attempt.
     fn flush(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
         if self.buffer.is_empty() {
             return Ok(());
@@ -204,23 +226,53 @@ impl RedisSink {
                 }
             }
         }
-        let (pipe, unwritable) = self.pipeline();
-        let result: redis::RedisResult<()> = match self.conn.as_mut() {
-            Some(conn) => pipe.query(conn),
-            None => Ok(()),
-        };
+        let Writes {
+            mut pipe,
+            covers,
+            unwritable,
+        } = self.pipeline();
+        // Each command's own answer: a refused command is an error in its place, not a failure
+        // of the whole pipeline.
+        let result: redis::RedisResult<Vec<redis::RedisResult<redis::Value>>> =
+            match self.conn.as_mut() {
+                Some(conn) if !covers.is_empty() => pipe.ignore_errors().query(conn),
+                _ => Ok(Vec::new()),
+            };
         let buffer = std::mem::take(&mut self.buffer);
         match result {
-            Ok(()) => {
-                for (i, input) in buffer.iter().enumerate() {
-                    if unwritable.iter().any(|(j, _)| *j == i) {
+            Ok(answers) => {
+                let mut failed = vec![false; buffer.len()];
+                let mut first_error = None;
+                for (i, e) in unwritable {
+                    failed[i] = true;
+                    first_error.get_or_insert(e);
+                }
+                let mut answers = answers.into_iter();
+                for inputs in &covers {
+                    let error = match answers.next() {
+                        Some(Ok(_)) => continue,
+                        Some(Err(source)) => RedisError::Command {
+                            url: self.url.clone(),
+                            source,
+                        },
+                        None => RedisError::NoAnswer {
+                            url: self.url.clone(),
+                        },
+                    };
+                    for &i in inputs {
+                        failed[i] = true;
+                    }
+                    first_error.get_or_insert(error);
+                }
+                for (input, failed) in buffer.iter().zip(failed) {
+                    if failed {
                         collector.fail(input);
                     } else {
                         collector.ack(input);
                     }
                 }
-                match unwritable.into_iter().next() {
-                    Some((_, e)) => Err(e.into()),
+                match first_error {
+                    Some(e) => Err(e.into()),
                     None => Ok(()),
                 }
             }
@@ -306,8 +358,13 @@ mod tests {
             value: "count".into(),
         };
         let s = sink(write, &[("a", 1), ("b", 1), ("a", 2), ("c", 1), ("b", 2)]);
-        let (pipe, unwritable) = s.pipeline();
+        let Writes {
+            pipe,
+            covers,
+            unwritable,
+        } = s.pipeline();
         assert!(unwritable.is_empty());
+        assert_eq!(covers, [vec![0, 1, 2, 3, 4]]);
         let mut expected = redis::pipe();
         expected
             .cmd("HSET")
@@ -336,7 +393,12 @@ mod tests {
             Fields::new(["word", "count"]),
             values!["c", "many"],
         ));
-        let (pipe, unwritable) = s.pipeline();
+        let Writes {
+            pipe,
+            covers,
+            unwritable,
+        } = s.pipeline();
+        assert_eq!(covers, [vec![0, 2], vec![1]]);
         let mut expected = redis::pipe();
         expected
             .cmd("HINCRBY")
