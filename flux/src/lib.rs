@@ -9,8 +9,13 @@
 //! Flux's `includes`) is one error naming it; every error names the component or stream and
 //! the key.
 //!
-//! `model` is the file as written, `shell` the wrappers, `grouping` a stream's grouping.
+//! Squall's connectors (Redis, NATS JetStream, Kafka, files) are built-in components, named
+//! `squall.connectors.<broker>.<Type>` (cargo feature `connectors`, on in the `squall` binary).
+//!
+//! `model` is the file as written, `shell` the wrappers, `connector` the built-in connectors,
+//! `grouping` a stream's grouping.
 
+pub mod connector;
 mod grouping;
 pub mod model;
 pub mod shell;
@@ -21,8 +26,32 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as Json;
 use squall_topology_api::{Config, Topology, TopologyBuilder};
 
+use connector::ConnectorDef;
 use model::{ComponentDef, StreamDef, TopologyDef};
 use shell::{Kind, ShellDef};
+
+/// A spout or bolt of the file: a shell component or a built-in connector.
+#[derive(Debug, Clone)]
+enum Component {
+    Shell(ShellDef),
+    Connector(ConnectorDef),
+}
+
+impl Component {
+    fn fields(&self, stream: &str) -> Option<&[String]> {
+        match self {
+            Component::Shell(shell) => shell.fields(stream),
+            Component::Connector(connector) => connector.fields(stream),
+        }
+    }
+
+    fn config(&self) -> &[(String, Json)] {
+        match self {
+            Component::Shell(shell) => &shell.config,
+            Component::Connector(connector) => &connector.config,
+        }
+    }
+}
 
 /// Largest Flux file read: topology definitions are kilobytes.
 pub const MAX_FILE_BYTES: u64 = 4 << 20;
@@ -112,7 +141,7 @@ pub fn parse(text: &str, resources: &Path) -> Result<FluxTopology, String> {
         (
             "components",
             def.components.is_some(),
-            "these are Java objects, which Squall cannot build; shell components need none",
+            "these are Java objects, which Squall cannot build; shell components and Squall's connectors need none",
         ),
         (
             "topologySource",
@@ -126,9 +155,12 @@ pub fn parse(text: &str, resources: &Path) -> Result<FluxTopology, String> {
     }
     // Commands run in the file's directory, also when the resources shipped are a directory
     // above it (an absolute directory wins over the resources root in `current_dir`).
-    let in_dir = |(id, mut shell): (String, ShellDef)| {
-        shell.dir = Some(resources.to_owned());
-        (id, shell)
+    let in_dir = |(id, component): (String, Component)| match component {
+        Component::Shell(mut shell) => {
+            shell.dir = Some(resources.to_owned());
+            (id, Component::Shell(shell))
+        }
+        other => (id, other),
     };
     let spouts: Vec<_> = read_components(Kind::Spout, def.spouts.unwrap_or_default())?
         .into_iter()
@@ -141,7 +173,7 @@ pub fn parse(text: &str, resources: &Path) -> Result<FluxTopology, String> {
         .into_iter()
         .map(in_dir)
         .collect();
-    let mut kinds: BTreeMap<&str, (Kind, &ShellDef)> = BTreeMap::new();
+    let mut kinds: BTreeMap<&str, (Kind, &Component)> = BTreeMap::new();
     for (kind, (id, shell)) in spouts
         .iter()
         .map(|c| (Kind::Spout, c))
@@ -158,10 +190,18 @@ pub fn parse(text: &str, resources: &Path) -> Result<FluxTopology, String> {
 
     let mut builder = TopologyBuilder::new();
     builder.resources(resources.display().to_string());
-    for (id, shell) in &spouts {
-        let def = shell.clone();
-        let mut declarer = builder.set_spout(id, move || def.spout(), shell.parallelism);
-        for (key, value) in &shell.config {
+    for (id, component) in &spouts {
+        let mut declarer = match component {
+            Component::Shell(shell) => {
+                let def = shell.clone();
+                builder.set_spout(id, move || def.spout(), shell.parallelism)
+            }
+            Component::Connector(connector) => connector
+                .connector
+                .set_spout(&mut builder, id, connector.parallelism)
+                .ok_or_else(|| format!("spout \"{id}\": className: not a spout"))?,
+        };
+        for (key, value) in component.config() {
             declarer.config(key, value.clone());
         }
     }
@@ -197,10 +237,18 @@ pub fn parse(text: &str, resources: &Path) -> Result<FluxTopology, String> {
             .or_default()
             .push((stream.from.clone(), stream_id, grouping));
     }
-    for (id, shell) in &bolts {
-        let def = shell.clone();
-        let mut declarer = builder.set_bolt(id, move || def.bolt(), shell.parallelism);
-        for (key, value) in &shell.config {
+    for (id, component) in &bolts {
+        let mut declarer = match component {
+            Component::Shell(shell) => {
+                let def = shell.clone();
+                builder.set_bolt(id, move || def.bolt(), shell.parallelism)
+            }
+            Component::Connector(connector) => connector
+                .connector
+                .set_bolt(&mut builder, id, connector.parallelism)
+                .ok_or_else(|| format!("bolt \"{id}\": className: not a bolt"))?,
+        };
+        for (key, value) in component.config() {
             declarer.config(key, value.clone());
         }
         for (from, stream, grouping) in inputs.remove(id.as_str()).unwrap_or_default() {
@@ -220,7 +268,7 @@ pub fn parse(text: &str, resources: &Path) -> Result<FluxTopology, String> {
 }
 
 /// Each component of a section, by id.
-fn read_components(kind: Kind, values: Vec<Json>) -> Result<Vec<(String, ShellDef)>, String> {
+fn read_components(kind: Kind, values: Vec<Json>) -> Result<Vec<(String, Component)>, String> {
     values
         .into_iter()
         .enumerate()
@@ -233,8 +281,12 @@ fn read_components(kind: Kind, values: Vec<Json>) -> Result<Vec<(String, ShellDe
             if def.id.trim().is_empty() {
                 return Err(format!("{label}: id: empty"));
             }
-            let shell = ShellDef::read(kind, &def).map_err(|e| format!("{label}: {e}"))?;
-            Ok((def.id, shell))
+            let component = if connector::is_connector_class(&def.class_name) {
+                ConnectorDef::read(kind, &def).map(Component::Connector)
+            } else {
+                ShellDef::read(kind, &def).map(Component::Shell)
+            };
+            Ok((def.id, component.map_err(|e| format!("{label}: {e}"))?))
         })
         .collect()
 }

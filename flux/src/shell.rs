@@ -213,13 +213,14 @@ fn check_class(kind: Kind, class: &str) -> Result<(), String> {
         ));
     }
     Err(format!(
-        "className: {class} is a Java class, which Squall cannot run; Squall runs {}s in any language through Storm's multi-lang protocol with className {}",
+        "className: {class} is a Java class, which Squall cannot run; Squall runs {}s in any language through Storm's multi-lang protocol with className {}, and has built-in connectors named {}*",
         kind.word(),
-        kind.class()
+        kind.class(),
+        crate::connector::PREFIX
     ))
 }
 
-fn parallelism(value: Option<i64>) -> Result<u32, String> {
+pub(crate) fn parallelism(value: Option<i64>) -> Result<u32, String> {
     match value {
         None => Ok(1),
         Some(n) if n >= 1 => u32::try_from(n).map_err(|_| format!("parallelism: {n} is too large")),
@@ -230,7 +231,7 @@ fn parallelism(value: Option<i64>) -> Result<u32, String> {
 }
 
 /// A list of strings (numbers are taken as their text, as YAML writes `[python3, 2]`).
-fn strings(value: &Json) -> Result<Vec<String>, String> {
+pub(crate) fn strings(value: &Json) -> Result<Vec<String>, String> {
     let Json::Array(items) = value else {
         return Err(format!(
             "expected a list such as [a, b], found {}",

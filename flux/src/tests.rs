@@ -200,3 +200,152 @@ fn loading_a_file_takes_its_directory_as_the_resources() {
         "{err}"
     );
 }
+
+/// Redis stream → a pystorm split → a Redis hash and a rolling file: every kind of
+/// connector definition the parser reads, wired with groupings on the connectors' fields.
+#[cfg(feature = "connectors")]
+const CONNECTORS: &str = r#"
+name: "redis-word-count"
+spouts:
+  - id: "sentences"
+    className: "squall.connectors.redis.RedisStreamSpout"
+    constructorArgs: ["redis://127.0.0.1:6379", "sentences", "squall", ["sentence"]]
+    configMethods:
+      - name: "withEntryId"
+        args: ["entry"]
+      - name: "addComponentConfig"
+        args: ["topology.max.spout.pending", 1000]
+    parallelism: 2
+  - id: "events"
+    className: "squall.connectors.kafka.KafkaSpout"
+    constructorArgs: ["127.0.0.1:9092", "events", "squall"]
+    configMethods:
+      - name: "set"
+        args: ["fetch.min.bytes", 1]
+bolts:
+  - id: "split"
+    className: "org.apache.storm.flux.wrappers.bolts.FluxShellBolt"
+    constructorArgs:
+      - ["python3", "splitsentence.py"]
+      - ["word", "count"]
+  - id: "store"
+    className: "squall.connectors.redis.RedisSink"
+    constructorArgs: ["redis://127.0.0.1:6379"]
+    configMethods:
+      - name: "hset"
+        args: ["word_counts", "word", "count"]
+  - id: "archive"
+    className: "squall.connectors.files.FileSink"
+    constructorArgs: ["/var/lib/archive", "events"]
+    configMethods:
+      - name: "field"
+        args: ["value"]
+      - name: "rollBytes"
+        args: [1048576]
+streams:
+  - from: "sentences"
+    to: "split"
+    grouping:
+      type: FIELDS
+      args: ["entry"]
+  - from: "split"
+    to: "store"
+    grouping:
+      type: FIELDS
+      args: ["word"]
+  - from: "events"
+    to: "archive"
+    grouping:
+      type: FIELDS
+      args: ["partition"]
+"#;
+
+#[cfg(feature = "connectors")]
+#[test]
+fn connectors_are_built_in_components_with_their_declared_fields_and_config() {
+    let flux = parse(CONNECTORS, Path::new("/srv/wc")).unwrap();
+    let spec = flux.topology.spec();
+    let ids: Vec<_> = spec.components.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["sentences", "events", "split", "store", "archive"]);
+    let sentences = spec.component("sentences").unwrap();
+    assert_eq!(sentences.parallelism, 2);
+    assert_eq!(
+        sentences.outputs[0].fields,
+        squall_topology_api::Fields::new(["sentence", "entry"])
+    );
+    assert_eq!(
+        sentences.config.get("topology.max.spout.pending"),
+        Some(&serde_json::json!(1000))
+    );
+    assert_eq!(
+        spec.component("events").unwrap().outputs[0].fields,
+        squall_topology_api::Fields::new(["topic", "partition", "offset", "key", "value"])
+    );
+    assert!(spec.component("store").unwrap().outputs.is_empty());
+    assert_eq!(
+        spec.component("archive").unwrap().inputs[0].component,
+        "events"
+    );
+}
+
+#[cfg(feature = "connectors")]
+#[test]
+fn a_connector_misused_is_one_line_naming_the_component_and_key() {
+    let cases = [
+        (
+            "squall.connectors.redis.RedisStreamSpout\"",
+            "squall.connectors.redis.RedisStreamSpot\"",
+            "spout \"sentences\": className: squall.connectors.redis.RedisStreamSpot is not a Squall connector; the spouts are squall.connectors.redis.RedisStreamSpout, ",
+        ),
+        (
+            "\"squall\", [\"sentence\"]]",
+            "\"squall\"]",
+            "spout \"sentences\": constructorArgs: RedisStreamSpout takes constructorArgs [url, stream, group, [fields...]]",
+        ),
+        (
+            "\"squall\", [\"sentence\"]]",
+            "\"squall\", []]",
+            "spout \"sentences\": constructorArgs[3] (fields): the list is empty",
+        ),
+        (
+            "name: \"hset\"",
+            "name: \"hsett\"",
+            "bolt \"store\": configMethods: RedisSink needs one write method: ",
+        ),
+        (
+            "args: [\"word_counts\", \"word\", \"count\"]",
+            "args: [\"word_counts\", \"word\"]",
+            "bolt \"store\": configMethods[0] (hset): takes 3 argument(s), not 2",
+        ),
+        (
+            "\"/var/lib/archive\"",
+            "\"archive\"",
+            "bolt \"archive\": constructorArgs[0] (directory): archive is relative; give an absolute path",
+        ),
+        (
+            "args: [1048576]",
+            "args: [\"1MB\"]",
+            "bolt \"archive\": configMethods[1] (rollBytes): takes one positive whole number",
+        ),
+        (
+            "name: \"withEntryId\"",
+            "name: \"withEntryID\"",
+            "spout \"sentences\": configMethods[0]: RedisStreamSpout has no method withEntryID (",
+        ),
+        (
+            "className: \"squall.connectors.files.FileSink\"",
+            "className: \"squall.connectors.files.FileSpout\"",
+            "bolt \"archive\": className: squall.connectors.files.FileSpout is a spout, listed under bolts",
+        ),
+        (
+            "args: [\"partition\"]",
+            "args: [\"partitions\"]",
+            "stream \"events --> archive\": grouping.args: \"events\" stream \"default\" has no field \"partitions\" (it has [topic, partition, offset, key, value])",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        assert!(CONNECTORS.contains(from), "{from}");
+        let err = error(&CONNECTORS.replacen(from, to, 1));
+        assert!(err.starts_with(expected), "{to}:\n{err}");
+    }
+}
