@@ -296,6 +296,16 @@ pub const COMPONENT_OVERRIDABLE_KEYS: &[&str] = &[
     TOPOLOGY_MAX_SPOUT_PENDING,
     TOPOLOGY_MAX_TASK_PARALLELISM,
     TOPOLOGY_TICK_TUPLE_FREQ_SECS,
+    // A windowed bolt's own windows (see `crate::window`).
+    crate::window::WINDOW_LENGTH_COUNT,
+    crate::window::WINDOW_LENGTH_DURATION_MS,
+    crate::window::WINDOW_SLIDING_INTERVAL_COUNT,
+    crate::window::WINDOW_SLIDING_INTERVAL_DURATION_MS,
+    crate::window::TUPLE_TIMESTAMP_FIELD_NAME,
+    crate::window::TUPLE_TIMESTAMP_MAX_LAG_MS,
+    crate::window::WATERMARK_EVENT_INTERVAL_MS,
+    crate::window::LATE_TUPLE_STREAM,
+    crate::window::WINDOW_SESSION_GAP_MS,
 ];
 
 /// A configuration map.

@@ -26,6 +26,7 @@ mod spec;
 mod tuple;
 mod validate;
 mod value;
+pub mod window;
 
 pub use builder::{BoltDeclarer, SpoutDeclarer, StreamSource, TopologyBuilder};
 pub use collector::{
@@ -139,6 +140,9 @@ pub type MessageId = u64;
 /// assert_eq!(topology.spec().components.len(), 2);
 /// ```
 pub mod prelude {
+    pub use crate::window::{
+        Extent, TupleWindow, WindowCollector, WindowSpec, Windowed, WindowedBolt,
+    };
     pub use crate::{
         BasicBolt, BasicCollector, Bolt, BoltCollector, ComponentError, Config, Fields, MessageId,
         OutputDeclarer, Spout, SpoutCollector, TaskId, Topology, TopologyBuilder, TopologyContext,

@@ -493,6 +493,14 @@ pub enum Refused {
         /// Its task count.
         tasks: u64,
     },
+    /// A windowed bolt's windows conflict with the topology's settings (Storm's check).
+    #[error("bolt {component:?}: {message}")]
+    Window {
+        /// The windowed bolt.
+        component: String,
+        /// What conflicts.
+        message: String,
+    },
 }
 
 /// Whether `name` may name a topology: non-empty, at most [`MAX_TOPOLOGY_NAME_BYTES`], and
@@ -595,6 +603,14 @@ pub fn check_config_for(spec: &TopologySpec, conf: &Config) -> Result<(), Refuse
     if tasks > MAX_TOTAL_TASKS {
         return Err(Refused::TooManyTasks { tasks });
     }
+    for component in &spec.components {
+        crate::window::check_against(&component.config, conf).map_err(|message| {
+            Refused::Window {
+                component: component.id.clone(),
+                message,
+            }
+        })?;
+    }
     Ok(())
 }
 
@@ -696,6 +712,70 @@ mod tests {
                 .to_string()
                 .starts_with("invalid value 0.9 for topology.localityaware.lower.bound")
         );
+    }
+
+    #[test]
+    fn a_window_longer_than_the_message_timeout_or_max_pending_is_refused_naming_the_bolt() {
+        use crate::window::{
+            Extent, TupleWindow, WindowCollector, WindowSpec, Windowed, WindowedBolt,
+        };
+        use crate::{
+            ComponentError, Fields, OutputDeclarer, Spout, SpoutCollector, TopologyBuilder,
+        };
+        use std::time::Duration;
+        struct Source;
+        impl Spout for Source {
+            fn declare_outputs(&self, out: &mut OutputDeclarer) {
+                out.declare(Fields::new(["n"]));
+            }
+            fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+                Ok(())
+            }
+        }
+        struct Noop;
+        impl WindowedBolt for Noop {
+            fn execute(
+                &mut self,
+                _: &TupleWindow<'_>,
+                _: &mut WindowCollector<'_, '_>,
+            ) -> Result<(), ComponentError> {
+                Ok(())
+            }
+        }
+        let topology = |spec: WindowSpec| {
+            let mut b = TopologyBuilder::new();
+            b.set_spout("numbers", || Source, 1);
+            b.set_bolt("sums", move || Windowed::new(Noop, spec.clone()), 1)
+                .shuffle_grouping("numbers");
+            b.build().unwrap()
+        };
+        let secs = |n| Extent::duration(Duration::from_secs(n));
+        let timed = topology(WindowSpec::sliding(secs(25), secs(10)));
+        let mut conf = Config::new();
+        let err = check_config_for(timed.spec(), &conf)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "bolt \"sums\": window length 25000 ms + slide 10000 ms is longer than topology.message.timeout.secs (30 s)"
+            ),
+            "{err}"
+        );
+        conf.set_message_timeout_secs(60);
+        assert!(check_config_for(timed.spec(), &conf).is_ok());
+        let counted = topology(WindowSpec::tumbling(Extent::count(600)));
+        conf.set_max_spout_pending(1000);
+        let err = check_config_for(counted.spec(), &conf)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "bolt \"sums\": window length 600 + slide 600 tuples is more than topology.max.spout.pending (1000)"
+            ),
+            "{err}"
+        );
+        conf.set_max_spout_pending(1200);
+        assert!(check_config_for(counted.spec(), &conf).is_ok());
     }
 
     #[test]

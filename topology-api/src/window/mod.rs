@@ -1,0 +1,31 @@
+//! Windows: Storm 2's windowed bolts (sliding and tumbling windows by count or duration, in
+//! processing or event time, with lag, watermarks and a late-tuple stream) and session
+//! windows, which Storm lacks.
+//!
+//! A [`WindowedBolt`] sees whole windows; [`Windowed`] runs it as a plain bolt. Its input is
+//! acked when it leaves its last window and everything it emits for a window is anchored to
+//! every tuple of that window, so a failure downstream replays the window's inputs.
+//!
+//! - `spec`: what the windows are ([`WindowSpec`]) and Storm's config keys and checks.
+//! - `sliding`: which tuples each sliding or tumbling window holds and when it is evaluated.
+//! - `session`: per-key sessions.
+//! - `watermark`: event time's progress over the input streams.
+//! - `bolt`: the adapter that runs a windowed bolt as a bolt.
+
+mod bolt;
+mod session;
+mod sliding;
+mod spec;
+mod watermark;
+
+pub use bolt::{Clock, TupleWindow, WindowCollector, Windowed, WindowedBolt};
+pub use session::Sessions;
+pub use sliding::{Fired, Late, SlidingWindows};
+pub use spec::{
+    DEFAULT_WATERMARK_INTERVAL, Extent, Extractor, LATE_TUPLE_FIELD, LATE_TUPLE_STREAM, Shape,
+    TUPLE_TIMESTAMP_FIELD_NAME, TUPLE_TIMESTAMP_MAX_LAG_MS, Timestamps,
+    WATERMARK_EVENT_INTERVAL_MS, WINDOW_LENGTH_COUNT, WINDOW_LENGTH_DURATION_MS,
+    WINDOW_SESSION_GAP_MS, WINDOW_SLIDING_INTERVAL_COUNT, WINDOW_SLIDING_INTERVAL_DURATION_MS,
+    WindowSpec, check_against,
+};
+pub use watermark::{Input, Watermarks};

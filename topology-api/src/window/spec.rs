@@ -1,0 +1,353 @@
+//! What a windowed bolt's windows are: Storm's `withWindow`, `withTumblingWindow`,
+//! `withTimestampField`, `withLag`, `withWatermarkInterval` and `withLateTupleStream`, plus
+//! session windows, and the component config keys Storm stores them under.
+
+use std::time::Duration;
+
+use crate::Config;
+
+/// `topology.bolts.window.length.count`.
+pub const WINDOW_LENGTH_COUNT: &str = "topology.bolts.window.length.count";
+/// `topology.bolts.window.length.duration.ms`.
+pub const WINDOW_LENGTH_DURATION_MS: &str = "topology.bolts.window.length.duration.ms";
+/// `topology.bolts.window.sliding.interval.count`.
+pub const WINDOW_SLIDING_INTERVAL_COUNT: &str = "topology.bolts.window.sliding.interval.count";
+/// `topology.bolts.window.sliding.interval.duration.ms`.
+pub const WINDOW_SLIDING_INTERVAL_DURATION_MS: &str =
+    "topology.bolts.window.sliding.interval.duration.ms";
+/// `topology.bolts.tuple.timestamp.field.name`: event time from this field.
+pub const TUPLE_TIMESTAMP_FIELD_NAME: &str = "topology.bolts.tuple.timestamp.field.name";
+/// `topology.bolts.tuple.timestamp.max.lag.ms`: how far out of order event time may be.
+pub const TUPLE_TIMESTAMP_MAX_LAG_MS: &str = "topology.bolts.tuple.timestamp.max.lag.ms";
+/// `topology.bolts.watermark.event.interval.ms`: how often a watermark is computed (default
+/// 1000).
+pub const WATERMARK_EVENT_INTERVAL_MS: &str = "topology.bolts.watermark.event.interval.ms";
+/// `topology.bolts.late.tuple.stream`: where late tuples go (else they are acked and dropped).
+pub const LATE_TUPLE_STREAM: &str = "topology.bolts.late.tuple.stream";
+/// `topology.bolts.window.session.gap.ms` (Squall): a session closes after this much quiet.
+pub const WINDOW_SESSION_GAP_MS: &str = "topology.bolts.window.session.gap.ms";
+
+/// The field of a late tuple emitted on the late-tuple stream: its values, as a list.
+pub const LATE_TUPLE_FIELD: &str = "late_tuple";
+
+/// Default `topology.bolts.watermark.event.interval.ms`.
+pub const DEFAULT_WATERMARK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A window's length or slide: a number of tuples or a span of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// This many tuples.
+    Count(u64),
+    /// This span of (processing or event) time.
+    Duration(Duration),
+}
+
+impl Extent {
+    /// `n` tuples.
+    pub fn count(n: u64) -> Extent {
+        Extent::Count(n)
+    }
+
+    /// A span of time.
+    pub fn duration(d: Duration) -> Extent {
+        Extent::Duration(d)
+    }
+
+    /// Milliseconds, for durations.
+    pub(crate) fn millis(self) -> Option<i64> {
+        match self {
+            Extent::Duration(d) => Some(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            Extent::Count(_) => None,
+        }
+    }
+}
+
+/// How tuples are grouped into windows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// Windows of `length`, one every `slide` (tumbling when they are equal).
+    Sliding {
+        /// How much a window holds.
+        length: Extent,
+        /// How far apart windows start.
+        slide: Extent,
+    },
+    /// Per key (the values of `key_fields`), all tuples with no gap longer than `gap` between
+    /// them (Flink's session windows; Storm has none).
+    Session {
+        /// The quiet that closes a session.
+        gap: Duration,
+        /// The fields whose values are the key.
+        key_fields: Vec<String>,
+    },
+}
+
+/// A function giving a tuple's event time in milliseconds.
+pub type Extractor = std::sync::Arc<dyn Fn(&crate::Tuple) -> Option<i64> + Send + Sync>;
+
+/// Where a tuple's timestamp comes from.
+#[derive(Clone)]
+pub enum Timestamps {
+    /// Processing time: when the bolt received the tuple.
+    Processing,
+    /// Event time from an integer field of milliseconds (a missing or non-integer field is an
+    /// error for that tuple, which fails).
+    Field(String),
+    /// Event time from a function of the tuple.
+    Extractor(Extractor),
+}
+
+impl std::fmt::Debug for Timestamps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Timestamps::Processing => f.write_str("Processing"),
+            Timestamps::Field(name) => f.debug_tuple("Field").field(name).finish(),
+            Timestamps::Extractor(_) => f.write_str("Extractor(..)"),
+        }
+    }
+}
+
+/// A windowed bolt's windows.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use squall_topology_api::window::{Extent, WindowSpec};
+/// // Event time from field `ts`: 10 s windows every second, tuples up to 2 s out of order,
+/// // later ones on stream `late`.
+/// let spec = WindowSpec::sliding(
+///     Extent::duration(Duration::from_secs(10)),
+///     Extent::duration(Duration::from_secs(1)),
+/// )
+/// .timestamp_field("ts")
+/// .lag(Duration::from_secs(2))
+/// .late_tuple_stream("late");
+/// let conf = spec.to_config();
+/// assert_eq!(conf.get_u64("topology.bolts.window.length.duration.ms"), Some(10_000));
+/// assert_eq!(conf.get_str("topology.bolts.late.tuple.stream"), Some("late"));
+/// // Tumbling: the slide is the length.
+/// let tumbling = WindowSpec::tumbling(Extent::count(100));
+/// assert_eq!(tumbling.to_config().get_u64("topology.bolts.window.sliding.interval.count"), Some(100));
+/// ```
+#[derive(Debug, Clone)]
+pub struct WindowSpec {
+    /// The windows' shape.
+    pub shape: Shape,
+    /// Processing or event time.
+    pub timestamps: Timestamps,
+    /// Event time: how far out of order tuples may arrive (`withLag`).
+    pub lag: Duration,
+    /// Event time: how often the watermark is computed.
+    pub watermark_interval: Duration,
+    /// Event time: the stream late tuples are emitted on, if any.
+    pub late_tuple_stream: Option<String>,
+}
+
+impl WindowSpec {
+    fn of(shape: Shape) -> WindowSpec {
+        WindowSpec {
+            shape,
+            timestamps: Timestamps::Processing,
+            lag: Duration::ZERO,
+            watermark_interval: DEFAULT_WATERMARK_INTERVAL,
+            late_tuple_stream: None,
+        }
+    }
+
+    /// Windows of `length`, one every `slide` (Storm's `withWindow(length, slide)`).
+    pub fn sliding(length: Extent, slide: Extent) -> WindowSpec {
+        WindowSpec::of(Shape::Sliding { length, slide })
+    }
+
+    /// Back-to-back windows of `length` (Storm's `withTumblingWindow`).
+    pub fn tumbling(length: Extent) -> WindowSpec {
+        WindowSpec::sliding(length, length)
+    }
+
+    /// Per-key sessions closed by `gap` of quiet, keyed by `key_fields`.
+    pub fn session<S: Into<String>>(
+        gap: Duration,
+        key_fields: impl IntoIterator<Item = S>,
+    ) -> WindowSpec {
+        WindowSpec::of(Shape::Session {
+            gap,
+            key_fields: key_fields.into_iter().map(Into::into).collect(),
+        })
+    }
+
+    /// Event time from this field, in milliseconds (`withTimestampField`).
+    #[must_use]
+    pub fn timestamp_field(mut self, name: impl Into<String>) -> Self {
+        self.timestamps = Timestamps::Field(name.into());
+        self
+    }
+
+    /// Event time from a function of the tuple (`withTimestampExtractor`); `None` fails the
+    /// tuple.
+    #[must_use]
+    pub fn timestamp_extractor(
+        mut self,
+        f: impl Fn(&crate::Tuple) -> Option<i64> + Send + Sync + 'static,
+    ) -> Self {
+        self.timestamps = Timestamps::Extractor(std::sync::Arc::new(f));
+        self
+    }
+
+    /// How far out of order event time may be (`withLag`).
+    #[must_use]
+    pub fn lag(mut self, lag: Duration) -> Self {
+        self.lag = lag;
+        self
+    }
+
+    /// How often the watermark is computed (`withWatermarkInterval`).
+    #[must_use]
+    pub fn watermark_interval(mut self, interval: Duration) -> Self {
+        self.watermark_interval = interval;
+        self
+    }
+
+    /// Emits late tuples on this stream, one field [`LATE_TUPLE_FIELD`], instead of dropping
+    /// them (`withLateTupleStream`).
+    #[must_use]
+    pub fn late_tuple_stream(mut self, stream: impl Into<String>) -> Self {
+        self.late_tuple_stream = Some(stream.into());
+        self
+    }
+
+    /// Whether windows follow event time.
+    pub fn is_event_time(&self) -> bool {
+        !matches!(self.timestamps, Timestamps::Processing)
+    }
+
+    /// The component config Storm stores these settings under (what `squall status` and
+    /// submit-time validation read).
+    pub fn to_config(&self) -> Config {
+        let mut conf = Config::new();
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        match &self.shape {
+            Shape::Sliding { length, slide } => {
+                match length {
+                    Extent::Count(n) => conf.set(WINDOW_LENGTH_COUNT, *n),
+                    Extent::Duration(d) => conf.set(WINDOW_LENGTH_DURATION_MS, ms(*d)),
+                };
+                match slide {
+                    Extent::Count(n) => conf.set(WINDOW_SLIDING_INTERVAL_COUNT, *n),
+                    Extent::Duration(d) => conf.set(WINDOW_SLIDING_INTERVAL_DURATION_MS, ms(*d)),
+                };
+            }
+            Shape::Session { gap, .. } => {
+                conf.set(WINDOW_SESSION_GAP_MS, ms(*gap));
+            }
+        }
+        if let Timestamps::Field(name) = &self.timestamps {
+            conf.set(TUPLE_TIMESTAMP_FIELD_NAME, name.clone());
+        }
+        if self.is_event_time() {
+            conf.set(TUPLE_TIMESTAMP_MAX_LAG_MS, ms(self.lag));
+            conf.set(WATERMARK_EVENT_INTERVAL_MS, ms(self.watermark_interval));
+        }
+        if let Some(stream) = &self.late_tuple_stream {
+            conf.set(LATE_TUPLE_STREAM, stream.clone());
+        }
+        conf
+    }
+
+    /// Whether the settings make sense on their own: lengths and slides of at least one tuple
+    /// or millisecond, a late-tuple stream only with event time.
+    ///
+    /// # Errors
+    /// One sentence naming the setting.
+    pub fn check(&self) -> Result<(), String> {
+        let positive = |what: &str, e: &Extent| match e {
+            Extent::Count(0) => Err(format!("the window {what} is 0 tuples; give at least 1")),
+            Extent::Duration(d) if d.as_millis() == 0 => Err(format!(
+                "the window {what} is under a millisecond; give at least 1 ms"
+            )),
+            _ => Ok(()),
+        };
+        match &self.shape {
+            Shape::Sliding { length, slide } => {
+                positive("length", length)?;
+                positive("slide", slide)?;
+            }
+            Shape::Session { gap, key_fields } => {
+                if gap.as_millis() == 0 {
+                    return Err("the session gap is under a millisecond; give at least 1 ms".into());
+                }
+                if key_fields.is_empty() {
+                    return Err("a session window needs the fields that key it".into());
+                }
+            }
+        }
+        if self.late_tuple_stream.is_some() && !self.is_event_time() {
+            return Err(
+                "a late-tuple stream needs event time (timestamp_field or timestamp_extractor)"
+                    .into(),
+            );
+        }
+        if self.is_event_time() && self.watermark_interval.as_millis() == 0 {
+            return Err("the watermark interval is under a millisecond; give at least 1 ms".into());
+        }
+        Ok(())
+    }
+}
+
+/// Storm's check of a windowed bolt against the topology's settings: a tuple is acked only
+/// when it leaves its last window, so with processing-time windows the window length plus
+/// the slide must fit in `topology.message.timeout.secs` (else every tuple times out), and
+/// with count windows in `topology.max.spout.pending` when it is set (else the spouts stop
+/// before a window fills). `component` is the windowed bolt's config (see
+/// [`WindowSpec::to_config`]), `conf` the topology's.
+///
+/// # Errors
+/// One sentence naming the settings that conflict.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use squall_topology_api::Config;
+/// use squall_topology_api::window::{Extent, WindowSpec, check_against};
+/// let spec = WindowSpec::sliding(
+///     Extent::duration(Duration::from_secs(25)),
+///     Extent::duration(Duration::from_secs(10)),
+/// );
+/// let mut conf = Config::new();
+/// conf.set_message_timeout_secs(30);
+/// assert!(check_against(&spec.to_config(), &conf).is_err()); // 25 s + 10 s > 30 s
+/// conf.set_message_timeout_secs(60);
+/// assert!(check_against(&spec.to_config(), &conf).is_ok());
+/// ```
+pub fn check_against(component: &Config, conf: &Config) -> Result<(), String> {
+    let merged = conf.merged(component);
+    let get = |key| merged.get_u64(key);
+    let timeout_ms = match merged.get_f64(crate::config::TOPOLOGY_MESSAGE_TIMEOUT_SECS) {
+        Some(secs) => secs * 1000.0,
+        None => 30_000.0,
+    };
+    let timeouts_on = merged
+        .get_bool(crate::config::TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS)
+        .unwrap_or(true);
+    if let (Some(length), Some(slide)) = (
+        get(WINDOW_LENGTH_DURATION_MS),
+        get(WINDOW_SLIDING_INTERVAL_DURATION_MS),
+    ) && timeouts_on
+        && (length.saturating_add(slide)) as f64 > timeout_ms
+    {
+        return Err(format!(
+            "window length {length} ms + slide {slide} ms is longer than topology.message.timeout.secs ({} s): every tuple would time out before its window is done; raise the timeout or shorten the window",
+            timeout_ms / 1000.0
+        ));
+    }
+    if let (Some(length), Some(slide), Some(pending)) = (
+        get(WINDOW_LENGTH_COUNT),
+        get(WINDOW_SLIDING_INTERVAL_COUNT),
+        get(crate::config::TOPOLOGY_MAX_SPOUT_PENDING),
+    ) && length.saturating_add(slide) > pending
+    {
+        return Err(format!(
+            "window length {length} + slide {slide} tuples is more than topology.max.spout.pending ({pending}): the spouts would stop before a window fills; raise max pending or shorten the window"
+        ));
+    }
+    Ok(())
+}
