@@ -15,10 +15,13 @@ use super::KafkaError;
 /// How long `close` waits for records still in flight.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
-/// Delivery reports, as librdkafka hands them to [`BaseProducer::poll`] on the executor's
-/// thread: (input number, delivered).
+/// A record's delivery report: its input's number, and why it was refused if it was.
+type Report = (usize, Option<String>);
+
+/// Delivery reports not yet settled, as librdkafka hands them to [`BaseProducer::poll`] on
+/// the executor's thread.
 #[derive(Default, Clone)]
-struct Deliveries(Arc<Mutex<Vec<(usize, bool)>>>);
+struct Deliveries(Arc<Mutex<Vec<Report>>>);
 
 impl ClientContext for Deliveries {}
 
@@ -26,13 +29,14 @@ impl ProducerContext for Deliveries {
     type DeliveryOpaque = usize;
 
     fn delivery(&self, result: &DeliveryResult<'_>, input: usize) {
-        if let Err((e, _)) = result {
+        let refused = result.as_ref().err().map(|(e, _)| e.to_string());
+        if let Some(e) = &refused {
             tracing::warn!(error = %e, "kafka did not take a record; its input fails and replays");
         }
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push((input, result.is_ok()));
+            .push((input, refused));
     }
 }
 
@@ -128,21 +132,26 @@ impl KafkaSink {
                 .unwrap_or_else(PoisonError::into_inner),
         );
         let mut refused = 0;
-        for (n, delivered) in reports {
+        let mut why = None;
+        for (n, refusal) in reports {
             let Some(input) = self.waiting.remove(&n) else {
                 continue;
             };
-            if delivered {
-                collector.ack(&input);
-            } else {
-                refused += 1;
-                collector.fail(&input);
+            match refusal {
+                None => collector.ack(&input),
+                Some(reason) => {
+                    refused += 1;
+                    why.get_or_insert(reason);
+                    collector.fail(&input);
+                }
             }
         }
         if refused > 0 {
             return Err(ComponentError::msg(format!(
-                "kafka at {}: {refused} record(s) for {} not delivered; their inputs failed and replay",
-                self.brokers, self.topic
+                "kafka at {}: {refused} record(s) for {} not delivered ({}); their inputs failed and replay",
+                self.brokers,
+                self.topic,
+                why.unwrap_or_default()
             )));
         }
         Ok(())
