@@ -129,8 +129,8 @@ impl<T: Clone> SlidingWindows<T> {
         Ok(Vec::new())
     }
 
-    /// Processing time: evaluates the window due by `now` (a time slide), if any; the first
-    /// call sets when the first is due.
+    /// Processing time: evaluates the windows due by `now` (a time slide); the first call
+    /// starts the schedule.
     pub fn tick(&mut self, now: i64) -> Vec<Fired<T>> {
         let Some(slide) = self.slide.millis() else {
             return Vec::new();
@@ -138,18 +138,25 @@ impl<T: Clone> SlidingWindows<T> {
         if self.event_time {
             return Vec::new();
         }
-        match self.due {
-            None => {
-                self.due = Some(now.saturating_add(slide));
-                Vec::new()
-            }
-            Some(due) if now >= due => {
-                self.due = Some(now.saturating_add(slide));
-                let p = self.events.partition_point(|e| e.ts <= now);
-                self.fire(now, p).into_iter().collect()
-            }
-            Some(_) => Vec::new(),
+        let Some(mut due) = self.due else {
+            // The first window, (now - 1 + slide - length, now - 1 + slide], holds this
+            // millisecond's tuples too.
+            self.due = Some(now.saturating_add(slide - 1));
+            return Vec::new();
+        };
+        // Windows end on the schedule, not when the tick came (up to a poll late), so they
+        // stay back to back; after a long stall or a jump of the clock, one window to now.
+        if now.saturating_sub(due) > slide.saturating_mul(16) {
+            due = now;
         }
+        let mut fired = Vec::new();
+        while now >= due {
+            let p = self.events.partition_point(|e| e.ts <= due);
+            fired.extend(self.fire(due, p));
+            due = due.saturating_add(slide.max(1));
+        }
+        self.due = Some(due);
+        fired
     }
 
     /// Event time: moves the watermark to `watermark` (never back) and evaluates every window

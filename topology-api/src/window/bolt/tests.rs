@@ -136,20 +136,20 @@ fn a_processing_time_window_is_evaluated_when_due_and_its_tuples_acked_when_they
     let mut h = Harness::new(WindowSpec::tumbling(Extent::duration(
         Duration::from_millis(100),
     )));
-    // The schedule started at 1000: windows end at 1100, 1200, ...
-    for (n, at) in [(1, 1010), (2, 1050), (3, 1099)] {
+    // The schedule started at 1000: windows end at 1099, 1199, ...
+    for (n, at) in [(1, 1000), (2, 1050), (3, 1098)] {
         h.at(at).input(n, 0).unwrap();
     }
-    h.at(1099).poll();
+    h.at(1098).poll();
     assert!(h.windows().is_empty());
-    h.at(1100).poll();
+    h.at(1099).poll();
     assert_eq!(h.windows(), [(vec![1, 2, 3], vec![1, 2, 3])]);
     assert!(h.out.acked.is_empty(), "acked before leaving the window");
     h.at(1150).input(4, 0).unwrap();
-    h.at(1199).poll();
+    h.at(1198).poll();
     assert!(h.out.acked.is_empty());
     // The next window: 1, 2, 3 leave it and are acked then, after it is evaluated.
-    h.at(1200).poll();
+    h.at(1199).poll();
     assert_eq!(h.windows()[1], (vec![4], vec![4]));
     assert_eq!(h.out.acked, [1, 2, 3]);
     assert!(h.out.failed.is_empty());

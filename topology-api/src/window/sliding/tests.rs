@@ -54,37 +54,42 @@ fn sliding_count_windows_hold_the_last_n_and_expire_what_falls_off() {
 }
 
 #[test]
-fn processing_time_windows_fire_when_their_slide_is_due() {
-    // 100 ms windows every 50 ms; the clock starts at 1000.
+fn processing_time_windows_fire_on_their_schedule_back_to_back() {
+    // 100 ms windows every 50 ms; the clock starts at 1000, so windows end at 1049, 1099, ...
     let mut w = SlidingWindows::new(ms(100), ms(50), false);
-    assert!(w.tick(1000).is_empty()); // first window due at 1050
-    add_all(&mut w, [(1010, 1), (1040, 2)]);
-    assert!(w.tick(1049).is_empty());
-    let first = w.tick(1050);
+    assert!(w.tick(1000).is_empty());
+    add_all(&mut w, [(1000, 1), (1040, 2)]);
+    assert!(w.tick(1048).is_empty());
+    let first = w.tick(1049);
     assert_eq!(shapes(&first), [(vec![1, 2], vec![1, 2], vec![])]);
-    assert_eq!((first[0].start, first[0].end), (950, 1050));
-    add_all(&mut w, [(1060, 3), (1100, 4)]);
-    // (1000, 1100]: all four.
+    assert_eq!((first[0].start, first[0].end), (949, 1049));
+    add_all(&mut w, [(1060, 3), (1090, 4)]);
+    // Ticked late (at 1104): the window still ends at 1099, and 5 (at 1102) waits for the next.
+    add_all(&mut w, [(1102, 5)]);
+    let second = w.tick(1104);
+    assert_eq!(shapes(&second), [(vec![1, 2, 3, 4], vec![3, 4], vec![])]);
+    assert_eq!(second[0].end, 1099);
+    // (1049, 1149]: 1 and 2 leave, acked after this window.
     assert_eq!(
-        shapes(&w.tick(1100)),
-        [(vec![1, 2, 3, 4], vec![3, 4], vec![])]
-    );
-    // (1050, 1150]: 1 and 2 leave, acked after this window.
-    add_all(&mut w, [(1120, 5)]);
-    assert_eq!(
-        shapes(&w.tick(1150)),
+        shapes(&w.tick(1149)),
         [(vec![3, 4, 5], vec![5], vec![1, 2])]
     );
-    // Nothing new and nothing in range: the window holds nothing and only expires.
-    let last = w.tick(1300);
-    assert_eq!(shapes(&last), [(vec![], vec![], vec![3, 4, 5])]);
+    // Two windows due at once: (1099, 1199] holds 5 only; (1149, 1249] nothing, and 5 expires.
+    assert_eq!(
+        shapes(&w.tick(1250)),
+        [(vec![5], vec![], vec![3, 4]), (vec![], vec![], vec![5])]
+    );
     assert!(w.is_empty());
+    // A long stall: one window to now, not hundreds.
+    add_all(&mut w, [(1260, 6)]);
+    let after = w.tick(100_000);
+    assert_eq!(shapes(&after), [(vec![], vec![], vec![6])]);
 }
 
 #[test]
 fn a_count_length_with_a_time_slide_holds_the_last_n_at_each_tick() {
     let mut w = SlidingWindows::new(Extent::Count(2), ms(10), false);
-    w.tick(0);
+    w.tick(0); // windows end at 9, 19, ...
     add_all(&mut w, [(1, 1), (2, 2), (3, 3)]);
     assert_eq!(shapes(&w.tick(10)), [(vec![2, 3], vec![2, 3], vec![1])]);
 }
