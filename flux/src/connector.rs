@@ -760,10 +760,16 @@ impl<'a> Methods<'a> {
             _ => Err(at(&format!("argument {j} must be a non-empty string"))),
         };
         match (call.name.as_str(), call.args.len()) {
-            ("xadd", 2) => Ok(RedisWriteDef::XAdd {
-                stream: text(0)?,
-                fields: strings(&call.args[1]).map_err(|e| at(&e))?,
-            }),
+            ("xadd", 2) => {
+                let fields = strings(&call.args[1]).map_err(|e| at(&e))?;
+                if fields.is_empty() {
+                    return Err(at("the list of fields to write is empty"));
+                }
+                Ok(RedisWriteDef::XAdd {
+                    stream: text(0)?,
+                    fields,
+                })
+            }
             ("hset", 3) => Ok(RedisWriteDef::HSet {
                 key: text(0)?,
                 field: text(1)?,

@@ -89,5 +89,6 @@ fn a_sink_without_its_server_holds_its_inputs_instead_of_failing_them() {
         .run(&b.build().unwrap())
         .unwrap();
     assert!(!run.is_complete());
+    assert_eq!(run.stats().spout_totals().emitted, 2, "the sink got both");
     assert_eq!((run.spout_acked(), run.spout_failed()), (0, 0));
 }

@@ -776,6 +776,16 @@ mod tests {
         );
         conf.set_max_spout_pending(1200);
         assert!(check_config_for(counted.spec(), &conf).is_ok());
+        let sessions = topology(WindowSpec::session(Duration::from_secs(90), ["n"]));
+        let err = check_config_for(sessions.spec(), &conf)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "bolt \"sums\": session gap 90000 ms is longer than topology.message.timeout.secs (60 s)"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl Bolt for KafkaSink {
         collector: &mut BoltCollector<'_>,
     ) -> Result<(), ComponentError> {
         let Some(producer) = &self.producer else {
-            collector.fail(&input);
+            // Returned, so the executor fails this input (once).
             return Err(ComponentError::msg("the kafka producer is not set up"));
         };
         if input.get(&self.value_field.as_str()).is_err() {

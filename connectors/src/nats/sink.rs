@@ -90,26 +90,26 @@ impl JetStreamSink {
         tracing::warn!(error = %e, retry_in = ?wait, "nats unreachable; holding messages");
     }
 
-    /// Publishes the buffered inputs; returns for each whether the stream acknowledged it.
-    fn publish(&mut self) -> Result<Vec<bool>, NatsError> {
+    /// Publishes the buffered inputs; returns for each what became of it.
+    fn publish(&mut self) -> Result<Vec<Answer>, NatsError> {
         let payloads: Vec<Vec<u8>> = self.buffer.iter().map(|t| self.payload(t)).collect();
         let (subject, url) = (self.subject.clone(), self.url.clone());
         let Some((rt, js)) = self.connected.as_ref() else {
-            return Ok(vec![false; payloads.len()]);
+            return Ok(vec![Answer::NoAck; payloads.len()]);
         };
         let result = block_on(rt, &url, "publish", async {
             // Publish them all, then wait for the acks: one round trip per batch, not per input.
+            // A message the client refuses (too large, say) fails alone.
             let mut pending = Vec::with_capacity(payloads.len());
             for payload in payloads {
-                pending.push(
-                    js.publish(subject.clone(), payload.into())
-                        .await
-                        .map_err(|e| e.to_string())?,
-                );
+                pending.push(js.publish(subject.clone(), payload.into()).await.ok());
             }
             let mut confirmed = Vec::with_capacity(pending.len());
             for ack in pending {
-                confirmed.push(ack.await.is_ok());
+                confirmed.push(match ack {
+                    Some(ack) => Answer::from(ack.await.is_ok()),
+                    None => Answer::Refused,
+                });
             }
             Ok::<_, String>(confirmed)
         });
@@ -155,7 +155,7 @@ impl JetStreamSink {
         let buffer = std::mem::take(&mut self.buffer);
         match result {
             Ok(confirmed) => {
-                if !confirmed.is_empty() && !confirmed.contains(&true) {
+                if confirmed.contains(&Answer::NoAck) && !confirmed.contains(&Answer::Acked) {
                     // Not one acknowledgement: the server (or the stream's leader) is away,
                     // though the connection looks up. Back off as from a lost connection.
                     self.lost(&NatsError::Server {
@@ -164,8 +164,8 @@ impl JetStreamSink {
                     });
                 }
                 let mut refused = 0;
-                for (input, ok) in buffer.iter().zip(confirmed) {
-                    if ok {
+                for (input, answer) in buffer.iter().zip(confirmed) {
+                    if answer == Answer::Acked {
                         collector.ack(input);
                     } else {
                         refused += 1;
@@ -187,6 +187,23 @@ impl JetStreamSink {
                 Err(e.into())
             }
         }
+    }
+}
+
+/// What became of one published message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// The stream stored it.
+    Acked,
+    /// No acknowledgement came (the server or the stream's leader is away).
+    NoAck,
+    /// The client refused to send it (too large, say).
+    Refused,
+}
+
+impl From<bool> for Answer {
+    fn from(acked: bool) -> Self {
+        if acked { Answer::Acked } else { Answer::NoAck }
     }
 }
 

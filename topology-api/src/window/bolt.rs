@@ -122,7 +122,8 @@ impl TupleWindow<'_> {
         self.end
     }
 
-    /// Session windows: the key's values, as text joined by `|`.
+    /// Session windows: the key's values, as text joined by `|` (a `|` or `\` in a value is
+    /// escaped with `\`).
     pub fn key(&self) -> Option<&str> {
         self.key.as_deref()
     }
@@ -339,10 +340,12 @@ fn session_key(input: &Tuple, key_fields: &[String]) -> Result<String, Component
         if i > 0 {
             key.push('|');
         }
-        match value {
-            Value::Str(s) => key.push_str(s),
-            other => key.push_str(&other.to_string()),
-        }
+        let text = match value {
+            Value::Str(s) => s.to_string(),
+            other => other.to_string(),
+        };
+        // Escaped, so ("a|b", "c") and ("a", "b|c") stay two keys.
+        key.push_str(&text.replace('\\', "\\\\").replace('|', "\\|"));
     }
     Ok(key)
 }
@@ -360,7 +363,8 @@ impl<B: WindowedBolt> Bolt for Windowed<B> {
     }
 
     fn prepare(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
-        self.spec.check().map_err(ComponentError::msg)?;
+        // Reported after the bolt is prepared: a bad spec is refused at submit already.
+        let checked = self.spec.check().map_err(ComponentError::msg);
         if let Some(me) = context.spec().component(context.this_component_id()) {
             let inputs = me
                 .inputs
@@ -374,7 +378,8 @@ impl<B: WindowedBolt> Bolt for Windowed<B> {
             // Starts the processing-time slide's schedule.
             windows.tick(now);
         }
-        self.bolt.prepare(context)
+        self.bolt.prepare(context)?;
+        checked
     }
 
     fn execute(

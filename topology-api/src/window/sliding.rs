@@ -145,15 +145,26 @@ impl<T: Clone> SlidingWindows<T> {
             return Vec::new();
         };
         // Windows end on the schedule, not when the tick came (up to a poll late), so they
-        // stay back to back; after a long stall or a jump of the clock, one window to now.
-        if now.saturating_sub(due) > slide.saturating_mul(16) {
-            due = now;
-        }
+        // stay back to back; stretches with no tuple are skipped, so a long stall or a jump of
+        // the clock costs nothing per window missed. Strictly after the end: a tuple stamped
+        // `due` may still arrive during that millisecond.
+        let slide = slide.max(1);
         let mut fired = Vec::new();
-        while now >= due {
+        while now > due {
+            let Some(oldest) = self.events.front().map(|e| e.ts) else {
+                // Nothing held: on to the first end after now.
+                due = due.saturating_add((now - due) / slide * slide + slide);
+                break;
+            };
+            if oldest > due {
+                // The window ending at `due` would hold nothing: on to the first one that
+                // holds the oldest tuple.
+                due = due.saturating_add((oldest - due + slide - 1) / slide * slide);
+                continue;
+            }
             let p = self.events.partition_point(|e| e.ts <= due);
             fired.extend(self.fire(due, p));
-            due = due.saturating_add(slide.max(1));
+            due = due.saturating_add(slide);
         }
         self.due = Some(due);
         fired

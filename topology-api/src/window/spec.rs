@@ -53,10 +53,10 @@ impl Extent {
         Extent::Duration(d)
     }
 
-    /// Milliseconds, for durations.
+    /// Milliseconds, for durations: at least 1 (a shorter one would never move on).
     pub(crate) fn millis(self) -> Option<i64> {
         match self {
-            Extent::Duration(d) => Some(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            Extent::Duration(d) => Some(i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1)),
             Extent::Count(_) => None,
         }
     }
@@ -321,6 +321,17 @@ impl WindowSpec {
 pub fn check_against(component: &Config, conf: &Config) -> Result<(), String> {
     let merged = conf.merged(component);
     let get = |key| merged.get_u64(key);
+    for key in [
+        WINDOW_LENGTH_COUNT,
+        WINDOW_LENGTH_DURATION_MS,
+        WINDOW_SLIDING_INTERVAL_COUNT,
+        WINDOW_SLIDING_INTERVAL_DURATION_MS,
+        WINDOW_SESSION_GAP_MS,
+    ] {
+        if get(key) == Some(0) {
+            return Err(format!("{key} is 0; give at least 1"));
+        }
+    }
     let timeout_ms = match merged.get_f64(crate::config::TOPOLOGY_MESSAGE_TIMEOUT_SECS) {
         Some(secs) => secs * 1000.0,
         None => 30_000.0,
@@ -328,26 +339,43 @@ pub fn check_against(component: &Config, conf: &Config) -> Result<(), String> {
     let timeouts_on = merged
         .get_bool(crate::config::TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS)
         .unwrap_or(true);
-    if let (Some(length), Some(slide)) = (
+    // As Storm: length plus slide when both are durations, else the length alone.
+    let held_ms = match (
         get(WINDOW_LENGTH_DURATION_MS),
         get(WINDOW_SLIDING_INTERVAL_DURATION_MS),
-    ) && timeouts_on
-        && (length.saturating_add(slide)) as f64 > timeout_ms
+    ) {
+        (Some(length), Some(slide)) => Some((
+            length.saturating_add(slide),
+            format!("window length {length} ms + slide {slide} ms"),
+        )),
+        (Some(length), None) => Some((length, format!("window length {length} ms"))),
+        _ => get(WINDOW_SESSION_GAP_MS).map(|gap| (gap, format!("session gap {gap} ms"))),
+    };
+    if let Some((ms, what)) = held_ms
+        && timeouts_on
+        && ms as f64 > timeout_ms
     {
         return Err(format!(
-            "window length {length} ms + slide {slide} ms is longer than topology.message.timeout.secs ({} s): every tuple would time out before its window is done; raise the timeout or shorten the window",
+            "{what} is longer than topology.message.timeout.secs ({} s): every tuple would time out before its window is done; raise the timeout or shorten the window",
             timeout_ms / 1000.0
         ));
     }
-    if let (Some(length), Some(slide), Some(pending)) = (
-        get(WINDOW_LENGTH_COUNT),
-        get(WINDOW_SLIDING_INTERVAL_COUNT),
-        get(crate::config::TOPOLOGY_MAX_SPOUT_PENDING),
-    ) && length.saturating_add(slide) > pending
-    {
-        return Err(format!(
-            "window length {length} + slide {slide} tuples is more than topology.max.spout.pending ({pending}): the spouts would stop before a window fills; raise max pending or shorten the window"
-        ));
+    if let Some(pending) = get(crate::config::TOPOLOGY_MAX_SPOUT_PENDING) {
+        let held = match (get(WINDOW_LENGTH_COUNT), get(WINDOW_SLIDING_INTERVAL_COUNT)) {
+            (Some(length), Some(slide)) => Some((
+                length.saturating_add(slide),
+                format!("window length {length} + slide {slide} tuples"),
+            )),
+            (Some(length), None) => Some((length, format!("window length {length} tuples"))),
+            _ => None,
+        };
+        if let Some((n, what)) = held
+            && n > pending
+        {
+            return Err(format!(
+                "{what} is more than topology.max.spout.pending ({pending}): the spouts would stop before a window fills; raise max pending or shorten the window"
+            ));
+        }
     }
     Ok(())
 }

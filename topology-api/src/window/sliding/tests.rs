@@ -59,8 +59,9 @@ fn processing_time_windows_fire_on_their_schedule_back_to_back() {
     let mut w = SlidingWindows::new(ms(100), ms(50), false);
     assert!(w.tick(1000).is_empty());
     add_all(&mut w, [(1000, 1), (1040, 2)]);
-    assert!(w.tick(1048).is_empty());
-    let first = w.tick(1049);
+    // Due at 1049, evaluated once the clock is past it: a tuple stamped 1049 may still come.
+    assert!(w.tick(1049).is_empty());
+    let first = w.tick(1050);
     assert_eq!(shapes(&first), [(vec![1, 2], vec![1, 2], vec![])]);
     assert_eq!((first[0].start, first[0].end), (949, 1049));
     add_all(&mut w, [(1060, 3), (1090, 4)]);
@@ -71,7 +72,7 @@ fn processing_time_windows_fire_on_their_schedule_back_to_back() {
     assert_eq!(second[0].end, 1099);
     // (1049, 1149]: 1 and 2 leave, acked after this window.
     assert_eq!(
-        shapes(&w.tick(1149)),
+        shapes(&w.tick(1150)),
         [(vec![3, 4, 5], vec![5], vec![1, 2])]
     );
     // Two windows due at once: (1099, 1199] holds 5 only; (1149, 1249] nothing, and 5 expires.
@@ -80,10 +81,19 @@ fn processing_time_windows_fire_on_their_schedule_back_to_back() {
         [(vec![5], vec![], vec![3, 4]), (vec![], vec![], vec![5])]
     );
     assert!(w.is_empty());
-    // A long stall: one window to now, not hundreds.
+    // A long stall: the tuple held is still evaluated in its windows, and the empty ones
+    // after it are skipped.
     add_all(&mut w, [(1260, 6)]);
     let after = w.tick(100_000);
-    assert_eq!(shapes(&after), [(vec![], vec![], vec![6])]);
+    assert_eq!(
+        shapes(&after),
+        [
+            (vec![6], vec![6], vec![]),
+            (vec![6], vec![], vec![]),
+            (vec![], vec![], vec![6])
+        ]
+    );
+    assert_eq!(after[0].end, 1299);
 }
 
 #[test]
@@ -92,6 +102,11 @@ fn a_count_length_with_a_time_slide_holds_the_last_n_at_each_tick() {
     w.tick(0); // windows end at 9, 19, ...
     add_all(&mut w, [(1, 1), (2, 2), (3, 3)]);
     assert_eq!(shapes(&w.tick(10)), [(vec![2, 3], vec![2, 3], vec![1])]);
+    // A tuple stamped at a window's end, arriving in that millisecond, is in that window.
+    add_all(&mut w, [(19, 4)]);
+    assert!(w.tick(19).is_empty());
+    add_all(&mut w, [(19, 5)]);
+    assert_eq!(shapes(&w.tick(20)), [(vec![4, 5], vec![4, 5], vec![2, 3])]);
 }
 
 #[test]
