@@ -374,9 +374,25 @@ impl<B: WindowedBolt> Bolt for Windowed<B> {
             self.watermarks = Watermarks::new(inputs, lag);
         }
         let now = self.now();
-        if let Core::Sliding(windows) = &mut self.core {
+        match &mut self.core {
             // Starts the processing-time slide's schedule.
-            windows.tick(now);
+            Core::Sliding(windows) => {
+                windows.tick(now);
+            }
+            // A session is cut before its first tuple would time out.
+            Core::Sessions { sessions, .. } => {
+                let config = context.config();
+                let timeouts_on = config
+                    .get_bool(crate::config::TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS)
+                    .unwrap_or(true);
+                let timeout_ms = config
+                    .get_f64(crate::config::TOPOLOGY_MESSAGE_TIMEOUT_SECS)
+                    .map_or(30_000, |secs| (secs * 1000.0) as i64);
+                if timeouts_on && let Shape::Session { gap, .. } = &self.spec.shape {
+                    let gap = i64::try_from(gap.as_millis()).unwrap_or(i64::MAX);
+                    sessions.set_max_span(timeout_ms.saturating_sub(gap));
+                }
+            }
         }
         self.bolt.prepare(context)?;
         checked

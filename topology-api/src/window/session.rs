@@ -24,6 +24,9 @@ pub struct Sessions<K, T> {
     /// Per key, its open sessions, disjoint and in time order.
     open: BTreeMap<K, Vec<Session<T>>>,
     watermark: Option<i64>,
+    /// A session is cut (evaluated, and its tuples acked) once it spans this long, so a key
+    /// that never goes quiet does not hold its tuples past their timeout.
+    max_span: Option<i64>,
 }
 
 impl<K: Ord + Clone, T: Clone> Sessions<K, T> {
@@ -35,7 +38,14 @@ impl<K: Ord + Clone, T: Clone> Sessions<K, T> {
             event_time,
             open: BTreeMap::new(),
             watermark: None,
+            max_span: None,
         }
+    }
+
+    /// Cuts a session once the time is this far past its first tuple (the next tuples of the
+    /// key start a new one).
+    pub fn set_max_span(&mut self, ms: i64) {
+        self.max_span = Some(ms.max(1));
     }
 
     /// Tuples held in open sessions.
@@ -92,7 +102,8 @@ impl<K: Ord + Clone, T: Clone> Sessions<K, T> {
     }
 
     /// Closes every session whose last tuple plus the gap is before `now` (processing time)
-    /// or the watermark `now` (event time; it never goes back). Each closed session is one
+    /// or the watermark `now` (event time; it never goes back), and cuts those that reached
+    /// the maximum span. Each closed session is one
     /// window, in order of its end, whose tuples all expire with it.
     pub fn advance(&mut self, now: i64) -> Vec<(K, Fired<T>)> {
         if self.event_time {
@@ -102,10 +113,11 @@ impl<K: Ord + Clone, T: Clone> Sessions<K, T> {
             self.watermark = Some(now);
         }
         let gap = self.gap;
+        let max_span = self.max_span.unwrap_or(i64::MAX);
         let mut closed = Vec::new();
         self.open.retain(|key, sessions| {
             sessions.retain_mut(|s| {
-                if s.last.saturating_add(gap) < now {
+                if s.last.saturating_add(gap) < now || now.saturating_sub(s.first) >= max_span {
                     closed.push((key.clone(), std::mem::take(&mut s.items), s.first, s.last));
                     false
                 } else {
@@ -159,6 +171,22 @@ mod tests {
         s.add("a", 40, 5).unwrap();
         s.add("a", 51, 6).unwrap(); // 11 after 40: a new session
         assert_eq!(closed(s.advance(51)), [("a", vec![5], 40, 50)]);
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn a_key_that_never_goes_quiet_is_cut_at_the_maximum_span() {
+        let mut s = Sessions::new(10, false);
+        s.set_max_span(100);
+        for t in (0..=95).step_by(5) {
+            s.add("busy", t, t as u32).unwrap();
+        }
+        assert!(s.advance(99).is_empty());
+        let cut = closed(s.advance(100));
+        assert_eq!(cut.len(), 1);
+        assert_eq!(cut[0].1.len(), 20);
+        // The key's next tuples start a new session.
+        s.add("busy", 101, 101).unwrap();
         assert_eq!(s.len(), 1);
     }
 
