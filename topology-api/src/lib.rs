@@ -26,6 +26,13 @@ mod spec;
 mod tuple;
 mod validate;
 mod value;
+/// Windowed bolts: see the module's docs.
+///
+/// ```
+/// use squall_topology_api::window::{Extent, WindowSpec};
+/// let spec = WindowSpec::tumbling(Extent::count(100));
+/// assert!(spec.check().is_ok());
+/// ```
 pub mod window;
 
 pub use builder::{BoltDeclarer, SpoutDeclarer, StreamSource, TopologyBuilder};

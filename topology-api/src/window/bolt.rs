@@ -84,6 +84,19 @@ pub trait WindowedBolt: Send + 'static {
 }
 
 /// The tuples of one window (Storm's `TupleWindow`).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// use squall_topology_api::window::*;
+/// struct Report;
+/// impl WindowedBolt for Report {
+///     fn execute(&mut self, window: &TupleWindow<'_>, out: &mut WindowCollector<'_, '_>) -> Result<(), ComponentError> {
+///         let _newest = window.get().last();
+///         Ok(())
+///     }
+/// }
+/// ```
 #[derive(Debug)]
 pub struct TupleWindow<'a> {
     tuples: Vec<&'a Tuple>,
@@ -96,40 +109,134 @@ pub struct TupleWindow<'a> {
 
 impl TupleWindow<'_> {
     /// Every tuple in the window, oldest first.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::window::*;
+    /// struct Report;
+    /// impl WindowedBolt for Report {
+    ///     fn execute(&mut self, window: &TupleWindow<'_>, out: &mut WindowCollector<'_, '_>) -> Result<(), ComponentError> {
+    ///         for t in window.get() {
+    ///             let _ = t.values();
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
     pub fn get(&self) -> &[&Tuple] {
         &self.tuples
     }
 
     /// The tuples in no earlier window (Storm's `getNew`).
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::window::*;
+    /// struct Report;
+    /// impl WindowedBolt for Report {
+    ///     fn execute(&mut self, window: &TupleWindow<'_>, out: &mut WindowCollector<'_, '_>) -> Result<(), ComponentError> {
+    ///         let _arrived = window.new_tuples().len();
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
     pub fn new_tuples(&self) -> &[&Tuple] {
         &self.new
     }
 
     /// The tuples that left the windows since the last one (Storm's `getExpired`).
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::window::*;
+    /// struct Report;
+    /// impl WindowedBolt for Report {
+    ///     fn execute(&mut self, window: &TupleWindow<'_>, out: &mut WindowCollector<'_, '_>) -> Result<(), ComponentError> {
+    ///         let _left = window.expired().len();
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
     pub fn expired(&self) -> &[&Tuple] {
         &self.expired
     }
 
     /// Time windows: where the window starts (exclusive), in milliseconds; count windows: its
     /// oldest tuple's time; sessions: the first tuple's time.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::window::*;
+    /// struct Report;
+    /// impl WindowedBolt for Report {
+    ///     fn execute(&mut self, window: &TupleWindow<'_>, out: &mut WindowCollector<'_, '_>) -> Result<(), ComponentError> {
+    ///         assert!(window.start_timestamp() <= window.end_timestamp());
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
     pub fn start_timestamp(&self) -> i64 {
         self.start
     }
 
     /// Time windows: where the window ends; count windows: its newest tuple's time;
     /// sessions: the last tuple's time plus the gap.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::window::*;
+    /// struct Report;
+    /// impl WindowedBolt for Report {
+    ///     fn execute(&mut self, window: &TupleWindow<'_>, out: &mut WindowCollector<'_, '_>) -> Result<(), ComponentError> {
+    ///         let _end_ms = window.end_timestamp();
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
     pub fn end_timestamp(&self) -> i64 {
         self.end
     }
 
     /// Session windows: the key's values, as text joined by `|` (a `|` or `\` in a value is
     /// escaped with `\`).
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::window::*;
+    /// struct Report;
+    /// impl WindowedBolt for Report {
+    ///     fn execute(&mut self, window: &TupleWindow<'_>, out: &mut WindowCollector<'_, '_>) -> Result<(), ComponentError> {
+    ///         let _user = window.key().unwrap_or("");
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
     pub fn key(&self) -> Option<&str> {
         self.key.as_deref()
     }
 }
 
 /// Emits a window's results, anchored to every tuple of the window.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// use squall_topology_api::window::*;
+/// struct Report;
+/// impl WindowedBolt for Report {
+///     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new(["n"])); }
+///     fn execute(&mut self, window: &TupleWindow<'_>, out: &mut WindowCollector<'_, '_>) -> Result<(), ComponentError> {
+///         out.emit(values![window.get().len() as i64])?;
+///         Ok(())
+///     }
+/// }
+/// ```
 pub struct WindowCollector<'a, 'b> {
     inner: &'a mut BoltCollector<'b>,
     anchors: &'a [&'a Tuple],
@@ -140,6 +247,20 @@ impl WindowCollector<'_, '_> {
     ///
     /// # Errors
     /// As [`BoltCollector::emit`].
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::window::*;
+    /// struct Report;
+    /// impl WindowedBolt for Report {
+    ///     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new(["n"])); }
+    ///     fn execute(&mut self, window: &TupleWindow<'_>, out: &mut WindowCollector<'_, '_>) -> Result<(), ComponentError> {
+    ///         out.emit(values![window.get().len() as i64])?; // anchored to the whole window
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
     pub fn emit(&mut self, values: Values) -> Result<&[TaskId], EmitError> {
         self.inner.emit(self.anchors, values)
     }
@@ -148,17 +269,54 @@ impl WindowCollector<'_, '_> {
     ///
     /// # Errors
     /// As [`BoltCollector::emit_on`].
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::window::*;
+    /// struct Report;
+    /// impl WindowedBolt for Report {
+    ///     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new(["n"])); }
+    ///     fn execute(&mut self, window: &TupleWindow<'_>, out: &mut WindowCollector<'_, '_>) -> Result<(), ComponentError> {
+    ///         out.emit_on("default", values![1])?;
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
     pub fn emit_on(&mut self, stream: &str, values: Values) -> Result<&[TaskId], EmitError> {
         self.inner.emit_on(stream, self.anchors, values)
     }
 
     /// Records an error against the component.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::window::*;
+    /// struct Report;
+    /// impl WindowedBolt for Report {
+    ///     fn execute(&mut self, window: &TupleWindow<'_>, out: &mut WindowCollector<'_, '_>) -> Result<(), ComponentError> {
+    ///         if window.get().is_empty() {
+    ///             out.report_error(&"an empty window");
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
     pub fn report_error(&mut self, error: &dyn std::fmt::Display) {
         self.inner.report_error(error);
     }
 }
 
 /// Milliseconds for processing time; a test gives its own.
+///
+/// # Examples
+/// ```
+/// use std::sync::Arc;
+/// use squall_topology_api::window::Clock;
+/// let fixed: Clock = Arc::new(|| 1_000);
+/// assert_eq!(fixed(), 1_000);
+/// ```
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 fn wall_clock() -> Clock {
@@ -181,6 +339,20 @@ enum Core {
 }
 
 /// Runs a [`WindowedBolt`] as a [`Bolt`] with the windows of a [`WindowSpec`].
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use squall_topology_api::*;
+/// use squall_topology_api::window::*;
+/// struct Count;
+/// impl WindowedBolt for Count {
+///     fn execute(&mut self, _: &TupleWindow<'_>, _: &mut WindowCollector<'_, '_>) -> Result<(), ComponentError> { Ok(()) }
+/// }
+/// let spec = WindowSpec::tumbling(Extent::duration(Duration::from_secs(1)));
+/// let bolt = Windowed::new(Count, spec);
+/// assert_eq!(bolt.component_config().get_u64(WINDOW_LENGTH_DURATION_MS), Some(1000));
+/// ```
 pub struct Windowed<B> {
     bolt: B,
     spec: WindowSpec,
@@ -197,12 +369,40 @@ pub struct Windowed<B> {
 
 impl<B: WindowedBolt> Windowed<B> {
     /// `bolt` over the windows `spec` describes.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::window::*;
+    /// struct Count;
+    /// impl WindowedBolt for Count {
+    ///     fn execute(&mut self, _: &TupleWindow<'_>, _: &mut WindowCollector<'_, '_>) -> Result<(), ComponentError> { Ok(()) }
+    /// }
+    /// let spec = WindowSpec::tumbling(Extent::duration(Duration::from_secs(1)));
+    /// let bolt = Windowed::new(Count, spec);
+    /// assert_eq!(bolt.component_config().get_u64(WINDOW_LENGTH_DURATION_MS), Some(1000));
+    /// ```
     pub fn new(bolt: B, spec: WindowSpec) -> Self {
         Windowed::with_clock(bolt, spec, wall_clock())
     }
 
     /// As [`new`](Self::new), with processing time read from `clock` (milliseconds): for
     /// tests on a controlled clock.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::window::*;
+    /// struct Count;
+    /// impl WindowedBolt for Count {
+    ///     fn execute(&mut self, _: &TupleWindow<'_>, _: &mut WindowCollector<'_, '_>) -> Result<(), ComponentError> { Ok(()) }
+    /// }
+    /// // Processing time stands still at 1,000 ms unless the test moves it.
+    /// let bolt = Windowed::with_clock(Count, WindowSpec::tumbling(Extent::count(3)), Arc::new(|| 1_000));
+    /// assert_eq!(bolt.component_config().get_u64(WINDOW_LENGTH_COUNT), Some(3));
+    /// ```
     pub fn with_clock(bolt: B, spec: WindowSpec, clock: Clock) -> Self {
         let event_time = spec.is_event_time();
         let core = match &spec.shape {

@@ -19,8 +19,6 @@ mod spec;
 mod watermark;
 
 pub use bolt::{Clock, TupleWindow, WindowCollector, Windowed, WindowedBolt};
-pub use session::Sessions;
-pub use sliding::{Fired, Late, SlidingWindows};
 pub use spec::{
     DEFAULT_WATERMARK_INTERVAL, Extent, Extractor, LATE_TUPLE_FIELD, LATE_TUPLE_STREAM, Shape,
     TUPLE_TIMESTAMP_FIELD_NAME, TUPLE_TIMESTAMP_MAX_LAG_MS, Timestamps,
@@ -28,4 +26,3 @@ pub use spec::{
     WINDOW_SESSION_GAP_MS, WINDOW_SLIDING_INTERVAL_COUNT, WINDOW_SLIDING_INTERVAL_DURATION_MS,
     WindowSpec, check_against,
 };
-pub use watermark::{Input, Watermarks};

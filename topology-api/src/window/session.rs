@@ -18,7 +18,7 @@ struct Session<T> {
 
 /// The open sessions of one windowed bolt task.
 #[derive(Debug)]
-pub struct Sessions<K, T> {
+pub(crate) struct Sessions<K, T> {
     gap: i64,
     event_time: bool,
     /// Per key, its open sessions, disjoint and in time order.
@@ -32,7 +32,7 @@ pub struct Sessions<K, T> {
 impl<K: Ord + Clone, T: Clone> Sessions<K, T> {
     /// Sessions closed by `gap_ms` of quiet, in event time (closed by the watermark) or
     /// processing time.
-    pub fn new(gap_ms: i64, event_time: bool) -> Self {
+    pub(crate) fn new(gap_ms: i64, event_time: bool) -> Self {
         Sessions {
             gap: gap_ms.max(1),
             event_time,
@@ -44,17 +44,19 @@ impl<K: Ord + Clone, T: Clone> Sessions<K, T> {
 
     /// Cuts a session once the time is this far past its first tuple (the next tuples of the
     /// key start a new one).
-    pub fn set_max_span(&mut self, ms: i64) {
+    pub(crate) fn set_max_span(&mut self, ms: i64) {
         self.max_span = Some(ms.max(1));
     }
 
     /// Tuples held in open sessions.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.open.values().flatten().map(|s| s.items.len()).sum()
     }
 
     /// Whether no session is open.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.open.is_empty()
     }
 
@@ -63,7 +65,7 @@ impl<K: Ord + Clone, T: Clone> Sessions<K, T> {
     ///
     /// # Errors
     /// [`Late`] when, in event time, `ts` is older than the watermark.
-    pub fn add(&mut self, key: K, ts: i64, item: T) -> Result<(), Late<T>> {
+    pub(crate) fn add(&mut self, key: K, ts: i64, item: T) -> Result<(), Late<T>> {
         if self.event_time
             && let Some(watermark) = self.watermark
             && ts < watermark
@@ -105,7 +107,7 @@ impl<K: Ord + Clone, T: Clone> Sessions<K, T> {
     /// or the watermark `now` (event time; it never goes back), and cuts those that reached
     /// the maximum span. Each closed session is one
     /// window, in order of its end, whose tuples all expire with it.
-    pub fn advance(&mut self, now: i64) -> Vec<(K, Fired<T>)> {
+    pub(crate) fn advance(&mut self, now: i64) -> Vec<(K, Fired<T>)> {
         if self.event_time {
             if self.watermark.is_some_and(|w| now <= w) {
                 return Vec::new();

@@ -15,28 +15,28 @@ use super::spec::Extent;
 
 /// One window, evaluated.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Fired<T> {
+pub(crate) struct Fired<T> {
     /// Every tuple in the window, oldest first.
-    pub tuples: Vec<T>,
+    pub(crate) tuples: Vec<T>,
     /// The tuples in no earlier window.
-    pub new: Vec<T>,
+    pub(crate) new: Vec<T>,
     /// The tuples that left the windows since the last one was evaluated: acked after this one.
-    pub expired: Vec<T>,
+    pub(crate) expired: Vec<T>,
     /// Time windows: the window's (exclusive) start; count windows: its oldest tuple's time.
-    pub start: i64,
+    pub(crate) start: i64,
     /// Time windows: the window's end; count windows: its newest tuple's time.
-    pub end: i64,
+    pub(crate) end: i64,
 }
 
 /// A tuple that came after the watermark had passed it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Late<T> {
+pub(crate) struct Late<T> {
     /// The tuple.
-    pub item: T,
+    pub(crate) item: T,
     /// Its timestamp.
-    pub ts: i64,
+    pub(crate) ts: i64,
     /// The watermark it was behind.
-    pub watermark: i64,
+    pub(crate) watermark: i64,
 }
 
 #[derive(Debug)]
@@ -49,7 +49,7 @@ struct Event<T> {
 
 /// The windows of one windowed bolt task.
 #[derive(Debug)]
-pub struct SlidingWindows<T> {
+pub(crate) struct SlidingWindows<T> {
     length: Extent,
     slide: Extent,
     event_time: bool,
@@ -69,7 +69,7 @@ pub struct SlidingWindows<T> {
 impl<T: Clone> SlidingWindows<T> {
     /// Windows of `length` every `slide`, in event time (tuples wait for the watermark) or
     /// processing time.
-    pub fn new(length: Extent, slide: Extent, event_time: bool) -> Self {
+    pub(crate) fn new(length: Extent, slide: Extent, event_time: bool) -> Self {
         SlidingWindows {
             length,
             slide,
@@ -84,18 +84,15 @@ impl<T: Clone> SlidingWindows<T> {
     }
 
     /// Tuples held (in a window still to come or to be evaluated).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.events.len()
     }
 
     /// Whether no tuple is held.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.events.is_empty()
-    }
-
-    /// The last watermark (event time).
-    pub fn watermark(&self) -> Option<i64> {
-        self.watermark
     }
 
     /// Takes a tuple with timestamp `ts` (its arrival time in processing time, which never
@@ -104,7 +101,7 @@ impl<T: Clone> SlidingWindows<T> {
     ///
     /// # Errors
     /// [`Late`] when, in event time, `ts` is older than the watermark.
-    pub fn add(&mut self, ts: i64, item: T) -> Result<Vec<Fired<T>>, Late<T>> {
+    pub(crate) fn add(&mut self, ts: i64, item: T) -> Result<Vec<Fired<T>>, Late<T>> {
         if let Some(watermark) = self.watermark
             && ts < watermark
         {
@@ -131,7 +128,7 @@ impl<T: Clone> SlidingWindows<T> {
 
     /// Processing time: evaluates the windows due by `now` (a time slide); the first call
     /// starts the schedule.
-    pub fn tick(&mut self, now: i64) -> Vec<Fired<T>> {
+    pub(crate) fn tick(&mut self, now: i64) -> Vec<Fired<T>> {
         let Some(slide) = self.slide.millis() else {
             return Vec::new();
         };
@@ -172,7 +169,7 @@ impl<T: Clone> SlidingWindows<T> {
 
     /// Event time: moves the watermark to `watermark` (never back) and evaluates every window
     /// that ends before it, in order.
-    pub fn advance(&mut self, watermark: i64) -> Vec<Fired<T>> {
+    pub(crate) fn advance(&mut self, watermark: i64) -> Vec<Fired<T>> {
         if !self.event_time || self.watermark.is_some_and(|w| watermark <= w) {
             return Vec::new();
         }

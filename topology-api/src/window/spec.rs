@@ -7,33 +7,108 @@ use std::time::Duration;
 use crate::Config;
 
 /// `topology.bolts.window.length.count`.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::window::WINDOW_LENGTH_COUNT;
+/// assert_eq!(WINDOW_LENGTH_COUNT, "topology.bolts.window.length.count");
+/// ```
 pub const WINDOW_LENGTH_COUNT: &str = "topology.bolts.window.length.count";
 /// `topology.bolts.window.length.duration.ms`.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::window::WINDOW_LENGTH_DURATION_MS;
+/// assert_eq!(WINDOW_LENGTH_DURATION_MS, "topology.bolts.window.length.duration.ms");
+/// ```
 pub const WINDOW_LENGTH_DURATION_MS: &str = "topology.bolts.window.length.duration.ms";
 /// `topology.bolts.window.sliding.interval.count`.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::window::WINDOW_SLIDING_INTERVAL_COUNT;
+/// assert_eq!(WINDOW_SLIDING_INTERVAL_COUNT, "topology.bolts.window.sliding.interval.count");
+/// ```
 pub const WINDOW_SLIDING_INTERVAL_COUNT: &str = "topology.bolts.window.sliding.interval.count";
 /// `topology.bolts.window.sliding.interval.duration.ms`.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::window::WINDOW_SLIDING_INTERVAL_DURATION_MS;
+/// assert_eq!(WINDOW_SLIDING_INTERVAL_DURATION_MS, "topology.bolts.window.sliding.interval.duration.ms");
+/// ```
 pub const WINDOW_SLIDING_INTERVAL_DURATION_MS: &str =
     "topology.bolts.window.sliding.interval.duration.ms";
 /// `topology.bolts.tuple.timestamp.field.name`: event time from this field.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::window::TUPLE_TIMESTAMP_FIELD_NAME;
+/// assert_eq!(TUPLE_TIMESTAMP_FIELD_NAME, "topology.bolts.tuple.timestamp.field.name");
+/// ```
 pub const TUPLE_TIMESTAMP_FIELD_NAME: &str = "topology.bolts.tuple.timestamp.field.name";
 /// `topology.bolts.tuple.timestamp.max.lag.ms`: how far out of order event time may be.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::window::TUPLE_TIMESTAMP_MAX_LAG_MS;
+/// assert_eq!(TUPLE_TIMESTAMP_MAX_LAG_MS, "topology.bolts.tuple.timestamp.max.lag.ms");
+/// ```
 pub const TUPLE_TIMESTAMP_MAX_LAG_MS: &str = "topology.bolts.tuple.timestamp.max.lag.ms";
 /// `topology.bolts.watermark.event.interval.ms`: how often a watermark is computed (default
 /// 1000).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::window::WATERMARK_EVENT_INTERVAL_MS;
+/// assert_eq!(WATERMARK_EVENT_INTERVAL_MS, "topology.bolts.watermark.event.interval.ms");
+/// ```
 pub const WATERMARK_EVENT_INTERVAL_MS: &str = "topology.bolts.watermark.event.interval.ms";
 /// `topology.bolts.late.tuple.stream`: where late tuples go (else they are acked and dropped).
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::window::LATE_TUPLE_STREAM;
+/// assert_eq!(LATE_TUPLE_STREAM, "topology.bolts.late.tuple.stream");
+/// ```
 pub const LATE_TUPLE_STREAM: &str = "topology.bolts.late.tuple.stream";
 /// `topology.bolts.window.session.gap.ms` (Squall): a session closes after this much quiet.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::window::WINDOW_SESSION_GAP_MS;
+/// assert_eq!(WINDOW_SESSION_GAP_MS, "topology.bolts.window.session.gap.ms");
+/// ```
 pub const WINDOW_SESSION_GAP_MS: &str = "topology.bolts.window.session.gap.ms";
 
 /// The field of a late tuple emitted on the late-tuple stream: its values, as a list.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::window::LATE_TUPLE_FIELD;
+/// assert_eq!(LATE_TUPLE_FIELD, "late_tuple");
+/// ```
 pub const LATE_TUPLE_FIELD: &str = "late_tuple";
 
 /// Default `topology.bolts.watermark.event.interval.ms`.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::window::{DEFAULT_WATERMARK_INTERVAL, Extent, WindowSpec};
+/// let spec = WindowSpec::tumbling(Extent::count(10)).timestamp_field("ts");
+/// assert_eq!(spec.watermark_interval, DEFAULT_WATERMARK_INTERVAL);
+/// ```
 pub const DEFAULT_WATERMARK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A window's length or slide: a number of tuples or a span of time.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use squall_topology_api::window::*;
+/// assert_eq!(Extent::count(100), Extent::Count(100));
+/// assert_eq!(Extent::duration(Duration::from_secs(1)), Extent::Duration(Duration::from_millis(1000)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Extent {
     /// This many tuples.
@@ -44,11 +119,25 @@ pub enum Extent {
 
 impl Extent {
     /// `n` tuples.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use squall_topology_api::window::*;
+    /// assert!(matches!(Extent::count(5), Extent::Count(5)));
+    /// ```
     pub fn count(n: u64) -> Extent {
         Extent::Count(n)
     }
 
     /// A span of time.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use squall_topology_api::window::*;
+    /// assert!(matches!(Extent::duration(Duration::from_secs(2)), Extent::Duration(_)));
+    /// ```
     pub fn duration(d: Duration) -> Extent {
         Extent::Duration(d)
     }
@@ -63,6 +152,14 @@ impl Extent {
 }
 
 /// How tuples are grouped into windows.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use squall_topology_api::window::*;
+/// let spec = WindowSpec::session(Duration::from_secs(30), ["user"]);
+/// assert!(matches!(spec.shape, Shape::Session { .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Shape {
     /// Windows of `length`, one every `slide` (tumbling when they are equal).
@@ -83,9 +180,26 @@ pub enum Shape {
 }
 
 /// A function giving a tuple's event time in milliseconds.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use squall_topology_api::window::*;
+/// let spec = WindowSpec::tumbling(Extent::count(10)).timestamp_extractor(|t| t.get_i64("ts").ok());
+/// assert!(matches!(spec.timestamps, Timestamps::Extractor(_)));
+/// ```
 pub type Extractor = std::sync::Arc<dyn Fn(&crate::Tuple) -> Option<i64> + Send + Sync>;
 
 /// Where a tuple's timestamp comes from.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use squall_topology_api::window::*;
+/// let spec = WindowSpec::tumbling(Extent::count(10));
+/// assert!(matches!(spec.timestamps, Timestamps::Processing));
+/// assert!(matches!(spec.timestamp_field("ts").timestamps, Timestamps::Field(_)));
+/// ```
 #[derive(Clone)]
 pub enum Timestamps {
     /// Processing time: when the bolt received the tuple.
@@ -155,16 +269,40 @@ impl WindowSpec {
     }
 
     /// Windows of `length`, one every `slide` (Storm's `withWindow(length, slide)`).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use squall_topology_api::window::*;
+    /// let spec = WindowSpec::sliding(Extent::count(10), Extent::count(2));
+    /// assert_eq!(spec.to_config().get_u64(WINDOW_SLIDING_INTERVAL_COUNT), Some(2));
+    /// ```
     pub fn sliding(length: Extent, slide: Extent) -> WindowSpec {
         WindowSpec::of(Shape::Sliding { length, slide })
     }
 
     /// Back-to-back windows of `length` (Storm's `withTumblingWindow`).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use squall_topology_api::window::*;
+    /// let spec = WindowSpec::tumbling(Extent::duration(Duration::from_secs(5)));
+    /// assert_eq!(spec.to_config().get_u64(WINDOW_SLIDING_INTERVAL_DURATION_MS), Some(5000));
+    /// ```
     pub fn tumbling(length: Extent) -> WindowSpec {
         WindowSpec::sliding(length, length)
     }
 
     /// Per-key sessions closed by `gap` of quiet, keyed by `key_fields`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use squall_topology_api::window::*;
+    /// let spec = WindowSpec::session(Duration::from_secs(30), ["user"]);
+    /// assert_eq!(spec.to_config().get_u64(WINDOW_SESSION_GAP_MS), Some(30_000));
+    /// ```
     pub fn session<S: Into<String>>(
         gap: Duration,
         key_fields: impl IntoIterator<Item = S>,
@@ -176,6 +314,14 @@ impl WindowSpec {
     }
 
     /// Event time from this field, in milliseconds (`withTimestampField`).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use squall_topology_api::window::*;
+    /// let spec = WindowSpec::tumbling(Extent::count(10)).timestamp_field("ts");
+    /// assert!(spec.is_event_time());
+    /// ```
     #[must_use]
     pub fn timestamp_field(mut self, name: impl Into<String>) -> Self {
         self.timestamps = Timestamps::Field(name.into());
@@ -184,6 +330,14 @@ impl WindowSpec {
 
     /// Event time from a function of the tuple (`withTimestampExtractor`); `None` fails the
     /// tuple.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use squall_topology_api::window::*;
+    /// let spec = WindowSpec::tumbling(Extent::count(10)).timestamp_extractor(|t| t.get_i64(0).ok());
+    /// assert!(spec.is_event_time());
+    /// ```
     #[must_use]
     pub fn timestamp_extractor(
         mut self,
@@ -194,6 +348,14 @@ impl WindowSpec {
     }
 
     /// How far out of order event time may be (`withLag`).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use squall_topology_api::window::*;
+    /// let spec = WindowSpec::tumbling(Extent::count(10)).timestamp_field("ts").lag(Duration::from_secs(2));
+    /// assert_eq!(spec.to_config().get_u64(TUPLE_TIMESTAMP_MAX_LAG_MS), Some(2000));
+    /// ```
     #[must_use]
     pub fn lag(mut self, lag: Duration) -> Self {
         self.lag = lag;
@@ -201,6 +363,14 @@ impl WindowSpec {
     }
 
     /// How often the watermark is computed (`withWatermarkInterval`).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use squall_topology_api::window::*;
+    /// let spec = WindowSpec::tumbling(Extent::count(10)).timestamp_field("ts").watermark_interval(Duration::from_millis(200));
+    /// assert_eq!(spec.to_config().get_u64(WATERMARK_EVENT_INTERVAL_MS), Some(200));
+    /// ```
     #[must_use]
     pub fn watermark_interval(mut self, interval: Duration) -> Self {
         self.watermark_interval = interval;
@@ -209,6 +379,14 @@ impl WindowSpec {
 
     /// Emits late tuples on this stream, one field [`LATE_TUPLE_FIELD`], instead of dropping
     /// them (`withLateTupleStream`).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use squall_topology_api::window::*;
+    /// let spec = WindowSpec::tumbling(Extent::count(10)).timestamp_field("ts").late_tuple_stream("late");
+    /// assert_eq!(spec.to_config().get_str(LATE_TUPLE_STREAM), Some("late"));
+    /// ```
     #[must_use]
     pub fn late_tuple_stream(mut self, stream: impl Into<String>) -> Self {
         self.late_tuple_stream = Some(stream.into());
@@ -216,12 +394,27 @@ impl WindowSpec {
     }
 
     /// Whether windows follow event time.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use squall_topology_api::window::*;
+    /// assert!(!WindowSpec::tumbling(Extent::count(10)).is_event_time());
+    /// ```
     pub fn is_event_time(&self) -> bool {
         !matches!(self.timestamps, Timestamps::Processing)
     }
 
     /// The component config Storm stores these settings under (what `squall status` and
     /// submit-time validation read).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use squall_topology_api::window::*;
+    /// let conf = WindowSpec::sliding(Extent::count(10), Extent::count(5)).to_config();
+    /// assert_eq!(conf.get_u64(WINDOW_LENGTH_COUNT), Some(10));
+    /// ```
     pub fn to_config(&self) -> Config {
         let mut conf = Config::new();
         let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
@@ -258,6 +451,15 @@ impl WindowSpec {
     ///
     /// # Errors
     /// One sentence naming the setting.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use squall_topology_api::window::*;
+    /// assert!(WindowSpec::tumbling(Extent::count(0)).check().is_err());
+    /// assert!(WindowSpec::tumbling(Extent::count(10)).late_tuple_stream("late").check().is_err()); // needs event time
+    /// assert!(WindowSpec::tumbling(Extent::count(10)).check().is_ok());
+    /// ```
     pub fn check(&self) -> Result<(), String> {
         let positive = |what: &str, e: &Extent| match e {
             Extent::Count(0) => Err(format!("the window {what} is 0 tuples; give at least 1")),

@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 
 /// An input stream: (component, stream).
-pub type Input = (String, String);
+pub(crate) type Input = (String, String);
 
 /// The watermark of one windowed bolt task.
 #[derive(Debug, Clone)]
-pub struct Watermarks {
+pub(crate) struct Watermarks {
     lag: i64,
     /// The inputs that must each have brought a tuple; empty: those seen so far.
     expected: Vec<Input>,
@@ -20,7 +20,7 @@ pub struct Watermarks {
 
 impl Watermarks {
     /// Watermarks over `inputs` (the bolt's subscriptions) behind the newest tuple by `lag_ms`.
-    pub fn new(inputs: impl IntoIterator<Item = Input>, lag_ms: i64) -> Self {
+    pub(crate) fn new(inputs: impl IntoIterator<Item = Input>, lag_ms: i64) -> Self {
         Watermarks {
             lag: lag_ms.max(0),
             expected: inputs.into_iter().collect(),
@@ -30,7 +30,7 @@ impl Watermarks {
     }
 
     /// Notes a tuple's timestamp on its input stream.
-    pub fn observe(&mut self, component: &str, stream: &str, ts: i64) {
+    pub(crate) fn observe(&mut self, component: &str, stream: &str, ts: i64) {
         let key = (component.to_owned(), stream.to_owned());
         match self.max_seen.get_mut(&key) {
             Some(max) => *max = (*max).max(ts),
@@ -41,7 +41,7 @@ impl Watermarks {
     }
 
     /// The new watermark, if every input has brought a tuple and it moved forward.
-    pub fn advance(&mut self) -> Option<i64> {
+    pub(crate) fn advance(&mut self) -> Option<i64> {
         let min = if self.expected.is_empty() {
             self.max_seen.values().copied().min()?
         } else {
