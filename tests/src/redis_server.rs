@@ -105,3 +105,20 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
     }
 }
+
+/// Entries consumer group `group` holds as delivered and not acknowledged on `stream`;
+/// `None` when Redis refuses the question (no such stream or group yet).
+pub fn pending(conn: &mut redis::Connection, stream: &str, group: &str) -> Option<u64> {
+    let summary: redis::Value = redis::cmd("XPENDING")
+        .arg(stream)
+        .arg(group)
+        .query(conn)
+        .ok()?;
+    match summary {
+        redis::Value::Array(items) => match items.first() {
+            Some(redis::Value::Int(n)) => u64::try_from(*n).ok(),
+            _ => Some(0),
+        },
+        _ => Some(0),
+    }
+}

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use squall_tests::cluster::{Cluster, eventually};
-use squall_tests::redis_server::RedisServer;
+use squall_tests::redis_server::{RedisServer, pending};
 
 const ENTRIES: u64 = 20_000;
 
@@ -94,12 +94,12 @@ fn a_yaml_topology_of_built_in_connectors_moves_every_entry_on_a_cluster() {
     };
     let done = eventually(Duration::from_secs(120), || {
         hashed(&mut conn) == ENTRIES
-            && pending_of(&mut conn, "in") == Some(0)
+            && pending(&mut conn, "in", "squall") == Some(0)
             && archived(&archive).len() as u64 == ENTRIES
     });
     let (in_hash, still_pending, in_files) = (
         hashed(&mut conn),
-        pending_of(&mut conn, "in"),
+        pending(&mut conn, "in", "squall"),
         archived(&archive).len(),
     );
     eprintln!(
@@ -175,7 +175,7 @@ fn the_yaml_redis_word_count_example_counts_every_word_into_the_hash() {
             .unwrap_or_default()
     };
     let done = eventually(Duration::from_secs(60), || {
-        counts(&mut conn) == expected && pending_of(&mut conn, "sentences") == Some(0)
+        counts(&mut conn) == expected && pending(&mut conn, "sentences", "squall") == Some(0)
     });
     // Interrupted as a user would: the local cluster stops its Python processes.
     nix::sys::signal::kill(
@@ -186,19 +186,4 @@ fn the_yaml_redis_word_count_example_counts_every_word_into_the_hash() {
     let status = run.wait().unwrap();
     assert!(done, "hash {:?}\nexpected {expected:?}", counts(&mut conn));
     assert!(status.success(), "squall run ended with {status}");
-}
-
-fn pending_of(conn: &mut redis::Connection, stream: &str) -> Option<u64> {
-    let summary: redis::Value = redis::cmd("XPENDING")
-        .arg(stream)
-        .arg("squall")
-        .query(conn)
-        .ok()?;
-    match summary {
-        redis::Value::Array(items) => match items.first() {
-            Some(redis::Value::Int(n)) => Some(*n as u64),
-            _ => None,
-        },
-        _ => None,
-    }
 }

@@ -9,27 +9,12 @@ use std::time::{Duration, Instant};
 
 use redis::streams::StreamRangeReply;
 use squall_tests::cluster::{Cluster, binaries, component, eventually};
-use squall_tests::redis_server::RedisServer;
+use squall_tests::redis_server::{RedisServer, pending};
 
 const ENTRIES: u64 = 100_000;
 
 fn xlen(conn: &mut redis::Connection, stream: &str) -> u64 {
     redis::cmd("XLEN").arg(stream).query(conn).unwrap_or(0)
-}
-
-fn pending(conn: &mut redis::Connection) -> u64 {
-    let summary: redis::Value = redis::cmd("XPENDING")
-        .arg("in")
-        .arg("squall")
-        .query(conn)
-        .unwrap();
-    match summary {
-        redis::Value::Array(items) => match items.first() {
-            Some(redis::Value::Int(n)) => *n as u64,
-            _ => 0,
-        },
-        _ => 0,
-    }
 }
 
 /// The distinct ids written to `out`, and how many were written more than once.
@@ -116,20 +101,20 @@ fn every_entry_reaches_the_sink_through_two_worker_kills_and_nothing_stays_pendi
     }
     let all_in = eventually(Duration::from_secs(240), || {
         let mut c = redis.conn();
-        written(&mut c).0.len() as u64 == ENTRIES && pending(&mut c) == 0
+        written(&mut c).0.len() as u64 == ENTRIES && pending(&mut c, "in", "squall").unwrap() == 0
     });
     let (ids, duplicates) = written(&mut conn);
     println!(
         "entries={ENTRIES} reached_sink={} duplicates={duplicates} pending={} after {:?}",
         ids.len(),
-        pending(&mut conn),
+        pending(&mut conn, "in", "squall").unwrap(),
         started.elapsed()
     );
     assert!(
         all_in,
         "{} of {ENTRIES} entries reached the sink, {} pending; logs in {}",
         ids.len(),
-        pending(&mut conn),
+        pending(&mut conn, "in", "squall").unwrap(),
         cluster.dir.path().display()
     );
     let killed = cluster.squall(&["kill", "redis", "--wait", "1"]);
@@ -221,7 +206,7 @@ fn the_spout_reports_redis_going_away_backs_off_and_resumes_losing_nothing() {
 
     let all_in = eventually(Duration::from_secs(180), || {
         let mut c = redis.conn();
-        written(&mut c).0.len() as u64 == N && pending(&mut c) == 0
+        written(&mut c).0.len() as u64 == N && pending(&mut c, "in", "squall").unwrap() == 0
     });
     let (ids, duplicates) = written(&mut redis.conn());
     println!(
@@ -232,7 +217,7 @@ fn the_spout_reports_redis_going_away_backs_off_and_resumes_losing_nothing() {
         all_in,
         "{} of {N} entries reached the sink, {} pending; logs in {}",
         ids.len(),
-        pending(&mut redis.conn()),
+        pending(&mut redis.conn(), "in", "squall").unwrap(),
         cluster.dir.path().display()
     );
     let killed = cluster.squall(&["kill", "outage", "--wait", "1"]);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use redis::streams::{StreamRangeReply, StreamReadReply};
 use squall_tests::cluster::binaries;
-use squall_tests::redis_server::RedisServer;
+use squall_tests::redis_server::{RedisServer, pending};
 
 /// Adds `n` entries with field `n` = 0.. to `stream`.
 fn produce(conn: &mut redis::Connection, stream: &str, from: u64, n: u64) {
@@ -48,22 +48,6 @@ fn ids_in(conn: &mut redis::Connection, stream: &str) -> (HashSet<String>, usize
     }
     let duplicates = written - ids.len();
     (ids, duplicates)
-}
-
-/// Entries the group holds as delivered and not acknowledged.
-fn pending(conn: &mut redis::Connection, stream: &str, group: &str) -> u64 {
-    let summary: redis::Value = redis::cmd("XPENDING")
-        .arg(stream)
-        .arg(group)
-        .query(conn)
-        .unwrap();
-    match summary {
-        redis::Value::Array(items) => match items.first() {
-            Some(redis::Value::Int(n)) => *n as u64,
-            _ => 0,
-        },
-        _ => 0,
-    }
 }
 
 fn all_ids(conn: &mut redis::Connection, stream: &str) -> HashSet<String> {
@@ -106,7 +90,7 @@ fn a_restarted_spout_takes_back_pending_entries_and_failures_end_acked() {
             .unwrap();
         assert_eq!(read.keys[0].ids.len(), 100);
     }
-    assert_eq!(pending(&mut conn, "in", "squall"), 200);
+    assert_eq!(pending(&mut conn, "in", "squall").unwrap(), 200);
 
     // Local mode, 16 s: the ghost's entries are claimed once idle past the 10 s timeout.
     let out = std::process::Command::new(&binaries().redis_topology)
@@ -128,7 +112,7 @@ fn a_restarted_spout_takes_back_pending_entries_and_failures_end_acked() {
         "entries that never reached the sink, e.g. {missing:?}: {stdout}"
     );
     println!("duplicates written: {duplicates}");
-    assert_eq!(pending(&mut conn, "in", "squall"), 0, "{stdout}");
+    assert_eq!(pending(&mut conn, "in", "squall").unwrap(), 0, "{stdout}");
     // One in ten failed once and was delivered again.
     let last = stdout.lines().last().unwrap();
     let failed: u64 = last
@@ -191,7 +175,7 @@ fn redis_word_count_writes_every_words_count_and_prints_the_totals_last() {
         }
     }
     assert_eq!(counts, expected);
-    assert_eq!(pending(&mut conn, "sentences", "squall"), 0);
+    assert_eq!(pending(&mut conn, "sentences", "squall").unwrap(), 0);
 }
 
 /// A command Redis refuses fails only the inputs it writes: the rest of the batch is acked,
