@@ -626,7 +626,8 @@ impl Args<'_> {
             Err(format!(
                 "constructorArgs: {} takes {}, not {} argument(s)",
                 short(self.class),
-                self.usage,
+                // The constructor part of the usage, without its methods.
+                self.usage.split(';').next().unwrap_or(self.usage),
                 self.values.len()
             ))
         }
