@@ -1,9 +1,10 @@
 //! Wiring spouts and bolts into a topology (Storm's `TopologyBuilder`).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, OnceLock};
 
 use crate::spec::{ComponentFactory, GroupingFactory, SubscriptionKey};
+use crate::state::{self, BackendFactory, Providers, SharedBackend, StateError, StatefulBolt};
 use crate::{
     BasicBolt, BasicBoltAdapter, Bolt, ComponentKind, ComponentSpec, Config, ConfigValue,
     CustomGrouping, DEFAULT_STREAM_ID, Fields, Grouping, InputSpec, InvalidTopology,
@@ -100,6 +101,12 @@ pub struct TopologyBuilder {
     factories: BTreeMap<String, ComponentFactory>,
     groupings: BTreeMap<SubscriptionKey, GroupingFactory>,
     resources: Option<String>,
+    /// The stateful bolts' ids: with any, `build` wires checkpoints in.
+    stateful: BTreeSet<String>,
+    /// State backends the topology can name, beyond the built-in ones.
+    providers: Providers,
+    /// The final backends, handed to stateful tasks once `build` has them all.
+    built_providers: Arc<OnceLock<Providers>>,
 }
 
 impl TopologyBuilder {
@@ -313,6 +320,82 @@ impl TopologyBuilder {
         self.set_bolt(id, move || BasicBoltAdapter(factory()), parallelism)
     }
 
+    /// Adds a [`StatefulBolt`]: a key/value state per task, checkpointed every
+    /// `topology.state.checkpoint.interval.ms` and restored after a restart (Storm's
+    /// `setBolt` with an `IStatefulBolt`). The first one makes `build` add the
+    /// `$checkpointspout` spout and the `$checkpoint` streams; see [`state`](crate::state).
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::state::{KeyValueState, StatefulBolt, CHECKPOINT_COMPONENT_ID};
+    /// # struct Source(&'static str);
+    /// # impl Spout for Source {
+    /// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new([self.0])); }
+    /// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+    /// # }
+    /// struct Count;
+    /// impl StatefulBolt for Count {
+    ///     type Key = String;
+    ///     type Value = u64;
+    ///     fn execute(&mut self, input: &Tuple, state: &mut KeyValueState<String, u64>, _: &mut BasicCollector<'_, '_>)
+    ///         -> Result<(), ComponentError> {
+    ///         *state.entry(input.get_str("word")?.to_owned()).or_insert(0) += 1;
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let mut b = TopologyBuilder::new();
+    /// b.set_spout("words", || Source("word"), 1);
+    /// b.set_stateful_bolt("count", || Count, 2).fields_grouping("words", ["word"]);
+    /// let topology = b.build().unwrap();
+    /// let count = topology.spec().component("count").unwrap();
+    /// assert!(count.inputs.iter().any(|i| i.component == CHECKPOINT_COMPONENT_ID));
+    /// assert_eq!(topology.spec().component(CHECKPOINT_COMPONENT_ID).unwrap().tasks, 1);
+    /// ```
+    pub fn set_stateful_bolt<B, F>(
+        &mut self,
+        id: &str,
+        factory: F,
+        parallelism: u32,
+    ) -> BoltDeclarer<'_>
+    where
+        B: StatefulBolt,
+        F: Fn() -> B + Send + Sync + 'static,
+    {
+        self.stateful.insert(id.to_owned());
+        let providers = Arc::clone(&self.built_providers);
+        self.set_bolt(
+            id,
+            move || {
+                let providers = providers.get().cloned().unwrap_or_default();
+                state::Stateful::new(factory(), providers)
+            },
+            parallelism,
+        )
+    }
+
+    /// Registers a state backend under `name`, for `topology.state.provider` to choose;
+    /// `memory` (the default) and `disk` are built in. `make` receives
+    /// `topology.state.provider.config` and runs once per stateful task.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::state::{MemoryBackend, SharedBackend};
+    /// use std::sync::Arc;
+    /// let mut b = TopologyBuilder::new();
+    /// let shared: SharedBackend = Arc::new(MemoryBackend::new());
+    /// b.state_backend("mine", move |_config| Ok(Arc::clone(&shared)));
+    /// ```
+    pub fn state_backend<F>(&mut self, name: &str, make: F) -> &mut Self
+    where
+        F: Fn(&serde_json::Value) -> Result<SharedBackend, StateError> + Send + Sync + 'static,
+    {
+        let factory: BackendFactory = Arc::new(make);
+        self.providers.register(name, factory);
+        self
+    }
+
     fn push(
         &mut self,
         id: &str,
@@ -370,7 +453,17 @@ impl TopologyBuilder {
     ///     upstream: "wrds".into(),
     /// }));
     /// ```
-    pub fn build(self) -> Result<Topology, InvalidTopology> {
+    pub fn build(mut self) -> Result<Topology, InvalidTopology> {
+        if !self.stateful.is_empty() {
+            state::wire_checkpoints(
+                &mut self.components,
+                &mut self.factories,
+                &self.stateful,
+                &self.providers,
+            );
+        }
+        // Only the first build of a builder sets it; a builder is consumed by `build`.
+        let _ = self.built_providers.set(self.providers.clone());
         Topology::new(
             TopologySpec {
                 components: self.components,

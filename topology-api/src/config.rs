@@ -751,4 +751,19 @@ pub const REFERENCE: &[KeyReference] = &[
         default: "[]",
         meaning: "Groups (from Nimbus's `squall.auth.groups`) whose members may do what `topology.users` may.",
     },
+    KeyReference {
+        key: crate::state::TOPOLOGY_STATE_CHECKPOINT_INTERVAL_MS,
+        default: "1000",
+        meaning: "How often a topology with stateful bolts checkpoints their state; their inputs are acked when the checkpoint after them commits, so keep `topology.message.timeout.secs` well above it.",
+    },
+    KeyReference {
+        key: crate::state::TOPOLOGY_STATE_PROVIDER,
+        default: "memory",
+        meaning: "Where stateful bolts keep their state: `memory` (lost with the worker), `disk` (a redb file per task under `dir`), or a backend the topology registered with `TopologyBuilder::state_backend`. Storm's provider class names are understood.",
+    },
+    KeyReference {
+        key: crate::state::TOPOLOGY_STATE_PROVIDER_CONFIG,
+        default: "{}",
+        meaning: "The backend's settings, as a map or a JSON string: `disk` needs `{\"dir\": \"/absolute/path\"}`.",
+    },
 ];

@@ -23,6 +23,15 @@ mod layout;
 pub mod limits;
 mod schema;
 mod spec;
+/// Stateful bolts and checkpoints: see the module's docs.
+///
+/// ```
+/// use squall_topology_api::state::{KeyValueState, CHECKPOINT_STREAM_ID};
+/// let mut counts: KeyValueState<String, u64> = KeyValueState::detached();
+/// counts.put("storm".into(), 1);
+/// assert_eq!(CHECKPOINT_STREAM_ID, "$checkpoint");
+/// ```
+pub mod state;
 mod tuple;
 mod validate;
 mod value;
@@ -147,6 +156,7 @@ pub type MessageId = u64;
 /// assert_eq!(topology.spec().components.len(), 2);
 /// ```
 pub mod prelude {
+    pub use crate::state::{KeyValueState, StatefulBolt};
     pub use crate::window::{
         Extent, TupleWindow, WindowCollector, WindowSpec, Windowed, WindowedBolt,
     };

@@ -243,6 +243,10 @@ pub enum Expect {
     Boolean,
     /// A list of names (strings).
     Names,
+    /// A name (a string).
+    Name,
+    /// A JSON object, or a string holding one (Storm's form).
+    Json,
 }
 
 impl Expect {
@@ -255,6 +259,13 @@ impl Expect {
             Expect::Names => v
                 .as_array()
                 .is_some_and(|a| a.iter().all(ConfigValue::is_string)),
+            Expect::Name => v.as_str().is_some_and(|s| !s.is_empty()),
+            Expect::Json => {
+                v.is_object()
+                    || v.as_str().is_some_and(|s| {
+                        serde_json::from_str::<ConfigValue>(s).is_ok_and(|j| j.is_object())
+                    })
+            }
         }
     }
 }
@@ -267,6 +278,8 @@ impl fmt::Display for Expect {
             Expect::Fraction => f.write_str("a number from 0 to 1"),
             Expect::Boolean => f.write_str("true or false"),
             Expect::Names => f.write_str("a list of names, as [\"alice\", \"bob\"]"),
+            Expect::Name => f.write_str("a name"),
+            Expect::Json => f.write_str("a JSON object, as {\"dir\": \"/var/lib/squall/state\"}"),
         }
     }
 }
@@ -372,6 +385,15 @@ pub const KNOWN_KEYS: &[(&str, Expect)] = &[
     ),
     (config::TOPOLOGY_USERS, Expect::Names),
     (config::TOPOLOGY_GROUPS, Expect::Names),
+    (
+        crate::state::TOPOLOGY_STATE_CHECKPOINT_INTERVAL_MS,
+        Expect::Integer {
+            min: 100,
+            max: 3_600_000,
+        },
+    ),
+    (crate::state::TOPOLOGY_STATE_PROVIDER, Expect::Name),
+    (crate::state::TOPOLOGY_STATE_PROVIDER_CONFIG, Expect::Json),
 ];
 
 /// A setting of the wrong type or out of range.
@@ -501,6 +523,12 @@ pub enum Refused {
         /// What conflicts.
         message: String,
     },
+    /// A topology with stateful bolts has acking turned off: checkpoints could not tell when
+    /// every task has prepared, so a commit could outrun a prepare.
+    #[error(
+        "stateful bolts need acking: topology.acker.executors is 0 (unset it, or set it to 1 or more)"
+    )]
+    StatefulWithoutAckers,
 }
 
 /// Whether `name` may name a topology: non-empty, at most [`MAX_TOPOLOGY_NAME_BYTES`], and
@@ -602,6 +630,12 @@ pub fn check_config_for(spec: &TopologySpec, conf: &Config) -> Result<(), Refuse
     let tasks = total_tasks(spec, conf);
     if tasks > MAX_TOTAL_TASKS {
         return Err(Refused::TooManyTasks { tasks });
+    }
+    let stateful = spec
+        .component(crate::state::CHECKPOINT_COMPONENT_ID)
+        .is_some();
+    if stateful && acker_count(conf) == 0 {
+        return Err(Refused::StatefulWithoutAckers);
     }
     for component in &spec.components {
         crate::window::check_against(&component.config, conf).map_err(|message| {
@@ -712,6 +746,66 @@ mod tests {
                 .to_string()
                 .starts_with("invalid value 0.9 for topology.localityaware.lower.bound")
         );
+    }
+
+    #[test]
+    fn stateful_bolts_without_acking_are_refused_and_state_settings_are_checked() {
+        use crate::state::{KeyValueState, StatefulBolt};
+        use crate::{
+            BasicCollector, ComponentError, Fields, OutputDeclarer, Spout, SpoutCollector,
+            TopologyBuilder, Tuple,
+        };
+        struct Src;
+        impl Spout for Src {
+            fn declare_outputs(&self, out: &mut OutputDeclarer) {
+                out.declare(Fields::new(["k"]));
+            }
+            fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+                Ok(())
+            }
+        }
+        struct Keep;
+        impl StatefulBolt for Keep {
+            type Key = String;
+            type Value = u64;
+            fn execute(
+                &mut self,
+                _: &Tuple,
+                _: &mut KeyValueState<String, u64>,
+                _: &mut BasicCollector<'_, '_>,
+            ) -> Result<(), ComponentError> {
+                Ok(())
+            }
+        }
+        let mut b = TopologyBuilder::new();
+        b.set_spout("src", || Src, 1);
+        b.set_stateful_bolt("keep", || Keep, 1)
+            .shuffle_grouping("src");
+        let topology = b.build().unwrap();
+        let mut conf = Config::new();
+        assert!(check_config_for(topology.spec(), &conf).is_ok());
+        conf.set(config::TOPOLOGY_ACKER_EXECUTORS, 0);
+        assert_eq!(
+            check_config_for(topology.spec(), &conf).unwrap_err(),
+            Refused::StatefulWithoutAckers
+        );
+        assert_eq!(
+            one(
+                crate::state::TOPOLOGY_STATE_CHECKPOINT_INTERVAL_MS,
+                10.into()
+            )
+            .unwrap_err(),
+            "invalid value 10 for topology.state.checkpoint.interval.ms: expected an integer from 100 to 3600000"
+        );
+        assert!(
+            one(
+                crate::state::TOPOLOGY_STATE_PROVIDER_CONFIG,
+                r#"{"dir": "/x"}"#.into()
+            )
+            .is_ok()
+        );
+        assert!(one(crate::state::TOPOLOGY_STATE_PROVIDER_CONFIG, "/x".into()).is_err());
+        assert!(one(crate::state::TOPOLOGY_STATE_PROVIDER, "".into()).is_err());
     }
 
     #[test]

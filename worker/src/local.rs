@@ -69,13 +69,16 @@ impl TopologyStats {
         self.components.iter().find(|c| c.id == id)
     }
 
-    /// The spouts' totals summed: emitted, acked (trees completed) and failed (trees failed).
+    /// The data spouts' totals summed (not `$checkpointspout`'s): emitted, acked (trees completed) and
+    /// failed (trees failed).
     pub fn spout_totals(&self) -> Counters {
         let mut total = Counters::default();
         for c in self
             .components
             .iter()
             .filter(|c| c.kind == ExecutorKind::Spout)
+            // The checkpoint spout's steps are not data: its trees are not the topology's.
+            .filter(|c| c.id != squall_topology_api::state::CHECKPOINT_COMPONENT_ID)
         {
             total.emitted += c.counters.emitted;
             total.transferred += c.counters.transferred;

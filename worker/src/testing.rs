@@ -239,6 +239,9 @@ fn is_complete(running: &LocalTopology) -> bool {
         .components
         .iter()
         .filter(|c| c.kind == ExecutorKind::Spout)
+        // The checkpoint spout of a stateful topology never runs dry; the data spouts' trees
+        // complete only as its checkpoints commit.
+        .filter(|c| c.id != squall_topology_api::state::CHECKPOINT_COMPONENT_ID)
         .all(|c| c.exhausted && c.counters.pending == 0);
     spouts_done && running.is_quiet()
 }

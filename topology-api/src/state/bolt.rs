@@ -1,0 +1,414 @@
+//! Stateful bolts (Storm's `IStatefulBolt` run by its `StatefulBoltExecutor`) and the
+//! forwarder that passes checkpoints through plain bolts (`CheckpointTupleForwarder`).
+//!
+//! A stateful bolt's inputs are acked only when the checkpoint that covers their effect on
+//! the state commits, and failed when it is rolled back, so after a crash the state is the
+//! last committed one and every input since is replayed: at-least-once state, as in Storm.
+
+use std::hash::Hash;
+use std::marker::PhantomData;
+
+use crate::{
+    BasicCollector, Bolt, BoltCollector, ComponentError, Config, Fields, OutputDeclarer,
+    TopologyContext, Tuple, values,
+};
+
+use super::arrivals::{Arrival, Arrivals};
+use super::checkpoint::{Action, Step};
+use super::kv::{KeyValueState, StateData};
+use super::provider::Providers;
+use super::store::StateStore;
+use super::{CHECKPOINT_STREAM_ID, topology_name};
+
+/// A bolt whose work is a key/value state per task (Storm's `IStatefulBolt` with a
+/// `KeyValueState`). Add it with
+/// [`TopologyBuilder::set_stateful_bolt`](crate::TopologyBuilder::set_stateful_bolt).
+///
+/// Emits are anchored to the input; an input is acked once the checkpoint after it commits,
+/// and failed when `execute` returns an error or its checkpoint is rolled back.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// use squall_topology_api::state::{KeyValueState, StatefulBolt};
+/// /// Counts words; the counts survive restarts.
+/// struct Count;
+/// impl StatefulBolt for Count {
+///     type Key = String;
+///     type Value = u64;
+///     fn declare_outputs(&self, out: &mut OutputDeclarer) {
+///         out.declare(Fields::new(["word", "count"]));
+///     }
+///     fn execute(
+///         &mut self,
+///         input: &Tuple,
+///         state: &mut KeyValueState<String, u64>,
+///         out: &mut BasicCollector<'_, '_>,
+///     ) -> Result<(), ComponentError> {
+///         let word = input.get_str("word")?.to_owned();
+///         let count = state.entry(word.clone()).or_insert(0);
+///         *count += 1;
+///         out.emit(values![word, *count as i64])?;
+///         Ok(())
+///     }
+/// }
+/// let mut state = KeyValueState::detached();
+/// let input = Tuple::for_test("split", "default", Fields::new(["word"]), values!["storm"]);
+/// # struct Rec;
+/// # impl BoltOutput for Rec {
+/// #     fn emit(&mut self, _: Option<&str>, _: &[&Tuple], _: Values, _: Option<TaskId>) -> Result<&[TaskId], EmitError> { Ok(&[]) }
+/// #     fn ack(&mut self, _: &Tuple) {}
+/// #     fn fail(&mut self, _: &Tuple) {}
+/// #     fn reset_timeout(&mut self, _: &Tuple) {}
+/// #     fn report_error(&mut self, _: &dyn std::fmt::Display) {}
+/// # }
+/// # let mut rec = Rec;
+/// # let mut collector = BoltCollector::new(&mut rec);
+/// let mut out = BasicCollector::new(&mut collector, &input);
+/// Count.execute(&input, &mut state, &mut out).unwrap();
+/// assert_eq!(state.get(&"storm".to_owned()), Some(&1));
+/// ```
+pub trait StatefulBolt: Send + 'static {
+    /// The state's keys.
+    type Key: StateData + Eq + Hash + Clone;
+    /// The state's values.
+    type Value: StateData;
+
+    /// Declares the bolt's output streams.
+    fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
+        let _ = declarer;
+    }
+
+    /// Called once per task before its state is loaded.
+    ///
+    /// # Errors
+    /// Reported; the task still runs.
+    fn prepare(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
+        let _ = context;
+        Ok(())
+    }
+
+    /// Called once the task's committed state is loaded, before its first tuple (Storm's
+    /// `initState`).
+    fn init_state(&mut self, state: &mut KeyValueState<Self::Key, Self::Value>) {
+        let _ = state;
+    }
+
+    /// Processes one input.
+    ///
+    /// # Errors
+    /// The input is failed and the error reported.
+    fn execute(
+        &mut self,
+        input: &Tuple,
+        state: &mut KeyValueState<Self::Key, Self::Value>,
+        collector: &mut BasicCollector<'_, '_>,
+    ) -> Result<(), ComponentError>;
+
+    /// Called before the state's changes are prepared for checkpoint `txid` (Storm's
+    /// `prePrepare`): the last moment to write something into this checkpoint.
+    fn pre_prepare(&mut self, txid: i64, state: &mut KeyValueState<Self::Key, Self::Value>) {
+        let _ = (txid, state);
+    }
+
+    /// Called before checkpoint `txid` commits (Storm's `preCommit`).
+    fn pre_commit(&mut self, txid: i64) {
+        let _ = txid;
+    }
+
+    /// Called before the state is rolled back to the last commit (Storm's `preRollback`).
+    fn pre_rollback(&mut self) {}
+
+    /// Called when the task stops, if it stops cleanly.
+    fn cleanup(&mut self) {}
+
+    /// The bolt's own configuration, as [`Bolt::component_config`].
+    fn component_config(&self) -> Config {
+        Config::new()
+    }
+}
+
+/// Declares the `$checkpoint` stream every bolt of a stateful topology emits.
+fn declare_checkpoint_stream(declarer: &mut OutputDeclarer) {
+    declarer.declare_stream(CHECKPOINT_STREAM_ID, Fields::new(["txid", "action"]));
+}
+
+/// The step a checkpoint tuple carries, if it is well formed.
+fn step_of(input: &Tuple) -> Option<Step> {
+    let txid = input.get_i64("txid").ok()?;
+    let action = Action::parse(input.get_str("action").ok()?)?;
+    Some(Step { txid, action })
+}
+
+/// The number of upstream tasks that send this task each checkpoint step.
+fn checkpoint_senders(context: &TopologyContext) -> usize {
+    let Some(me) = context.spec().component(context.this_component_id()) else {
+        return 1;
+    };
+    me.inputs
+        .iter()
+        .filter(|i| i.stream == CHECKPOINT_STREAM_ID)
+        .map(|i| context.component_tasks(&i.component).len())
+        .sum()
+}
+
+/// Forwards a completed step downstream, anchored to its last copy, and acks it.
+fn forward(input: &Tuple, step: Step, out: &mut BoltCollector<'_>) {
+    if let Err(e) = out.emit_on(
+        CHECKPOINT_STREAM_ID,
+        &[input],
+        values![step.txid, step.action.as_str()],
+    ) {
+        out.report_error(&e);
+        out.fail(input);
+        return;
+    }
+    out.ack(input);
+}
+
+/// Runs a plain bolt in a topology with stateful bolts: checkpoint steps pass through it once
+/// every upstream task sent them.
+pub(crate) struct CheckpointForwarder {
+    inner: Box<dyn Bolt>,
+    arrivals: Arrivals,
+}
+
+impl CheckpointForwarder {
+    pub(crate) fn new(inner: Box<dyn Bolt>) -> Self {
+        CheckpointForwarder {
+            inner,
+            arrivals: Arrivals::new(1),
+        }
+    }
+}
+
+impl Bolt for CheckpointForwarder {
+    fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
+        self.inner.declare_outputs(declarer);
+        declare_checkpoint_stream(declarer);
+    }
+
+    fn prepare(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
+        self.arrivals = Arrivals::new(checkpoint_senders(context));
+        self.inner.prepare(context)
+    }
+
+    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        if input.source_stream() != CHECKPOINT_STREAM_ID {
+            return self.inner.execute(input, out);
+        }
+        match step_of(&input).map(|s| (s, self.arrivals.arrive(s))) {
+            Some((step, Arrival::Complete)) => forward(&input, step, out),
+            Some((_, Arrival::Waiting | Arrival::Stale)) => out.ack(&input),
+            None => {
+                out.ack(&input);
+                return Err(ComponentError::msg(
+                    "a malformed checkpoint tuple was dropped",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn cleanup(&mut self) {
+        self.inner.cleanup();
+    }
+
+    fn component_config(&self) -> Config {
+        self.inner.component_config()
+    }
+
+    fn poll_interval(&self) -> Option<std::time::Duration> {
+        self.inner.poll_interval()
+    }
+
+    fn poll(&mut self, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        self.inner.poll(out)
+    }
+}
+
+/// Runs a [`StatefulBolt`] as a bolt: loads its state on INITSTATE, holds its acks until
+/// COMMIT, and follows the checkpoint steps.
+pub(crate) struct Stateful<B: StatefulBolt> {
+    bolt: B,
+    providers: Providers,
+    arrivals: Arrivals,
+    topology: String,
+    namespace: String,
+    /// Opened in `prepare`, or at INITSTATE if the backend was down then.
+    store: Option<Box<dyn StateStore>>,
+    /// Loaded at INITSTATE.
+    state: Option<KeyValueState<B::Key, B::Value>>,
+    /// Inputs that arrived before the state was loaded.
+    waiting: Vec<Tuple>,
+    /// Inputs processed since the last PREPARE: acked by the COMMIT after the next one.
+    pending: Vec<Tuple>,
+    /// Inputs covered by the last PREPARE: acked by its COMMIT.
+    prepared: Vec<Tuple>,
+    config: Config,
+    _bolt: PhantomData<B>,
+}
+
+impl<B: StatefulBolt> Stateful<B> {
+    pub(crate) fn new(bolt: B, providers: Providers) -> Self {
+        Stateful {
+            bolt,
+            providers,
+            arrivals: Arrivals::new(1),
+            topology: String::new(),
+            namespace: String::new(),
+            store: None,
+            state: None,
+            waiting: Vec::new(),
+            pending: Vec::new(),
+            prepared: Vec::new(),
+            config: Config::new(),
+            _bolt: PhantomData,
+        }
+    }
+
+    fn open_store(&mut self) -> Result<(), ComponentError> {
+        if self.store.is_none() && self.state.is_none() {
+            let backend = self.providers.resolve(&self.config)?;
+            self.store = Some(backend.open(&self.topology, &self.namespace)?);
+        }
+        Ok(())
+    }
+
+    /// Runs the user's `execute` on a data tuple; the input is kept for its deferred ack.
+    fn process(&mut self, input: Tuple, out: &mut BoltCollector<'_>) {
+        let Some(state) = self.state.as_mut() else {
+            self.waiting.push(input);
+            return;
+        };
+        let result = self
+            .bolt
+            .execute(&input, state, &mut BasicCollector::new(out, &input));
+        match result {
+            Ok(()) if input.is_tick() => out.ack(&input),
+            Ok(()) => self.pending.push(input),
+            Err(e) => {
+                out.fail(&input);
+                out.report_error(&e);
+            }
+        }
+    }
+
+    /// Carries out one completed checkpoint step.
+    fn run_step(&mut self, step: Step, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        match step.action {
+            Action::Prepare => {
+                let Some(state) = self.state.as_mut() else {
+                    return Err(ComponentError::msg(format!(
+                        "PREPARE {} arrived before the state was loaded; the checkpoint recovers",
+                        step.txid
+                    )));
+                };
+                self.bolt.pre_prepare(step.txid, state);
+                state.prepare_commit(step.txid)?;
+                self.prepared.append(&mut self.pending);
+            }
+            Action::Commit => {
+                self.bolt.pre_commit(step.txid);
+                match (self.state.as_mut(), self.store.as_mut()) {
+                    (Some(state), _) => state.commit(step.txid)?,
+                    (None, Some(store)) => store.commit(step.txid)?,
+                    (None, None) => {
+                        self.open_store()?;
+                        if let Some(store) = self.store.as_mut() {
+                            store.commit(step.txid)?;
+                        }
+                    }
+                }
+                for input in self.prepared.drain(..) {
+                    out.ack(&input);
+                }
+            }
+            Action::Rollback => {
+                self.bolt.pre_rollback();
+                match (self.state.as_mut(), self.store.as_mut()) {
+                    (Some(state), _) => state.rollback()?,
+                    (None, Some(store)) => store.rollback()?,
+                    (None, None) => {
+                        self.open_store()?;
+                        if let Some(store) = self.store.as_mut() {
+                            store.rollback()?;
+                        }
+                    }
+                }
+                for input in self.prepared.drain(..).chain(self.pending.drain(..)) {
+                    out.fail(&input);
+                }
+            }
+            Action::InitState => {
+                if self.state.is_none() {
+                    self.open_store()?;
+                    let Some(store) = self.store.take() else {
+                        return Err(ComponentError::msg("no state store"));
+                    };
+                    let mut state = KeyValueState::load(store)?;
+                    self.bolt.init_state(&mut state);
+                    self.state = Some(state);
+                    tracing::info!(namespace = %self.namespace, "state loaded");
+                    for input in std::mem::take(&mut self.waiting) {
+                        self.process(input, out);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<B: StatefulBolt> Bolt for Stateful<B> {
+    fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
+        self.bolt.declare_outputs(declarer);
+        declare_checkpoint_stream(declarer);
+    }
+
+    fn prepare(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
+        self.arrivals = Arrivals::new(checkpoint_senders(context));
+        self.topology = topology_name(context.topology_id()).to_owned();
+        self.namespace = format!("{}-{}", context.this_component_id(), context.this_task_id());
+        self.config = context.config().clone();
+        self.bolt.prepare(context)?;
+        // A backend that is down now is opened again at INITSTATE.
+        self.open_store()
+    }
+
+    fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        if input.source_stream() != CHECKPOINT_STREAM_ID {
+            self.process(input, out);
+            return Ok(());
+        }
+        let Some(step) = step_of(&input) else {
+            out.ack(&input);
+            return Err(ComponentError::msg(
+                "a malformed checkpoint tuple was dropped",
+            ));
+        };
+        match self.arrivals.arrive(step) {
+            Arrival::Waiting | Arrival::Stale => out.ack(&input),
+            Arrival::Complete => match self.run_step(step, out) {
+                Ok(()) => forward(&input, step, out),
+                Err(e) => {
+                    // The step's tree fails, which sends the coordinator into recovery.
+                    out.fail(&input);
+                    return Err(e);
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn cleanup(&mut self) {
+        self.bolt.cleanup();
+    }
+
+    fn component_config(&self) -> Config {
+        self.bolt.component_config()
+    }
+}
+
+#[cfg(test)]
+mod tests;
