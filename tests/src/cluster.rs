@@ -37,6 +37,8 @@ pub struct Binaries {
     pub shell_topology: PathBuf,
     /// The `redis_topology` test topology (a Redis stream through a flaky bolt to a stream).
     pub redis_topology: PathBuf,
+    /// The `state_topology` test topology (a Redis stream into a stateful counting bolt).
+    pub state_topology: PathBuf,
     /// The `nats_topology` test topology (a JetStream stream through a flaky bolt to a subject).
     pub nats_topology: PathBuf,
     /// The `kafka_topology` test topology (a Kafka topic through a flaky bolt to a topic).
@@ -105,6 +107,7 @@ pub fn binaries() -> &'static Binaries {
             word_count: profile_dir.join("examples").join("word_count"),
             shell_topology: profile_dir.join("shell_topology"),
             redis_topology: profile_dir.join("redis_topology"),
+            state_topology: profile_dir.join("state_topology"),
             nats_topology: profile_dir.join("nats_topology"),
             kafka_topology: profile_dir.join("kafka_topology"),
             redis_word_count: profile_dir.join("examples").join("redis_word_count"),

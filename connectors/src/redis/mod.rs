@@ -9,9 +9,11 @@
 
 mod sink;
 mod spout;
+mod state;
 
 pub use sink::{RedisSink, RedisWrite};
 pub use spout::RedisStreamSpout;
+pub use state::RedisStateBackend;
 
 use std::time::Duration;
 
