@@ -229,6 +229,11 @@ impl<'a> SpoutCollector<'a> {
         SpoutCollector { out }
     }
 
+    /// What the collector emits through, for a runner that wraps a spout.
+    pub(crate) fn output(&mut self) -> &mut dyn SpoutOutput {
+        &mut *self.out
+    }
+
     /// Emits on the default stream without a message id: the tuple is not tracked, and the
     /// spout hears nothing back about it.
     ///

@@ -59,6 +59,22 @@ pub trait Spout: Send + 'static {
         let _ = msg_id;
     }
 
+    /// Called with a tuple sent to this spout. Only the runtime sends spouts tuples: in a
+    /// topology with stateful bolts each spout receives the checkpoints (stream
+    /// [`$checkpoint`](crate::state::CHECKPOINT_STREAM_ID)), which an exactly-once
+    /// [`ReplayableSpout`](crate::state::ReplayableSpout) acts on. The default acks the tuple.
+    ///
+    /// # Errors
+    /// Reported against the component.
+    fn receive(
+        &mut self,
+        input: Tuple,
+        collector: &mut BoltCollector<'_>,
+    ) -> Result<(), ComponentError> {
+        collector.ack(&input);
+        Ok(())
+    }
+
     /// The topology was activated (also called after `open`).
     fn activate(&mut self) {}
 

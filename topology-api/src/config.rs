@@ -766,4 +766,9 @@ pub const REFERENCE: &[KeyReference] = &[
         default: "{}",
         meaning: "The backend's settings, as a map or a JSON string: `disk` needs `{\"dir\": \"/absolute/path\"}`.",
     },
+    KeyReference {
+        key: crate::state::TOPOLOGY_STATE_GUARANTEE,
+        default: "at_least_once",
+        meaning: "`at_least_once` (Storm's): after a failure stateful bolts go back to their last checkpoint and the inputs since are replayed, so some count twice. `exactly_once`: checkpoints travel with the data as barriers and replayable spouts rewind with the state, so each input counts once; every spout must be replayable.",
+    },
 ];

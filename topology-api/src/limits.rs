@@ -247,6 +247,8 @@ pub enum Expect {
     Name,
     /// A JSON object, or a string holding one (Storm's form).
     Json,
+    /// One of these names.
+    OneOf(&'static [&'static str]),
 }
 
 impl Expect {
@@ -260,6 +262,7 @@ impl Expect {
                 .as_array()
                 .is_some_and(|a| a.iter().all(ConfigValue::is_string)),
             Expect::Name => v.as_str().is_some_and(|s| !s.is_empty()),
+            Expect::OneOf(names) => v.as_str().is_some_and(|s| names.contains(&s)),
             Expect::Json => {
                 v.is_object()
                     || v.as_str().is_some_and(|s| {
@@ -279,6 +282,7 @@ impl fmt::Display for Expect {
             Expect::Boolean => f.write_str("true or false"),
             Expect::Names => f.write_str("a list of names, as [\"alice\", \"bob\"]"),
             Expect::Name => f.write_str("a name"),
+            Expect::OneOf(names) => write!(f, "one of {}", names.join(", ")),
             Expect::Json => f.write_str("a JSON object, as {\"dir\": \"/var/lib/squall/state\"}"),
         }
     }
@@ -394,6 +398,10 @@ pub const KNOWN_KEYS: &[(&str, Expect)] = &[
     ),
     (crate::state::TOPOLOGY_STATE_PROVIDER, Expect::Name),
     (crate::state::TOPOLOGY_STATE_PROVIDER_CONFIG, Expect::Json),
+    (
+        crate::state::TOPOLOGY_STATE_GUARANTEE,
+        Expect::OneOf(crate::state::GUARANTEES),
+    ),
 ];
 
 /// A setting of the wrong type or out of range.
@@ -529,6 +537,14 @@ pub enum Refused {
         "stateful bolts need acking: topology.acker.executors is 0 (unset it, or set it to 1 or more)"
     )]
     StatefulWithoutAckers,
+    /// An exactly-once topology has a spout that cannot rewind.
+    #[error(
+        "spout {spout:?} cannot be rewound, so topology.state.guarantee exactly_once cannot hold: add it with set_replayable_spout, or use at_least_once"
+    )]
+    NotReplayable {
+        /// The spout.
+        spout: String,
+    },
 }
 
 /// Whether `name` may name a topology: non-empty, at most [`MAX_TOPOLOGY_NAME_BYTES`], and
@@ -636,6 +652,22 @@ pub fn check_config_for(spec: &TopologySpec, conf: &Config) -> Result<(), Refuse
         .is_some();
     if stateful && acker_count(conf) == 0 {
         return Err(Refused::StatefulWithoutAckers);
+    }
+    if stateful && crate::state::Guarantee::of(conf) == crate::state::Guarantee::ExactlyOnce {
+        let replayable = |c: &&crate::ComponentSpec| {
+            c.config.get_bool(crate::state::REPLAYABLE_MARKER) == Some(true)
+                || c.id == crate::state::CHECKPOINT_COMPONENT_ID
+        };
+        if let Some(spout) = spec
+            .components
+            .iter()
+            .filter(|c| c.kind == crate::ComponentKind::Spout)
+            .find(|c| !replayable(c))
+        {
+            return Err(Refused::NotReplayable {
+                spout: spout.id.clone(),
+            });
+        }
     }
     for component in &spec.components {
         crate::window::check_against(&component.config, conf).map_err(|message| {
@@ -806,6 +838,23 @@ mod tests {
         );
         assert!(one(crate::state::TOPOLOGY_STATE_PROVIDER_CONFIG, "/x".into()).is_err());
         assert!(one(crate::state::TOPOLOGY_STATE_PROVIDER, "".into()).is_err());
+        // Exactly-once needs every spout to rewind; `src` is a plain spout.
+        let mut conf = Config::new();
+        conf.set(crate::state::TOPOLOGY_STATE_GUARANTEE, "exactly_once");
+        assert_eq!(
+            check_config_for(topology.spec(), &conf).unwrap_err(),
+            Refused::NotReplayable {
+                spout: "src".into()
+            }
+        );
+        assert_eq!(
+            one(
+                crate::state::TOPOLOGY_STATE_GUARANTEE,
+                "exactly-once".into()
+            )
+            .unwrap_err(),
+            r#"invalid value "exactly-once" for topology.state.guarantee: expected one of at_least_once, exactly_once"#
+        );
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub enum TopologyProblem {
         /// The stream.
         stream: String,
     },
-    /// A spout subscribes to a stream.
+    /// A spout subscribes to a stream (other than a stateful topology's checkpoints).
     #[error("spout {0:?} has inputs: only bolts subscribe to streams")]
     SpoutWithInputs(String),
     /// A subscription names a component that does not exist.
@@ -332,7 +332,12 @@ pub(crate) fn validate(spec: &TopologySpec) -> Result<(), InvalidTopology> {
                 setting,
             });
         }
-        if c.kind == ComponentKind::Spout && !c.inputs.is_empty() {
+        // The one exception: a stateful topology's spouts receive its checkpoints.
+        let checkpoints = |i: &crate::InputSpec| {
+            i.component == crate::state::CHECKPOINT_COMPONENT_ID
+                && i.stream == crate::state::CHECKPOINT_STREAM_ID
+        };
+        if c.kind == ComponentKind::Spout && !c.inputs.iter().all(checkpoints) {
             problems.push(TopologyProblem::SpoutWithInputs(c.id.clone()));
         }
         let mut streams = HashSet::new();

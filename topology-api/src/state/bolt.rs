@@ -13,8 +13,12 @@ use crate::{
     TopologyContext, Tuple, values,
 };
 
+use std::collections::BTreeSet;
+
+use super::align::{Aligner, Outcome};
 use super::arrivals::{Arrival, Arrivals};
 use super::checkpoint::{Action, Step};
+use super::guarantee::Guarantee;
 use super::kv::{KeyValueState, StateData};
 use super::provider::Providers;
 use super::store::StateStore;
@@ -129,31 +133,131 @@ pub trait StatefulBolt: Send + 'static {
 }
 
 /// Declares the `$checkpoint` stream every bolt of a stateful topology emits.
-fn declare_checkpoint_stream(declarer: &mut OutputDeclarer) {
+pub(super) fn declare_checkpoint_stream(declarer: &mut OutputDeclarer) {
     declarer.declare_stream(CHECKPOINT_STREAM_ID, Fields::new(["txid", "action"]));
 }
 
 /// The step a checkpoint tuple carries, if it is well formed.
-fn step_of(input: &Tuple) -> Option<Step> {
+pub(super) fn step_of(input: &Tuple) -> Option<Step> {
     let txid = input.get_i64("txid").ok()?;
     let action = Action::parse(input.get_str("action").ok()?)?;
     Some(Step { txid, action })
 }
 
-/// The number of upstream tasks that send this task each checkpoint step.
-fn checkpoint_senders(context: &TopologyContext) -> usize {
-    let Some(me) = context.spec().component(context.this_component_id()) else {
-        return 1;
-    };
-    me.inputs
-        .iter()
-        .filter(|i| i.stream == CHECKPOINT_STREAM_ID)
-        .map(|i| context.component_tasks(&i.component).len())
-        .sum()
+/// What a task's checkpoint handling makes of one input.
+enum Routed {
+    /// A data input to process now.
+    Data(Tuple),
+    /// Held until the step being aligned completes.
+    Held,
+    /// A checkpoint copy that needs only its ack: an early or stale copy, or one whose sender
+    /// does not count in this mode.
+    Ack(Tuple),
+    /// A checkpoint tuple without a txid and action.
+    Malformed(Tuple),
+    /// A step to run now (then forward with `input`), followed by the inputs held for it.
+    Step {
+        input: Tuple,
+        step: Step,
+        released: Vec<Tuple>,
+    },
+}
+
+/// A task's view of the checkpoints: which senders count, and the counting (Storm's mode) or
+/// the alignment (exactly-once) of their copies.
+struct Checkpoints {
+    guarantee: Guarantee,
+    counting: BTreeSet<String>,
+    arrivals: Arrivals,
+    aligner: Aligner<Tuple>,
+}
+
+impl Checkpoints {
+    fn new() -> Self {
+        Checkpoints {
+            guarantee: Guarantee::AtLeastOnce,
+            counting: BTreeSet::new(),
+            arrivals: Arrivals::new(1),
+            aligner: Aligner::new(1),
+        }
+    }
+
+    fn prepare(&mut self, context: &TopologyContext) {
+        self.guarantee = Guarantee::of(context.config());
+        let spec = context.spec();
+        self.counting = spec
+            .component(context.this_component_id())
+            .map(|me| {
+                me.inputs
+                    .iter()
+                    .filter(|i| {
+                        i.stream == CHECKPOINT_STREAM_ID
+                            && self.guarantee.counts(spec, &i.component)
+                    })
+                    .map(|i| i.component.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let senders = self.guarantee.senders(context);
+        self.arrivals = Arrivals::new(senders);
+        self.aligner = Aligner::new(senders);
+    }
+
+    fn exactly_once(&self) -> bool {
+        self.guarantee == Guarantee::ExactlyOnce
+    }
+
+    /// Sorts one input; the first value lists inputs dropped by a superseded alignment, to be
+    /// acked unprocessed.
+    fn route(&mut self, input: Tuple) -> (Vec<Tuple>, Routed) {
+        if input.source_stream() != CHECKPOINT_STREAM_ID {
+            if !self.exactly_once() {
+                return (Vec::new(), Routed::Data(input));
+            }
+            let from = input.source_task();
+            return match self.aligner.data(from, input) {
+                Some(t) => (Vec::new(), Routed::Data(t)),
+                None => (Vec::new(), Routed::Held),
+            };
+        }
+        if !self.counting.contains(input.source_component()) {
+            return (Vec::new(), Routed::Ack(input));
+        }
+        let Some(step) = step_of(&input) else {
+            return (Vec::new(), Routed::Malformed(input));
+        };
+        if !self.exactly_once() {
+            return match self.arrivals.arrive(step) {
+                Arrival::Complete => (
+                    Vec::new(),
+                    Routed::Step {
+                        input,
+                        step,
+                        released: Vec::new(),
+                    },
+                ),
+                Arrival::Waiting | Arrival::Stale => (Vec::new(), Routed::Ack(input)),
+            };
+        }
+        let (dropped, outcome) = self.aligner.barrier(input.source_task(), step);
+        let routed = match outcome {
+            Outcome::Complete { released } => Routed::Step {
+                input,
+                step,
+                released,
+            },
+            Outcome::Waiting | Outcome::Stale => Routed::Ack(input),
+        };
+        (dropped, routed)
+    }
+}
+
+fn malformed() -> ComponentError {
+    ComponentError::msg("a malformed checkpoint tuple was dropped")
 }
 
 /// Forwards a completed step downstream, anchored to its last copy, and acks it.
-fn forward(input: &Tuple, step: Step, out: &mut BoltCollector<'_>) {
+pub(super) fn forward(input: &Tuple, step: Step, out: &mut BoltCollector<'_>) {
     if let Err(e) = out.emit_on(
         CHECKPOINT_STREAM_ID,
         &[input],
@@ -167,17 +271,17 @@ fn forward(input: &Tuple, step: Step, out: &mut BoltCollector<'_>) {
 }
 
 /// Runs a plain bolt in a topology with stateful bolts: checkpoint steps pass through it once
-/// every upstream task sent them.
+/// every upstream task sent them (aligned, in exactly-once mode).
 pub(crate) struct CheckpointForwarder {
     inner: Box<dyn Bolt>,
-    arrivals: Arrivals,
+    checkpoints: Checkpoints,
 }
 
 impl CheckpointForwarder {
     pub(crate) fn new(inner: Box<dyn Bolt>) -> Self {
         CheckpointForwarder {
             inner,
-            arrivals: Arrivals::new(1),
+            checkpoints: Checkpoints::new(),
         }
     }
 }
@@ -189,22 +293,34 @@ impl Bolt for CheckpointForwarder {
     }
 
     fn prepare(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
-        self.arrivals = Arrivals::new(checkpoint_senders(context));
+        self.checkpoints.prepare(context);
         self.inner.prepare(context)
     }
 
     fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        if input.source_stream() != CHECKPOINT_STREAM_ID {
-            return self.inner.execute(input, out);
+        let (dropped, routed) = self.checkpoints.route(input);
+        for t in &dropped {
+            out.ack(t);
         }
-        match step_of(&input).map(|s| (s, self.arrivals.arrive(s))) {
-            Some((step, Arrival::Complete)) => forward(&input, step, out),
-            Some((_, Arrival::Waiting | Arrival::Stale)) => out.ack(&input),
-            None => {
-                out.ack(&input);
-                return Err(ComponentError::msg(
-                    "a malformed checkpoint tuple was dropped",
-                ));
+        match routed {
+            Routed::Data(t) => return self.inner.execute(t, out),
+            Routed::Held => {}
+            Routed::Ack(t) => out.ack(&t),
+            Routed::Malformed(t) => {
+                out.ack(&t);
+                return Err(malformed());
+            }
+            Routed::Step {
+                input,
+                step,
+                released,
+            } => {
+                forward(&input, step, out);
+                for t in released {
+                    if let Err(e) = self.inner.execute(t, out) {
+                        out.report_error(&e);
+                    }
+                }
             }
         }
         Ok(())
@@ -232,7 +348,7 @@ impl Bolt for CheckpointForwarder {
 pub(crate) struct Stateful<B: StatefulBolt> {
     bolt: B,
     providers: Providers,
-    arrivals: Arrivals,
+    checkpoints: Checkpoints,
     topology: String,
     namespace: String,
     /// Opened in `prepare`, or at INITSTATE if the backend was down then.
@@ -254,7 +370,7 @@ impl<B: StatefulBolt> Stateful<B> {
         Stateful {
             bolt,
             providers,
-            arrivals: Arrivals::new(1),
+            checkpoints: Checkpoints::new(),
             topology: String::new(),
             namespace: String::new(),
             store: None,
@@ -277,15 +393,23 @@ impl<B: StatefulBolt> Stateful<B> {
 
     /// Runs the user's `execute` on a data tuple; the input is kept for its deferred ack.
     fn process(&mut self, input: Tuple, out: &mut BoltCollector<'_>) {
+        let exactly_once = self.checkpoints.exactly_once();
         let Some(state) = self.state.as_mut() else {
-            self.waiting.push(input);
+            if exactly_once {
+                // Sent before the rollback or start-up this task has not seen yet: the spouts
+                // replay it from their committed positions.
+                out.ack(&input);
+            } else {
+                self.waiting.push(input);
+            }
             return;
         };
         let result = self
             .bolt
             .execute(&input, state, &mut BasicCollector::new(out, &input));
         match result {
-            Ok(()) if input.is_tick() => out.ack(&input),
+            // In exactly-once mode a failure rewinds everything, so acks need not wait.
+            Ok(()) if input.is_tick() || exactly_once => out.ack(&input),
             Ok(()) => self.pending.push(input),
             Err(e) => {
                 out.fail(&input);
@@ -339,22 +463,32 @@ impl<B: StatefulBolt> Stateful<B> {
                 for input in self.prepared.drain(..).chain(self.pending.drain(..)) {
                     out.fail(&input);
                 }
-            }
-            Action::InitState => {
-                if self.state.is_none() {
-                    self.open_store()?;
-                    let Some(store) = self.store.take() else {
-                        return Err(ComponentError::msg("no state store"));
-                    };
-                    let mut state = KeyValueState::load(store)?;
-                    self.bolt.init_state(&mut state);
-                    self.state = Some(state);
-                    tracing::info!(namespace = %self.namespace, "state loaded");
-                    for input in std::mem::take(&mut self.waiting) {
-                        self.process(input, out);
-                    }
+                if self.checkpoints.exactly_once() {
+                    // Everything after this barrier is replayed from the committed positions:
+                    // the task starts from the committed state, as at INITSTATE.
+                    self.init_state(out)?;
                 }
             }
+            Action::InitState => self.init_state(out)?,
+        }
+        Ok(())
+    }
+
+    /// Loads the committed state, once, then runs the inputs that waited for it.
+    fn init_state(&mut self, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        if self.state.is_some() {
+            return Ok(());
+        }
+        self.open_store()?;
+        let Some(store) = self.store.take() else {
+            return Err(ComponentError::msg("no state store"));
+        };
+        let mut state = KeyValueState::load(store)?;
+        self.bolt.init_state(&mut state);
+        self.state = Some(state);
+        tracing::info!(namespace = %self.namespace, "state loaded");
+        for input in std::mem::take(&mut self.waiting) {
+            self.process(input, out);
         }
         Ok(())
     }
@@ -367,7 +501,7 @@ impl<B: StatefulBolt> Bolt for Stateful<B> {
     }
 
     fn prepare(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
-        self.arrivals = Arrivals::new(checkpoint_senders(context));
+        self.checkpoints.prepare(context);
         self.topology = topology_name(context.topology_id()).to_owned();
         self.namespace = format!("{}-{}", context.this_component_id(), context.this_task_id());
         self.config = context.config().clone();
@@ -377,26 +511,34 @@ impl<B: StatefulBolt> Bolt for Stateful<B> {
     }
 
     fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        if input.source_stream() != CHECKPOINT_STREAM_ID {
-            self.process(input, out);
-            return Ok(());
+        let (dropped, routed) = self.checkpoints.route(input);
+        for t in &dropped {
+            out.ack(t);
         }
-        let Some(step) = step_of(&input) else {
-            out.ack(&input);
-            return Err(ComponentError::msg(
-                "a malformed checkpoint tuple was dropped",
-            ));
-        };
-        match self.arrivals.arrive(step) {
-            Arrival::Waiting | Arrival::Stale => out.ack(&input),
-            Arrival::Complete => match self.run_step(step, out) {
-                Ok(()) => forward(&input, step, out),
-                Err(e) => {
+        match routed {
+            Routed::Data(t) => self.process(t, out),
+            Routed::Held => {}
+            Routed::Ack(t) => out.ack(&t),
+            Routed::Malformed(t) => {
+                out.ack(&t);
+                return Err(malformed());
+            }
+            Routed::Step {
+                input,
+                step,
+                released,
+            } => {
+                let result = self.run_step(step, out);
+                match &result {
+                    Ok(()) => forward(&input, step, out),
                     // The step's tree fails, which sends the coordinator into recovery.
-                    out.fail(&input);
-                    return Err(e);
+                    Err(_) => out.fail(&input),
                 }
-            },
+                for t in released {
+                    self.process(t, out);
+                }
+                return result;
+            }
         }
         Ok(())
     }

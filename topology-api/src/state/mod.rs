@@ -15,13 +15,16 @@
 //! - `kv`: the key/value state a task sees.
 //! - `store`, `memory`, `disk`, `provider`: where state is kept, and choosing it.
 
+mod align;
 mod arrivals;
 mod bolt;
 mod checkpoint;
 mod disk;
+mod guarantee;
 mod kv;
 mod memory;
 mod provider;
+mod replay;
 mod spout;
 mod store;
 mod wiring;
@@ -29,10 +32,14 @@ mod wiring;
 pub use bolt::StatefulBolt;
 pub(crate) use bolt::{CheckpointForwarder, Stateful};
 pub use disk::DiskBackend;
+pub use guarantee::TOPOLOGY_STATE_GUARANTEE;
+pub(crate) use guarantee::{GUARANTEES, Guarantee};
 pub use kv::{KeyValueState, StateData};
 pub use memory::MemoryBackend;
 pub(crate) use provider::Providers;
 pub use provider::{BackendFactory, TOPOLOGY_STATE_PROVIDER, TOPOLOGY_STATE_PROVIDER_CONFIG};
+pub(crate) use replay::Replayable;
+pub use replay::ReplayableSpout;
 pub(crate) use spout::CheckpointSpout;
 pub use spout::TOPOLOGY_STATE_CHECKPOINT_INTERVAL_MS;
 pub use store::{Change, Loaded, SharedBackend, StateBackend, StateError, StateStore};
@@ -56,8 +63,14 @@ pub const CHECKPOINT_COMPONENT_ID: &str = "$checkpointspout";
 /// ```
 pub const CHECKPOINT_STREAM_ID: &str = "$checkpoint";
 
-/// The topology's name from its id: a cluster's ids are `<name>-<counter>-<submitted secs>`,
-/// local mode's are the name. State is kept by name so it outlives a resubmission.
+/// Set in a replayable spout's component configuration, so a submission can check that an
+/// exactly-once topology reads only from replayable spouts.
+pub(crate) const REPLAYABLE_MARKER: &str = "topology.state.replayable";
+
+/// The name state is kept under, from the topology's id: a cluster's ids are
+/// `<name>-<counter>-<submitted secs>`, and state is kept by name so it outlives a
+/// resubmission; local mode's ids are `<name>-local`, kept whole, so a local run never reads
+/// or writes a cluster topology's state.
 pub(crate) fn topology_name(id: &str) -> &str {
     let mut parts = id.rsplitn(3, '-');
     let (Some(secs), Some(counter), Some(name)) = (parts.next(), parts.next(), parts.next()) else {

@@ -1,7 +1,8 @@
 //! Wiring checkpoints into a topology with stateful bolts, as Storm's
 //! `TopologyBuilder.createTopology` does: a `$checkpointspout`, a `$checkpoint` stream out of
-//! every bolt, all-grouped from the checkpoint spout into each bolt a spout feeds and from each
-//! bolt into each bolt it feeds; plain bolts wrapped so they pass checkpoints on.
+//! every component, all-grouped from the checkpoint spout into each spout and each bolt a
+//! spout feeds, and from each component into each bolt it feeds; plain bolts wrapped so they
+//! pass checkpoints on.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -37,20 +38,22 @@ pub(crate) fn wire_checkpoints(
         .filter(|c| c.kind == ComponentKind::Spout)
         .map(|c| c.id.clone())
         .collect();
-    for c in components
-        .iter_mut()
-        .filter(|c| c.kind == ComponentKind::Bolt)
-    {
+    for c in components.iter_mut() {
         if !c.outputs.iter().any(|s| s.id == CHECKPOINT_STREAM_ID) {
             c.outputs.push(checkpoint_stream());
         }
+        // Each upstream component sends its checkpoints: in exactly-once mode they travel
+        // with the data from the spouts; in Storm's mode the bolts a spout feeds hear them from
+        // the checkpoint spout directly. Both are wired; the mode picks whose copies count.
         let mut sources: BTreeSet<&str> = BTreeSet::new();
+        if c.kind == ComponentKind::Spout {
+            sources.insert(CHECKPOINT_COMPONENT_ID);
+        }
         for input in &c.inputs {
             if spouts.contains(&input.component) {
                 sources.insert(CHECKPOINT_COMPONENT_ID);
-            } else {
-                sources.insert(&input.component);
             }
+            sources.insert(&input.component);
         }
         let new_inputs: Vec<InputSpec> = sources
             .into_iter()
@@ -61,6 +64,9 @@ pub(crate) fn wire_checkpoints(
             })
             .collect();
         c.inputs.extend(new_inputs);
+        if c.kind != ComponentKind::Bolt {
+            continue;
+        }
         if !stateful.contains(&c.id)
             && let Some(ComponentFactory::Bolt(inner)) = factories.get(&c.id).cloned()
         {

@@ -3,13 +3,13 @@
 //! `fail` calls, and fails trees that time out.
 
 use squall_topology_api::{
-    ComponentFactory, MessageId, Spout, SpoutCollector, TaskId, TopologyContext,
+    BoltCollector, ComponentFactory, MessageId, Spout, SpoutCollector, TaskId, TopologyContext,
 };
 
 use super::{Clock, Inbox, Report, Settings, Setup, guarded, idle_wait};
-use crate::collector::{Emitter, SpoutOut};
+use crate::collector::{BoltOut, Emitter, SpoutOut};
 use crate::inflight::InflightLimit;
-use crate::message::{AckKind, AckMsg, Control};
+use crate::message::{AckKind, AckMsg, Batch, Control};
 use crate::pending::PendingMap;
 use crate::stats::LatencyKind;
 
@@ -119,6 +119,9 @@ impl SpoutExecutor {
                     }
                 }
             }
+            if self.receive_inputs() {
+                idle_rounds = 0;
+            }
             let now = self.clock.now_ns();
             if let (Some(timeout), Some(sweep)) = (timeout_ns, sweep_ns)
                 && now >= next_sweep
@@ -158,6 +161,47 @@ impl SpoutExecutor {
                 idle_rounds = idle_rounds.saturating_add(1);
             }
         }
+    }
+
+    /// Hands the tuples sent to this executor's spouts (a stateful topology's checkpoints) to
+    /// `Spout::receive`; whether there were any. They are the runtime's, not the topology's
+    /// data, so they leave the spout's emitted, acked and failed counts alone.
+    fn receive_inputs(&mut self) -> bool {
+        let mut received = false;
+        // A few batches per pass, so inputs never starve next_tuple.
+        for _ in 0..4 {
+            let Ok(batch) = self.inbox.data.try_recv() else {
+                break;
+            };
+            self.inbox.waker.taken();
+            received = true;
+            if let Batch::Tuples(deliveries) = batch {
+                let counted = self.emitter.counters;
+                for d in deliveries {
+                    let Some(i) = self.task_index(d.task) else {
+                        continue;
+                    };
+                    let task = &mut self.tasks[i];
+                    let (id, spout) = (task.id, &mut task.spout);
+                    let result = guarded(&mut self.emitter, id, "receive", |emitter| {
+                        let mut out = BoltOut { emitter, task: id };
+                        spout.receive(d.tuple, &mut BoltCollector::new(&mut out))
+                    });
+                    if let Some(Err(e)) = result {
+                        self.emitter.report_error(id, &e);
+                    }
+                }
+                let c = &mut self.emitter.counters;
+                (c.emitted, c.transferred, c.acked, c.failed) = (
+                    counted.emitted,
+                    counted.transferred,
+                    counted.acked,
+                    counted.failed,
+                );
+            }
+            self.emitter.outbox.batches_done += 1;
+        }
+        received
     }
 
     fn call_next_tuple(&mut self, now_ns: u64) {

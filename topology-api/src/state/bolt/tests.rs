@@ -99,7 +99,10 @@ fn runner(backend: &SharedBackend, senders: usize) -> Stateful<Count> {
     let shared = Arc::clone(backend);
     providers.register("test", Arc::new(move |_| Ok(Arc::clone(&shared))));
     let mut s = Stateful::new(Count, providers);
-    s.arrivals = Arrivals::new(senders);
+    s.checkpoints.arrivals = Arrivals::new(senders);
+    s.checkpoints
+        .counting
+        .insert(crate::state::CHECKPOINT_COMPONENT_ID.to_owned());
     s.topology = "t".into();
     s.namespace = "count-2".into();
     s.config.set(crate::state::TOPOLOGY_STATE_PROVIDER, "test");
@@ -247,7 +250,10 @@ fn a_plain_bolt_forwards_checkpoints_once_and_runs_everything_else() {
         }
     }
     let mut f = CheckpointForwarder::new(Box::new(Echo));
-    f.arrivals = Arrivals::new(2);
+    f.checkpoints.arrivals = Arrivals::new(2);
+    f.checkpoints
+        .counting
+        .insert(crate::state::CHECKPOINT_COMPONENT_ID.to_owned());
     let mut rec = Recorder::default();
     let mut out = BoltCollector::new(&mut rec);
     f.execute(word("x"), &mut out).unwrap();
