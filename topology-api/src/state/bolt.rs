@@ -469,7 +469,16 @@ impl<B: StatefulBolt> Stateful<B> {
                     self.init_state(out)?;
                 }
             }
-            Action::InitState => self.init_state(out)?,
+            Action::InitState => {
+                if self.checkpoints.exactly_once()
+                    && let Some(state) = self.state.as_mut()
+                {
+                    // Every recovery ends here: back to the committed state, as the spouts go
+                    // back to their committed positions.
+                    state.rollback()?;
+                }
+                self.init_state(out)?;
+            }
         }
         Ok(())
     }

@@ -203,11 +203,11 @@ impl<S: ReplayableSpout> Replayable<S> {
 
     fn run_step(&mut self, step: Step) -> Result<(), ComponentError> {
         match step.action {
-            Action::InitState => {
-                if !self.positioned {
-                    self.rewind()?;
-                }
-            }
+            // Every recovery ends here, and in exactly-once mode it sends every spout back to
+            // its committed position (as every task's state goes back to its committed one):
+            // a spout that lost tuples in a dead worker replays them, and those that did not
+            // replay theirs too, since the state counting them is reloaded.
+            Action::InitState => self.rewind()?,
             Action::Prepare => {
                 if !self.positioned {
                     return Err(ComponentError::msg(format!(

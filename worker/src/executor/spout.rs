@@ -167,6 +167,12 @@ impl SpoutExecutor {
     /// `Spout::receive`; whether there were any. They are the runtime's, not the topology's
     /// data, so they leave the spout's emitted, acked and failed counts alone.
     fn receive_inputs(&mut self) -> bool {
+        // Not before `open`: a spout that is not set up yet could only ack a checkpoint without
+        // acting on it, and a copy acked unforwarded lets its step's tree complete without
+        // reaching the tasks downstream.
+        if !self.opened {
+            return false;
+        }
         let mut received = false;
         // A few batches per pass, so inputs never starve next_tuple.
         for _ in 0..4 {
