@@ -49,6 +49,8 @@ pub struct Binaries {
     pub file_word_count: PathBuf,
     /// The Kafka word-count example.
     pub kafka_word_count: PathBuf,
+    /// The exactly-once counting example.
+    pub exact_counts: PathBuf,
 }
 
 /// Builds the binaries once per test process (a no-op when they are up to date) in the same
@@ -93,6 +95,8 @@ pub fn binaries() -> &'static Binaries {
             "file_word_count",
             "--example",
             "kafka_word_count",
+            "--example",
+            "exact_counts",
         ]);
         if release {
             cmd.arg("--release");
@@ -113,6 +117,7 @@ pub fn binaries() -> &'static Binaries {
             redis_word_count: profile_dir.join("examples").join("redis_word_count"),
             file_word_count: profile_dir.join("examples").join("file_word_count"),
             kafka_word_count: profile_dir.join("examples").join("kafka_word_count"),
+            exact_counts: profile_dir.join("examples").join("exact_counts"),
         }
     })
 }

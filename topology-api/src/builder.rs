@@ -431,6 +431,56 @@ impl TopologyBuilder {
         }
     }
 
+    /// Adds a [`TwoPhaseSink`](crate::state::TwoPhaseSink): a sink whose writes become
+    /// visible only when the checkpoint covering them commits, so with
+    /// `topology.state.guarantee` = `exactly_once` the external system never shows a
+    /// duplicate or an uncommitted result. Counts as a stateful bolt (it adds checkpoints).
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::state::{TwoPhaseSink, CHECKPOINT_COMPONENT_ID};
+    /// # struct Source(&'static str);
+    /// # impl Spout for Source {
+    /// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new([self.0])); }
+    /// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+    /// # }
+    /// struct Lines;
+    /// impl TwoPhaseSink for Lines {
+    ///     type Transaction = Vec<String>;
+    ///     fn write(&mut self, t: &Tuple, txn: &mut Vec<String>) -> Result<(), ComponentError> {
+    ///         txn.push(t.get_str("line")?.to_owned());
+    ///         Ok(())
+    ///     }
+    ///     fn commit(&mut self, _txid: i64, _txn: &Vec<String>) -> Result<(), ComponentError> { Ok(()) }
+    /// }
+    /// let mut b = TopologyBuilder::new();
+    /// b.set_spout("lines", || Source("line"), 1);
+    /// b.set_two_phase_sink("out", || Lines, 1).shuffle_grouping("lines");
+    /// assert!(b.build().unwrap().spec().component(CHECKPOINT_COMPONENT_ID).is_some());
+    /// ```
+    pub fn set_two_phase_sink<S, F>(
+        &mut self,
+        id: &str,
+        factory: F,
+        parallelism: u32,
+    ) -> BoltDeclarer<'_>
+    where
+        S: state::TwoPhaseSink,
+        F: Fn() -> S + Send + Sync + 'static,
+    {
+        self.stateful.insert(id.to_owned());
+        let providers = Arc::clone(&self.built_providers);
+        self.set_bolt(
+            id,
+            move || {
+                let providers = providers.get().cloned().unwrap_or_default();
+                state::TwoPhase::new(factory(), providers)
+            },
+            parallelism,
+        )
+    }
+
     /// Registers a state backend under `name`, for `topology.state.provider` to choose;
     /// `memory` (the default) and `disk` are built in. `make` receives
     /// `topology.state.provider.config` and runs once per stateful task.

@@ -7,10 +7,12 @@
 //! (`XAUTOCLAIM`) entries that other consumers (tasks that are gone) left pending longer than
 //! the message timeout, then reads new entries.
 
+mod commit_sink;
 mod sink;
 mod spout;
 mod state;
 
+pub use commit_sink::RedisCommitSink;
 pub use sink::{RedisSink, RedisWrite};
 pub use spout::RedisStreamSpout;
 pub use state::RedisStateBackend;

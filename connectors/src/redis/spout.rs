@@ -1,8 +1,11 @@
 //! The Redis Streams spout: the I/O around a [`Tracker`].
 
+use std::cmp::Ordering;
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use squall_topology_api::state::ReplayableSpout;
 use squall_topology_api::{
     ComponentError, Fields, MessageId, OutputDeclarer, Spout, SpoutCollector, TopologyContext,
     Values, config as keys,
@@ -69,6 +72,15 @@ pub struct RedisStreamSpout {
     /// Pending entries deleted from the stream meanwhile (read back with no fields): nothing
     /// to emit, acknowledged with the next batch.
     deleted: Vec<String>,
+    /// Run as a [`ReplayableSpout`] in exactly-once mode: entries are acknowledged when a
+    /// checkpoint commits them, not when their trees complete.
+    replayable: bool,
+    /// Replayable: read and not yet emitted.
+    unsent: VecDeque<Fetched<String>>,
+    /// Replayable: emitted and not yet acknowledged to Redis, oldest first.
+    unacked: VecDeque<String>,
+    /// Replayable: the id of the last entry emitted.
+    last_emitted: Option<String>,
 }
 
 impl RedisStreamSpout {
@@ -96,6 +108,10 @@ impl RedisStreamSpout {
             next_claim: Instant::now(),
             reconnect: Reconnect::default(),
             deleted: Vec::new(),
+            replayable: false,
+            unsent: VecDeque::new(),
+            unacked: VecDeque::new(),
+            last_emitted: None,
         }
     }
 
@@ -189,7 +205,9 @@ impl RedisStreamSpout {
 
     /// One read, according to the phase.
     fn fetch(&mut self) -> Result<(), RedisError> {
-        if self.phase == Phase::New && Instant::now() >= self.next_claim {
+        // Claiming what dead consumers left is at-least-once's recovery; a replayable spout's
+        // consumer is its task's, and its own entries are all it replays.
+        if self.phase == Phase::New && !self.replayable && Instant::now() >= self.next_claim {
             self.phase = Phase::Claim {
                 cursor: "0-0".to_owned(),
             };
@@ -211,6 +229,7 @@ impl RedisStreamSpout {
                         Some(last) => Phase::Own {
                             after: last.id.clone(),
                         },
+                        None if self.replayable => Phase::New,
                         None => Phase::Claim {
                             cursor: "0-0".to_owned(),
                         },
@@ -253,7 +272,11 @@ impl RedisStreamSpout {
                 }
                 self.phase = next;
                 let fetched = self.fetched(entries);
-                self.tracker.fetched(fetched);
+                if self.replayable {
+                    self.unsent.extend(fetched);
+                } else {
+                    self.tracker.fetched(fetched);
+                }
                 Ok(())
             }
             Err(e) => {
@@ -386,5 +409,129 @@ impl Spout for RedisStreamSpout {
                 "entries left pending in the group, delivered again after a restart"
             );
         }
+    }
+}
+
+/// Orders stream entry ids (`<ms>-<seq>`) as Redis does.
+fn compare_ids(a: &str, b: &str) -> Ordering {
+    let parse = |id: &str| {
+        let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+        (
+            ms.parse::<u64>().unwrap_or(0),
+            seq.parse::<u64>().unwrap_or(0),
+        )
+    };
+    parse(a).cmp(&parse(b))
+}
+
+/// Exactly-once reading: the position is the id of the last entry emitted. Entries stay
+/// pending in the group until a checkpoint commits them, so a rewind re-reads this consumer's
+/// own pending entries after the committed id (`XREADGROUP` from an id), then new ones (`>`).
+impl ReplayableSpout for RedisStreamSpout {
+    type Position = String;
+
+    fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
+        Spout::declare_outputs(self, declarer);
+    }
+
+    fn open(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
+        // In an at-least-once topology it is the plain spout: entries acknowledged per tree.
+        self.replayable = squall_topology_api::state::exactly_once(context);
+        Spout::open(self, context)
+    }
+
+    fn next_tuple(&mut self, collector: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+        if !self.replayable {
+            return Spout::next_tuple(self, collector);
+        }
+        if self.unsent.is_empty() {
+            self.fetch()?;
+        }
+        if let Some(entry) = self.unsent.pop_front() {
+            collector.emit_with_id(entry.values, 0)?;
+            self.unacked.push_back(entry.position.clone());
+            self.last_emitted = Some(entry.position);
+        }
+        Ok(())
+    }
+
+    fn position(&self) -> String {
+        self.last_emitted.clone().unwrap_or_else(|| "0".to_owned())
+    }
+
+    fn seek(&mut self, position: Option<&String>) -> Result<(), ComponentError> {
+        let after = position.cloned().unwrap_or_else(|| "0".to_owned());
+        self.unsent.clear();
+        self.unacked
+            .retain(|id| compare_ids(id, &after) != Ordering::Greater);
+        self.last_emitted = position.cloned();
+        self.phase = Phase::Own { after };
+        Ok(())
+    }
+
+    fn committed(&mut self, position: &String) {
+        let mut ids: Vec<String> = std::mem::take(&mut self.deleted);
+        while self
+            .unacked
+            .front()
+            .is_some_and(|id| compare_ids(id, position) != Ordering::Greater)
+        {
+            ids.extend(self.unacked.pop_front());
+        }
+        if ids.is_empty() {
+            return;
+        }
+        let (stream, group) = (self.stream.clone(), self.group.clone());
+        let acked = match self.conn() {
+            Ok(Some(conn)) => redis::cmd("XACK")
+                .arg(&stream)
+                .arg(&group)
+                .arg(&ids)
+                .query::<i64>(conn)
+                .map_err(|e| self.command_error(e)),
+            Ok(None) => Err(RedisError::NoAnswer {
+                url: self.url.clone(),
+            }),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = acked {
+            // Still pending, and before the committed position, so never replayed: they are
+            // acknowledged with the next commit.
+            tracing::warn!(error = %e, entries = ids.len(), "could not acknowledge committed entries; retrying at the next checkpoint");
+            self.deleted.extend(ids);
+        }
+    }
+
+    fn ack(&mut self, msg_id: MessageId) {
+        Spout::ack(self, msg_id);
+    }
+
+    fn fail(&mut self, msg_id: MessageId) {
+        Spout::fail(self, msg_id);
+    }
+
+    fn deactivate(&mut self) {
+        if !self.replayable {
+            Spout::deactivate(self);
+        }
+    }
+
+    fn close(&mut self) {
+        if !self.replayable {
+            Spout::close(self);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_ids_order_by_time_then_sequence() {
+        assert_eq!(compare_ids("1700-0", "1700-1"), Ordering::Less);
+        assert_eq!(compare_ids("1700-10", "1700-9"), Ordering::Greater);
+        assert_eq!(compare_ids("999-5", "1000-0"), Ordering::Less);
+        assert_eq!(compare_ids("0", "1-0"), Ordering::Less);
     }
 }

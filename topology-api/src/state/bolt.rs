@@ -145,7 +145,7 @@ pub(super) fn step_of(input: &Tuple) -> Option<Step> {
 }
 
 /// What a task's checkpoint handling makes of one input.
-enum Routed {
+pub(super) enum Routed {
     /// A data input to process now.
     Data(Tuple),
     /// Held until the step being aligned completes.
@@ -165,7 +165,7 @@ enum Routed {
 
 /// A task's view of the checkpoints: which senders count, and the counting (Storm's mode) or
 /// the alignment (exactly-once) of their copies.
-struct Checkpoints {
+pub(super) struct Checkpoints {
     guarantee: Guarantee,
     counting: BTreeSet<String>,
     arrivals: Arrivals,
@@ -173,7 +173,7 @@ struct Checkpoints {
 }
 
 impl Checkpoints {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Checkpoints {
             guarantee: Guarantee::AtLeastOnce,
             counting: BTreeSet::new(),
@@ -182,7 +182,7 @@ impl Checkpoints {
         }
     }
 
-    fn prepare(&mut self, context: &TopologyContext) {
+    pub(super) fn prepare(&mut self, context: &TopologyContext) {
         self.guarantee = Guarantee::of(context.config());
         let spec = context.spec();
         self.counting = spec
@@ -203,13 +203,13 @@ impl Checkpoints {
         self.aligner = Aligner::new(senders);
     }
 
-    fn exactly_once(&self) -> bool {
+    pub(super) fn exactly_once(&self) -> bool {
         self.guarantee == Guarantee::ExactlyOnce
     }
 
     /// Sorts one input; the first value lists inputs dropped by a superseded alignment, to be
     /// acked unprocessed.
-    fn route(&mut self, input: Tuple) -> (Vec<Tuple>, Routed) {
+    pub(super) fn route(&mut self, input: Tuple) -> (Vec<Tuple>, Routed) {
         if input.source_stream() != CHECKPOINT_STREAM_ID {
             if !self.exactly_once() {
                 return (Vec::new(), Routed::Data(input));
@@ -252,7 +252,7 @@ impl Checkpoints {
     }
 }
 
-fn malformed() -> ComponentError {
+pub(super) fn malformed() -> ComponentError {
     ComponentError::msg("a malformed checkpoint tuple was dropped")
 }
 

@@ -19,6 +19,31 @@ use super::{CHECKPOINT_COMPONENT_ID, CHECKPOINT_STREAM_ID};
 /// ```
 pub const TOPOLOGY_STATE_GUARANTEE: &str = "topology.state.guarantee";
 
+/// Whether the task runs with exactly-once state: `topology.state.guarantee` is `exactly_once`
+/// and the topology has stateful bolts (so checkpoints run). A [`ReplayableSpout`](super::ReplayableSpout)
+/// that also serves at-least-once topologies asks this in `open` to know whether its
+/// `ack`/`fail` or its `committed` will be called.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::*;
+/// use squall_topology_api::state::exactly_once;
+/// # use std::sync::Arc;
+/// # let shared = Arc::new(SharedContext {
+/// #     topology_id: "t-1-1".into(),
+/// #     spec: Arc::default(),
+/// #     layout: Arc::new(TaskLayout::new([("words", 1)])),
+/// #     worker_tasks: vec![1],
+/// #     worker_port: None,
+/// # });
+/// let context = TopologyContext::new(shared, "words", 1, Arc::new(Config::new()));
+/// assert!(!exactly_once(&context)); // at_least_once unless configured, and no checkpoints here
+/// ```
+pub fn exactly_once(context: &TopologyContext) -> bool {
+    Guarantee::of(context.config()) == Guarantee::ExactlyOnce
+        && context.spec().component(CHECKPOINT_COMPONENT_ID).is_some()
+}
+
 /// The values `topology.state.guarantee` takes.
 pub(crate) const GUARANTEES: &[&str] = &["at_least_once", "exactly_once"];
 

@@ -15,7 +15,6 @@ use crate::{
 use super::arrivals::{Arrival, Arrivals};
 use super::bolt::{declare_checkpoint_stream, forward, step_of};
 use super::checkpoint::{Action, Step};
-use super::guarantee::Guarantee;
 use super::kv::StateData;
 use super::provider::Providers;
 use super::store::StateStore;
@@ -290,8 +289,7 @@ impl<S: ReplayableSpout> Spout for Replayable<S> {
         self.topology = topology_name(context.topology_id()).to_owned();
         self.namespace = format!("{}-{}", context.this_component_id(), context.this_task_id());
         self.config = context.config().clone();
-        self.exactly_once = Guarantee::of(context.config()) == Guarantee::ExactlyOnce
-            && context.spec().component(CHECKPOINT_COMPONENT_ID).is_some();
+        self.exactly_once = super::exactly_once(context);
         self.spout.open(context)?;
         if self.exactly_once {
             // A backend that is down now is opened again at the first checkpoint step.
