@@ -76,6 +76,11 @@ struct Args {
     /// Executors per component.
     #[arg(long, default_value_t = 1)]
     parallelism: u32,
+    /// Word count with the counts in checkpointed state; choose the guarantee and interval
+    /// with --conf topology.state.guarantee=exactly_once and
+    /// --conf topology.state.checkpoint.interval.ms=100.
+    #[arg(long, value_enum, default_value = "off")]
+    state: OnOff,
     /// topology.max.spout.pending (default: adaptive, see the runtime's docs).
     #[arg(long)]
     max_spout_pending: Option<u64>,
@@ -284,6 +289,7 @@ fn main() -> anyhow::Result<()> {
         acking,
         parallelism: args.parallelism,
         rate: args.rate,
+        state: args.state == OnOff::On,
     };
     let topology = bench::topology(&config, &probe)?;
     let mut conf = Config::new();
@@ -337,6 +343,15 @@ fn main() -> anyhow::Result<()> {
         q(0.99),
         q(0.999),
     );
+    if config.state {
+        let guarantee = conf
+            .get_str(squall_worker::state::TOPOLOGY_STATE_GUARANTEE)
+            .unwrap_or("at_least_once");
+        let interval = conf
+            .get_u64(squall_worker::state::TOPOLOGY_STATE_CHECKPOINT_INTERVAL_MS)
+            .unwrap_or(1000);
+        println!("state guarantee={guarantee} checkpoint_ms={interval}");
+    }
     if f.failed > 0 {
         eprintln!("note: {} trees failed during the run", f.failed);
     }

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use hdrhistogram::Histogram;
 use rustc_hash::FxHashMap;
 use squall_worker::prelude::*;
+use squall_worker::state::ReplayableSpout;
 use squall_worker::stats::new_latency_histogram;
 use squall_worker::{CompactString, InvalidTopology};
 
@@ -52,6 +53,9 @@ pub struct BenchConfig {
     /// Offered load (sentences or records per second, over all spout tasks); `None` = as fast
     /// as backpressure allows.
     pub rate: Option<f64>,
+    /// Word count with the counts in checkpointed state (a stateful count bolt, the spout
+    /// replayable), under the configuration's `topology.state.*` keys.
+    pub state: bool,
 }
 
 /// Shared between the driver and the instrumented components.
@@ -275,6 +279,60 @@ impl Spout for BenchSpout {
     }
 }
 
+/// The spout over the cycled sentences is replayable: its position is the next sentence's
+/// number (in exactly-once mode its trees' acks go to the checkpoints, so no latency is
+/// recorded).
+impl ReplayableSpout for BenchSpout {
+    type Position = u64;
+
+    fn declare_outputs(&self, out: &mut OutputDeclarer) {
+        Spout::declare_outputs(self, out);
+    }
+
+    fn next_tuple(&mut self, out: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+        Spout::next_tuple(self, out)
+    }
+
+    fn position(&self) -> u64 {
+        self.next
+    }
+
+    fn seek(&mut self, position: Option<&u64>) -> Result<(), ComponentError> {
+        self.next = position.copied().unwrap_or(0);
+        Ok(())
+    }
+
+    fn ack(&mut self, msg_id: MessageId) {
+        Spout::ack(self, msg_id);
+    }
+
+    fn close(&mut self) {
+        Spout::close(self);
+    }
+}
+
+/// The count bolt with its counts in checkpointed state.
+struct StatefulCount;
+
+impl StatefulBolt for StatefulCount {
+    type Key = String;
+    type Value = u64;
+
+    fn execute(
+        &mut self,
+        input: &Tuple,
+        state: &mut KeyValueState<String, u64>,
+        _out: &mut BasicCollector<'_, '_>,
+    ) -> Result<(), ComponentError> {
+        let word = input.get_str(0)?;
+        match state.get(&word.to_owned()).copied() {
+            Some(n) => state.put(word.to_owned(), n + 1),
+            None => state.put(word.to_owned(), 1),
+        };
+        Ok(())
+    }
+}
+
 /// With acking off, tuples carry their emit (or scheduled) time to the sink.
 fn stamped_fields(name: &str, acking: bool) -> Fields {
     if acking {
@@ -395,26 +453,33 @@ pub fn topology(config: &BenchConfig, probe: &Arc<Probe>) -> Result<Topology, In
     let spout_probe = Arc::clone(probe);
     let sampled = config.rate.is_none();
     let mut b = TopologyBuilder::new();
-    b.set_spout(
-        "spout",
-        move || BenchSpout {
-            sentences: sentences.clone(),
-            acking,
-            rate,
-            next: 0,
-            start_ns: if acking { vec![0; RING] } else { Vec::new() },
-            first_ns: None,
-            last_now: 0,
-            recorder: Recorder::new(Arc::clone(&spout_probe), sampled),
-            template: data::record(0, 0),
-        },
-        p,
-    );
+    let spout = move || BenchSpout {
+        sentences: sentences.clone(),
+        acking,
+        rate,
+        next: 0,
+        start_ns: if acking { vec![0; RING] } else { Vec::new() },
+        first_ns: None,
+        last_now: 0,
+        recorder: Recorder::new(Arc::clone(&spout_probe), sampled),
+        template: data::record(0, 0),
+    };
+    let stateful = config.state && config.workload == Workload::WordCount;
+    if stateful {
+        b.set_replayable_spout("spout", spout, p);
+    } else {
+        b.set_spout("spout", spout, p);
+    }
     let sink_probe = Arc::clone(probe);
     match config.workload {
         Workload::WordCount => {
             b.set_bolt("split", move || Split { acking }, p)
                 .shuffle_grouping("spout");
+            if stateful {
+                b.set_stateful_bolt("count", || StatefulCount, p)
+                    .fields_grouping("split", ["word"]);
+                return b.build();
+            }
             b.set_bolt(
                 "count",
                 move || Count {

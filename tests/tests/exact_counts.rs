@@ -76,7 +76,10 @@ fn a_run_killed_mid_way_and_run_again_leaves_every_count_exact() {
         at_kill.values().sum::<i64>(),
         pending(&mut conn, "events", "squall").unwrap_or(0)
     );
-    assert!(some, "a tenth was not committed with more entries pending in 60 s");
+    assert!(
+        some,
+        "a tenth was not committed with more entries pending in 60 s"
+    );
     assert!(
         at_kill.values().all(|&n| n <= truth),
         "over-counted: {at_kill:?}"
@@ -86,7 +89,7 @@ fn a_run_killed_mid_way_and_run_again_leaves_every_count_exact() {
     // Second run, to the end.
     let second = Command::new(example)
         .args(args)
-        .args(["--seconds", "12"])
+        .args(["--seconds", "30"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&second.stdout);

@@ -557,6 +557,11 @@ impl<'a> BoltCollector<'a> {
         BoltCollector { out }
     }
 
+    /// What the collector sends through, for a runner that wraps a bolt.
+    pub(crate) fn output(&mut self) -> &mut dyn BoltOutput {
+        &mut *self.out
+    }
+
     /// Emits on the default stream, anchored to `anchors`.
     ///
     /// # Errors

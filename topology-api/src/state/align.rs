@@ -7,12 +7,14 @@
 //! spouts emitted before they recorded their positions for n.
 //!
 //! A step that never completes (a copy was lost with a worker) is superseded by the recovery
-//! step that follows; what was held for it came after a barrier that is being rolled back, so
-//! it is dropped: the spouts replay it from their committed positions.
+//! step that follows, a try with a higher sequence number; what was held for it came after a
+//! barrier of an abandoned try, so it is dropped: every recovery ends with the spouts back at
+//! their committed positions, which replays it. Copies of an abandoned try arriving later are
+//! stale.
 
 use rustc_hash::FxHashSet;
 
-use super::checkpoint::{Action, Step};
+use super::checkpoint::Step;
 use crate::TaskId;
 
 /// What a barrier's arrival means for the task.
@@ -22,7 +24,7 @@ pub(crate) enum Outcome<T> {
     Waiting,
     /// The last copy: run the step, forward it, then process `released` in order.
     Complete { released: Vec<T> },
-    /// A step older than the last one run: ignore it.
+    /// A copy of an abandoned or finished try: ignore it.
     Stale,
 }
 
@@ -33,7 +35,8 @@ pub(crate) struct Aligner<T> {
     current: Option<Step>,
     arrived: FxHashSet<TaskId>,
     held: Vec<T>,
-    last_txid: i64,
+    /// The sequence number of the last try run.
+    last_run: u64,
 }
 
 impl<T> Aligner<T> {
@@ -44,7 +47,7 @@ impl<T> Aligner<T> {
             current: None,
             arrived: FxHashSet::default(),
             held: Vec::new(),
-            last_txid: i64::MIN,
+            last_run: 0,
         }
     }
 
@@ -61,11 +64,11 @@ impl<T> Aligner<T> {
     /// A copy of `step` from `from`. Also returns what was held for a step this one
     /// superseded: the caller drops it (acks it unprocessed).
     pub(crate) fn barrier(&mut self, from: TaskId, step: Step) -> (Vec<T>, Outcome<T>) {
-        if step.txid < self.last_txid {
+        if step.seq <= self.last_run || self.current.is_some_and(|c| step.seq < c.seq) {
             return (Vec::new(), Outcome::Stale);
         }
         let mut dropped = Vec::new();
-        if self.current != Some(step) {
+        if self.current.map(|c| c.seq) != Some(step.seq) {
             if self.current.is_some() {
                 dropped = std::mem::take(&mut self.held);
             }
@@ -78,10 +81,7 @@ impl<T> Aligner<T> {
         }
         self.current = None;
         self.arrived.clear();
-        self.last_txid = match step.action {
-            Action::Rollback => step.txid - 1,
-            _ => step.txid,
-        };
+        self.last_run = step.seq;
         let released = std::mem::take(&mut self.held);
         (dropped, Outcome::Complete { released })
     }
@@ -97,10 +97,11 @@ impl<T> Aligner<T> {
 mod tests {
     use proptest::prelude::*;
 
+    use super::super::checkpoint::Action;
     use super::*;
 
-    fn step(txid: i64, action: Action) -> Step {
-        Step { txid, action }
+    fn step(txid: i64, action: Action, seq: u64) -> Step {
+        Step { txid, action, seq }
     }
 
     #[test]
@@ -108,7 +109,7 @@ mod tests {
         let mut a = Aligner::new(2);
         assert_eq!(a.data(1, "1a"), Some("1a"));
         assert_eq!(
-            a.barrier(1, step(0, Action::Prepare)),
+            a.barrier(1, step(0, Action::Prepare, 1)),
             (vec![], Outcome::Waiting)
         );
         assert_eq!(a.data(1, "1b"), None, "after sender 1's barrier: held");
@@ -118,7 +119,7 @@ mod tests {
             "before sender 2's barrier: processed"
         );
         assert_eq!(
-            a.barrier(2, step(0, Action::Prepare)),
+            a.barrier(2, step(0, Action::Prepare, 1)),
             (
                 vec![],
                 Outcome::Complete {
@@ -132,23 +133,55 @@ mod tests {
     #[test]
     fn a_recovery_step_supersedes_an_incomplete_one_and_drops_what_it_held() {
         let mut a = Aligner::new(2);
-        a.barrier(1, step(4, Action::Prepare));
+        a.barrier(1, step(4, Action::Prepare, 10));
         assert_eq!(a.data(1, "x"), None);
         // Sender 2's PREPARE was lost with its worker; the coordinator rolls back.
-        let (dropped, outcome) = a.barrier(1, step(4, Action::Rollback));
+        let (dropped, outcome) = a.barrier(1, step(4, Action::Rollback, 11));
         assert_eq!(dropped, ["x"]);
         assert_eq!(outcome, Outcome::Waiting);
         assert_eq!(a.data(1, "y"), None, "held for the rollback now");
-        let (_, outcome) = a.barrier(2, step(4, Action::Rollback));
+        let (_, outcome) = a.barrier(2, step(4, Action::Rollback, 11));
         assert_eq!(
             outcome,
             Outcome::Complete {
                 released: vec!["y"]
             }
         );
-        // The INITSTATE after a rollback carries the previous txid and is not stale.
-        assert_eq!(a.barrier(1, step(3, Action::InitState)).1, Outcome::Waiting);
-        assert_eq!(a.barrier(9, step(2, Action::Commit)).1, Outcome::Stale);
+        assert_eq!(
+            a.barrier(2, step(4, Action::Prepare, 10)).1,
+            Outcome::Stale,
+            "a late copy of the abandoned try"
+        );
+    }
+
+    #[test]
+    fn a_retried_step_never_mixes_the_copies_or_the_inputs_of_two_tries() {
+        let mut a = Aligner::new(2);
+        // Try 20 of INITSTATE reaches us from sender 1 only; sender 1 rewinds and replays.
+        assert_eq!(
+            a.barrier(1, step(3, Action::InitState, 20)).1,
+            Outcome::Waiting
+        );
+        assert_eq!(a.data(1, "replay-1"), None);
+        // Try 21: sender 1 rewinds again and replays the same inputs again.
+        let (dropped, outcome) = a.barrier(1, step(3, Action::InitState, 21));
+        assert_eq!(
+            dropped,
+            ["replay-1"],
+            "the first replay is dropped, not counted twice"
+        );
+        assert_eq!(outcome, Outcome::Waiting);
+        assert_eq!(a.data(1, "replay-2"), None);
+        assert_eq!(
+            a.barrier(2, step(3, Action::InitState, 20)).1,
+            Outcome::Stale
+        );
+        assert_eq!(
+            a.barrier(2, step(3, Action::InitState, 21)).1,
+            Outcome::Complete {
+                released: vec!["replay-2"]
+            }
+        );
     }
 
     proptest! {
@@ -182,7 +215,7 @@ mod tests {
                 match item {
                     Some(x) => if let Some(x) = a.data(s as u32 + 1, x) { processed.push(x) },
                     None => {
-                        let (dropped, outcome) = a.barrier(s as u32 + 1, step(0, Action::Prepare));
+                        let (dropped, outcome) = a.barrier(s as u32 + 1, step(0, Action::Prepare, 1));
                         prop_assert!(dropped.is_empty());
                         if let Outcome::Complete { released } = outcome {
                             step_ran_at = Some(processed.len());

@@ -1,11 +1,13 @@
-//! A bolt's view of checkpoint tuples: one copy of each step arrives from every upstream
-//! checkpoint task (the all-grouped `$checkpoint` streams), and the step runs once, when the
-//! last copy is in (Storm's `CheckpointTupleForwarder`). Steps older than the last one run are
-//! stale (a recovery moved on) and only acked.
+//! A task's count of checkpoint copies in Storm's mode: one copy of each step arrives from
+//! every upstream checkpoint task (the all-grouped `$checkpoint` streams), and the step runs
+//! once, when the last copy is in (Storm's `CheckpointTupleForwarder`). Tries are told apart by
+//! their sequence numbers: a copy of an older try is stale (its tree was abandoned), and a copy
+//! of a newer try replaces the one being counted.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::FxHashSet;
 
-use super::checkpoint::{Action, Step};
+use super::checkpoint::Step;
+use crate::TaskId;
 
 /// What to do with one arriving checkpoint tuple.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,115 +16,96 @@ pub(crate) enum Arrival {
     Waiting,
     /// The last copy: run the step, forward it anchored to this tuple, then ack it.
     Complete,
-    /// A step from before the last one run: ack and ignore.
+    /// A copy of an abandoned or finished try: ack and ignore.
     Stale,
 }
 
-/// How many copies of each step have arrived.
+/// The copies of the current try that have arrived.
 #[derive(Debug)]
 pub(crate) struct Arrivals {
     expected: usize,
-    counts: FxHashMap<(i64, Action), usize>,
-    /// The txid of the last step run; ROLLBACK(n) sets it to n - 1, so the INITSTATE(n - 1)
-    /// that follows a rollback is not stale.
-    last_txid: i64,
+    current: Option<u64>,
+    senders: FxHashSet<TaskId>,
+    /// The sequence number of the last try run.
+    last_run: u64,
 }
-
-/// Steps counted at once; more would mean copies lost for good, so the oldest are dropped.
-const MAX_OPEN_STEPS: usize = 64;
 
 impl Arrivals {
     /// `expected` is the number of upstream checkpoint tasks (at least one).
     pub(crate) fn new(expected: usize) -> Self {
         Arrivals {
             expected: expected.max(1),
-            counts: FxHashMap::default(),
-            last_txid: i64::MIN,
+            current: None,
+            senders: FxHashSet::default(),
+            last_run: 0,
         }
     }
 
-    pub(crate) fn arrive(&mut self, step: Step) -> Arrival {
-        if step.txid < self.last_txid {
+    pub(crate) fn arrive(&mut self, from: TaskId, step: Step) -> Arrival {
+        if step.seq <= self.last_run || self.current.is_some_and(|c| step.seq < c) {
             return Arrival::Stale;
         }
-        let key = (step.txid, step.action);
-        let count = self.counts.entry(key).or_insert(0);
-        *count += 1;
-        if *count < self.expected {
-            if self.counts.len() > MAX_OPEN_STEPS {
-                self.drop_oldest();
-            }
+        if self.current != Some(step.seq) {
+            self.current = Some(step.seq);
+            self.senders.clear();
+        }
+        self.senders.insert(from);
+        if self.senders.len() < self.expected {
             return Arrival::Waiting;
         }
-        self.counts.remove(&key);
-        self.last_txid = match step.action {
-            Action::Rollback => step.txid - 1,
-            _ => step.txid,
-        };
-        // Copies of older steps can never complete now.
-        let last = self.last_txid;
-        self.counts.retain(|&(txid, _), _| txid >= last);
+        self.current = None;
+        self.senders.clear();
+        self.last_run = step.seq;
         Arrival::Complete
-    }
-
-    fn drop_oldest(&mut self) {
-        if let Some(&oldest) = self.counts.keys().min() {
-            self.counts.remove(&oldest);
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::checkpoint::Action;
     use super::*;
 
-    fn step(txid: i64, action: Action) -> Step {
-        Step { txid, action }
+    fn step(txid: i64, action: Action, seq: u64) -> Step {
+        Step { txid, action, seq }
     }
 
     #[test]
     fn a_step_runs_once_every_upstream_task_sent_it() {
         let mut a = Arrivals::new(3);
-        assert_eq!(a.arrive(step(0, Action::Prepare)), Arrival::Waiting);
-        assert_eq!(a.arrive(step(0, Action::Prepare)), Arrival::Waiting);
-        assert_eq!(a.arrive(step(0, Action::Prepare)), Arrival::Complete);
-        assert_eq!(a.arrive(step(0, Action::Commit)), Arrival::Waiting);
+        assert_eq!(a.arrive(1, step(0, Action::Prepare, 5)), Arrival::Waiting);
+        assert_eq!(
+            a.arrive(1, step(0, Action::Prepare, 5)),
+            Arrival::Waiting,
+            "a duplicate counts once"
+        );
+        assert_eq!(a.arrive(2, step(0, Action::Prepare, 5)), Arrival::Waiting);
+        assert_eq!(a.arrive(3, step(0, Action::Prepare, 5)), Arrival::Complete);
+        assert_eq!(a.arrive(1, step(0, Action::Commit, 6)), Arrival::Waiting);
     }
 
     #[test]
     fn with_one_upstream_task_every_step_runs_at_once() {
         let mut a = Arrivals::new(1);
-        assert_eq!(a.arrive(step(-1, Action::InitState)), Arrival::Complete);
-        assert_eq!(a.arrive(step(0, Action::Prepare)), Arrival::Complete);
+        assert_eq!(
+            a.arrive(1, step(-1, Action::InitState, 1)),
+            Arrival::Complete
+        );
+        assert_eq!(a.arrive(1, step(0, Action::Prepare, 2)), Arrival::Complete);
     }
 
     #[test]
-    fn older_steps_are_stale_but_a_rollback_lets_the_previous_txid_through() {
-        let mut a = Arrivals::new(1);
-        assert_eq!(a.arrive(step(5, Action::Prepare)), Arrival::Complete);
-        assert_eq!(a.arrive(step(4, Action::Commit)), Arrival::Stale);
-        assert_eq!(a.arrive(step(5, Action::Rollback)), Arrival::Complete);
-        assert_eq!(a.arrive(step(4, Action::InitState)), Arrival::Complete);
-        assert_eq!(a.arrive(step(3, Action::Commit)), Arrival::Stale);
-    }
-
-    #[test]
-    fn copies_of_a_step_overtaken_by_a_newer_one_are_forgotten() {
+    fn copies_of_an_abandoned_try_never_complete_the_retry() {
         let mut a = Arrivals::new(2);
-        assert_eq!(a.arrive(step(1, Action::Prepare)), Arrival::Waiting);
-        // The other copy was lost with a worker; recovery moved on to txid 2.
-        assert_eq!(a.arrive(step(2, Action::Prepare)), Arrival::Waiting);
-        assert_eq!(a.arrive(step(2, Action::Prepare)), Arrival::Complete);
-        assert_eq!(a.arrive(step(1, Action::Prepare)), Arrival::Stale);
-        assert!(a.counts.is_empty());
-    }
-
-    #[test]
-    fn open_steps_are_bounded() {
-        let mut a = Arrivals::new(2);
-        for txid in 0..1000 {
-            a.arrive(step(txid, Action::Prepare));
-        }
-        assert!(a.counts.len() <= MAX_OPEN_STEPS + 1);
+        // Try 7 of ROLLBACK(4): sender 2's copy was lost with its worker.
+        assert_eq!(a.arrive(1, step(4, Action::Rollback, 7)), Arrival::Waiting);
+        // Try 8 of the same step: sender 1's copy of try 7 does not count for it.
+        assert_eq!(a.arrive(2, step(4, Action::Rollback, 8)), Arrival::Waiting);
+        assert_eq!(a.arrive(2, step(4, Action::Rollback, 7)), Arrival::Stale);
+        assert_eq!(a.arrive(1, step(4, Action::Rollback, 8)), Arrival::Complete);
+        assert_eq!(
+            a.arrive(1, step(4, Action::Rollback, 8)),
+            Arrival::Stale,
+            "already run"
+        );
     }
 }

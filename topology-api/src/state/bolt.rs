@@ -9,8 +9,8 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 
 use crate::{
-    BasicCollector, Bolt, BoltCollector, ComponentError, Config, Fields, OutputDeclarer,
-    TopologyContext, Tuple, values,
+    BasicCollector, Bolt, BoltCollector, BoltOutput, ComponentError, Config, EmitError, Fields,
+    OutputDeclarer, TaskId, TopologyContext, Tuple, Values, values,
 };
 
 use std::collections::BTreeSet;
@@ -22,7 +22,7 @@ use super::guarantee::Guarantee;
 use super::kv::{KeyValueState, StateData};
 use super::provider::Providers;
 use super::store::StateStore;
-use super::{CHECKPOINT_STREAM_ID, topology_name};
+use super::{CHECKPOINT_FIELDS, CHECKPOINT_STREAM_ID, topology_name};
 
 /// A bolt whose work is a key/value state per task (Storm's `IStatefulBolt` with a
 /// `KeyValueState`). Add it with
@@ -134,14 +134,15 @@ pub trait StatefulBolt: Send + 'static {
 
 /// Declares the `$checkpoint` stream every bolt of a stateful topology emits.
 pub(super) fn declare_checkpoint_stream(declarer: &mut OutputDeclarer) {
-    declarer.declare_stream(CHECKPOINT_STREAM_ID, Fields::new(["txid", "action"]));
+    declarer.declare_stream(CHECKPOINT_STREAM_ID, Fields::new(CHECKPOINT_FIELDS));
 }
 
 /// The step a checkpoint tuple carries, if it is well formed.
 pub(super) fn step_of(input: &Tuple) -> Option<Step> {
     let txid = input.get_i64("txid").ok()?;
     let action = Action::parse(input.get_str("action").ok()?)?;
-    Some(Step { txid, action })
+    let seq = u64::try_from(input.get_i64("seq").ok()?).ok()?;
+    Some(Step { txid, action, seq })
 }
 
 /// What a task's checkpoint handling makes of one input.
@@ -170,6 +171,13 @@ pub(super) struct Checkpoints {
     counting: BTreeSet<String>,
     arrivals: Arrivals,
     aligner: Aligner<Tuple>,
+    /// Exactly-once: a ROLLBACK or INITSTATE completed here since the task started. Until
+    /// then this task may have missed tuples sent to the process it replaced, so it must not
+    /// let a checkpoint through.
+    ready: bool,
+    /// Exactly-once: an input failed here since the last recovery. Its effect may be half in
+    /// the state and its replay is behind the next barrier, so that checkpoint must fail.
+    failed: bool,
 }
 
 impl Checkpoints {
@@ -179,6 +187,41 @@ impl Checkpoints {
             counting: BTreeSet::new(),
             arrivals: Arrivals::new(1),
             aligner: Aligner::new(1),
+            ready: false,
+            failed: false,
+        }
+    }
+
+    /// An input failed at this task.
+    pub(super) fn note_failure(&mut self) {
+        self.failed = true;
+    }
+
+    /// Exactly-once: refuses a PREPARE this task cannot vouch for (see `ready` and `failed`).
+    pub(super) fn check(&self, step: Step) -> Result<(), ComponentError> {
+        if !self.exactly_once() || step.action != Action::Prepare {
+            return Ok(());
+        }
+        if !self.ready {
+            return Err(ComponentError::msg(format!(
+                "PREPARE {} arrived before this task was started by a rollback; the checkpoint recovers",
+                step.txid
+            )));
+        }
+        if self.failed {
+            return Err(ComponentError::msg(format!(
+                "an input failed here since the last checkpoint: PREPARE {} fails, and every task rewinds",
+                step.txid
+            )));
+        }
+        Ok(())
+    }
+
+    /// A step completed here.
+    pub(super) fn completed(&mut self, step: Step) {
+        if matches!(step.action, Action::Rollback | Action::InitState) {
+            self.ready = true;
+            self.failed = false;
         }
     }
 
@@ -227,7 +270,7 @@ impl Checkpoints {
             return (Vec::new(), Routed::Malformed(input));
         };
         if !self.exactly_once() {
-            return match self.arrivals.arrive(step) {
+            return match self.arrivals.arrive(input.source_task(), step) {
                 Arrival::Complete => (
                     Vec::new(),
                     Routed::Step {
@@ -261,7 +304,7 @@ pub(super) fn forward(input: &Tuple, step: Step, out: &mut BoltCollector<'_>) {
     if let Err(e) = out.emit_on(
         CHECKPOINT_STREAM_ID,
         &[input],
-        values![step.txid, step.action.as_str()],
+        values![step.txid, step.action.as_str(), step.seq as i64],
     ) {
         out.report_error(&e);
         out.fail(input);
@@ -286,6 +329,64 @@ impl CheckpointForwarder {
     }
 }
 
+impl CheckpointForwarder {
+    /// Runs the plain bolt, noting whether it failed its input.
+    fn run_inner(
+        &mut self,
+        input: Tuple,
+        out: &mut BoltCollector<'_>,
+    ) -> Result<(), ComponentError> {
+        let mut failed = false;
+        let result = {
+            let mut watch = WatchFails {
+                inner: out.output(),
+                failed: &mut failed,
+            };
+            self.inner
+                .execute(input, &mut BoltCollector::new(&mut watch))
+        };
+        if failed || result.is_err() {
+            self.checkpoints.note_failure();
+        }
+        result
+    }
+}
+
+/// Passes everything through, noting a failed input.
+struct WatchFails<'a> {
+    inner: &'a mut dyn BoltOutput,
+    failed: &'a mut bool,
+}
+
+impl BoltOutput for WatchFails<'_> {
+    fn emit(
+        &mut self,
+        stream: Option<&str>,
+        anchors: &[&Tuple],
+        values: Values,
+        direct_task: Option<TaskId>,
+    ) -> Result<&[TaskId], EmitError> {
+        self.inner.emit(stream, anchors, values, direct_task)
+    }
+
+    fn ack(&mut self, input: &Tuple) {
+        self.inner.ack(input);
+    }
+
+    fn fail(&mut self, input: &Tuple) {
+        *self.failed = true;
+        self.inner.fail(input);
+    }
+
+    fn reset_timeout(&mut self, input: &Tuple) {
+        self.inner.reset_timeout(input);
+    }
+
+    fn report_error(&mut self, error: &dyn std::fmt::Display) {
+        self.inner.report_error(error);
+    }
+}
+
 impl Bolt for CheckpointForwarder {
     fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
         self.inner.declare_outputs(declarer);
@@ -303,7 +404,7 @@ impl Bolt for CheckpointForwarder {
             out.ack(t);
         }
         match routed {
-            Routed::Data(t) => return self.inner.execute(t, out),
+            Routed::Data(t) => return self.run_inner(t, out),
             Routed::Held => {}
             Routed::Ack(t) => out.ack(&t),
             Routed::Malformed(t) => {
@@ -315,12 +416,20 @@ impl Bolt for CheckpointForwarder {
                 step,
                 released,
             } => {
-                forward(&input, step, out);
+                let checked = self.checkpoints.check(step);
+                match &checked {
+                    Ok(()) => {
+                        self.checkpoints.completed(step);
+                        forward(&input, step, out);
+                    }
+                    Err(_) => out.fail(&input),
+                }
                 for t in released {
-                    if let Err(e) = self.inner.execute(t, out) {
+                    if let Err(e) = self.run_inner(t, out) {
                         out.report_error(&e);
                     }
                 }
+                return checked;
             }
         }
         Ok(())
@@ -412,6 +521,7 @@ impl<B: StatefulBolt> Stateful<B> {
             Ok(()) if input.is_tick() || exactly_once => out.ack(&input),
             Ok(()) => self.pending.push(input),
             Err(e) => {
+                self.checkpoints.note_failure();
                 out.fail(&input);
                 out.report_error(&e);
             }
@@ -420,6 +530,17 @@ impl<B: StatefulBolt> Stateful<B> {
 
     /// Carries out one completed checkpoint step.
     fn run_step(&mut self, step: Step, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        self.checkpoints.check(step)?;
+        self.run_action(step, out)?;
+        self.checkpoints.completed(step);
+        Ok(())
+    }
+
+    fn run_action(
+        &mut self,
+        step: Step,
+        out: &mut BoltCollector<'_>,
+    ) -> Result<(), ComponentError> {
         match step.action {
             Action::Prepare => {
                 let Some(state) = self.state.as_mut() else {

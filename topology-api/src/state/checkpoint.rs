@@ -55,11 +55,14 @@ pub(crate) enum Phase {
     Committing,
 }
 
-/// The persisted state: Storm's `{txid, state}`, initially `{-1, COMMITTED}`.
+/// The persisted state: Storm's `{txid, state}`, initially `{-1, COMMITTED}`, and the
+/// sequence number of the last step emitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Progress {
     pub txid: i64,
     pub phase: Phase,
+    #[serde(default)]
+    pub seq: u64,
 }
 
 impl Default for Progress {
@@ -67,16 +70,20 @@ impl Default for Progress {
         Progress {
             txid: -1,
             phase: Phase::Committed,
+            seq: 0,
         }
     }
 }
 
-/// One checkpoint tuple: its transaction and action. Also its message id, so an ack or fail
-/// can be matched to the step in flight.
+/// One checkpoint tuple: its transaction and action, and the sequence number that tells one
+/// try of a step from the next (a retried ROLLBACK, COMMIT or INITSTATE keeps its txid and
+/// action). Sequence numbers only grow, across coordinator restarts too (they are persisted
+/// before each emit), so a task can tell a copy of an abandoned try from the current one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Step {
     pub txid: i64,
     pub action: Action,
+    pub seq: u64,
 }
 
 /// The coordinator: its persisted progress, whether it is recovering, and the step in flight
@@ -107,43 +114,44 @@ impl Coordinator {
         self.recovering
     }
 
+    /// The step in flight, if any.
+    pub(crate) fn in_flight(&self) -> Option<Step> {
+        self.in_flight
+    }
+
     /// The step to emit now, if any; `interval_elapsed` says whether a new checkpoint is due.
-    /// The caller persists [`Coordinator::progress`] before emitting when it changed.
+    /// The caller persists [`Coordinator::progress`] (which changed: at least its sequence
+    /// number) before emitting.
     pub(crate) fn next(&mut self, interval_elapsed: bool) -> Option<Step> {
         if self.in_flight.is_some() {
             return None;
         }
-        let Progress { txid, phase } = self.progress;
-        let step = if self.recovering {
+        let Progress { txid, phase, seq } = self.progress;
+        let (txid, action) = if self.recovering {
             let action = match phase {
                 Phase::Preparing => Action::Rollback,
                 Phase::Committing => Action::Commit,
                 Phase::Committed => Action::InitState,
             };
-            Step { txid, action }
+            (txid, action)
         } else {
             match phase {
                 Phase::Committed if interval_elapsed => {
-                    self.progress = Progress {
-                        txid: txid + 1,
-                        phase: Phase::Preparing,
-                    };
-                    Step {
-                        txid: txid + 1,
-                        action: Action::Prepare,
-                    }
+                    self.progress.txid = txid + 1;
+                    self.progress.phase = Phase::Preparing;
+                    (txid + 1, Action::Prepare)
                 }
                 Phase::Committed => return None,
                 // Only reachable through a restart, which recovers first; emit what is due.
-                Phase::Preparing => Step {
-                    txid,
-                    action: Action::Prepare,
-                },
-                Phase::Committing => Step {
-                    txid,
-                    action: Action::Commit,
-                },
+                Phase::Preparing => (txid, Action::Prepare),
+                Phase::Committing => (txid, Action::Commit),
             }
+        };
+        self.progress.seq = seq + 1;
+        let step = Step {
+            txid,
+            action,
+            seq: seq + 1,
         };
         self.in_flight = Some(step);
         Some(step)
@@ -167,10 +175,8 @@ impl Coordinator {
                 true
             }
             Action::Rollback => {
-                self.progress = Progress {
-                    txid: txid - 1,
-                    phase: Phase::Committed,
-                };
+                self.progress.txid = txid - 1;
+                self.progress.phase = Phase::Committed;
                 false
             }
             Action::InitState => {

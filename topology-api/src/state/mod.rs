@@ -57,7 +57,8 @@ pub(crate) use wiring::wire_checkpoints;
 /// ```
 pub const CHECKPOINT_COMPONENT_ID: &str = "$checkpointspout";
 
-/// The stream checkpoints travel on, fields `txid` and `action` (Storm's name).
+/// The stream checkpoints travel on (Storm's name), fields `txid` and `action` (Storm's) and
+/// `seq`, which tells the tries of a retried step apart.
 ///
 /// # Examples
 /// ```
@@ -65,6 +66,9 @@ pub const CHECKPOINT_COMPONENT_ID: &str = "$checkpointspout";
 /// assert_eq!(CHECKPOINT_STREAM_ID, "$checkpoint");
 /// ```
 pub const CHECKPOINT_STREAM_ID: &str = "$checkpoint";
+
+/// The fields of the `$checkpoint` stream.
+pub(crate) const CHECKPOINT_FIELDS: [&str; 3] = ["txid", "action", "seq"];
 
 /// Set in a replayable spout's component configuration, so a submission can check that an
 /// exactly-once topology reads only from replayable spouts.

@@ -338,7 +338,7 @@ impl<S: ReplayableSpout> Spout for Replayable<S> {
                 "a malformed checkpoint tuple was dropped",
             ));
         };
-        if self.arrivals.arrive(step) != Arrival::Complete {
+        if self.arrivals.arrive(input.source_task(), step) != Arrival::Complete {
             out.ack(&input);
             return Ok(());
         }

@@ -153,6 +153,7 @@ impl<S: TwoPhaseSink> TwoPhase<S> {
             Ok(()) if exactly_once || input.is_tick() => out.ack(&input),
             Ok(()) => self.pending.push(input),
             Err(e) => {
+                self.checkpoints.note_failure();
                 out.fail(&input);
                 out.report_error(&e);
             }
@@ -169,6 +170,17 @@ impl<S: TwoPhaseSink> TwoPhase<S> {
     }
 
     fn run_step(&mut self, step: Step, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        self.checkpoints.check(step)?;
+        self.run_action(step, out)?;
+        self.checkpoints.completed(step);
+        Ok(())
+    }
+
+    fn run_action(
+        &mut self,
+        step: Step,
+        out: &mut BoltCollector<'_>,
+    ) -> Result<(), ComponentError> {
         match step.action {
             Action::Prepare => {
                 if !self.started {

@@ -10,10 +10,10 @@ use crate::{
     values,
 };
 
-use super::checkpoint::{Action, Coordinator, Progress, Step};
+use super::checkpoint::{Coordinator, Progress};
 use super::provider::Providers;
 use super::store::StateStore;
-use super::{CHECKPOINT_STREAM_ID, topology_name};
+use super::{CHECKPOINT_FIELDS, CHECKPOINT_STREAM_ID, topology_name};
 
 /// `topology.state.checkpoint.interval.ms`: how often a checkpoint starts (default 1000,
 /// least 100). Inputs of stateful bolts are acked only when a checkpoint commits, so
@@ -47,6 +47,7 @@ pub(crate) struct CheckpointSpout {
     interval: Duration,
     last_checkpoint: Instant,
     paused_until: Option<Instant>,
+    config: crate::Config,
 }
 
 impl CheckpointSpout {
@@ -60,6 +61,7 @@ impl CheckpointSpout {
             interval: DEFAULT_INTERVAL,
             last_checkpoint: Instant::now(),
             paused_until: None,
+            config: crate::Config::new(),
         }
     }
 
@@ -68,8 +70,8 @@ impl CheckpointSpout {
     }
 
     /// Opens the store and reads the persisted progress, once.
-    fn connect(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
-        let backend = self.providers.resolve(context.config())?;
+    fn connect(&mut self) -> Result<(), ComponentError> {
+        let backend = self.providers.resolve(&self.config)?;
         let mut store = backend.open(&self.topology, &self.namespace)?;
         let key = serde_json::to_vec(PROGRESS_KEY)?;
         let progress = match store.load()?.entries.into_iter().find(|(k, _)| *k == key) {
@@ -97,33 +99,9 @@ impl CheckpointSpout {
     }
 }
 
-/// A step as a message id: `(txid + 1) << 2 | action`.
-fn encode(step: Step) -> MessageId {
-    let action = match step.action {
-        Action::Prepare => 0,
-        Action::Commit => 1,
-        Action::Rollback => 2,
-        Action::InitState => 3,
-    };
-    (((step.txid + 1) as u64) << 2) | action
-}
-
-fn decode(id: MessageId) -> Step {
-    let action = match id & 3 {
-        0 => Action::Prepare,
-        1 => Action::Commit,
-        2 => Action::Rollback,
-        _ => Action::InitState,
-    };
-    Step {
-        txid: (id >> 2) as i64 - 1,
-        action,
-    }
-}
-
 impl Spout for CheckpointSpout {
     fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
-        declarer.declare_stream(CHECKPOINT_STREAM_ID, Fields::new(["txid", "action"]));
+        declarer.declare_stream(CHECKPOINT_STREAM_ID, Fields::new(CHECKPOINT_FIELDS));
     }
 
     fn open(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
@@ -135,8 +113,9 @@ impl Spout for CheckpointSpout {
             .map_or(DEFAULT_INTERVAL, Duration::from_millis);
         self.interval = asked.max(MIN_INTERVAL);
         self.last_checkpoint = Instant::now();
+        self.config = context.config().clone();
         // A backend that is down now is tried again from next_tuple.
-        if let Err(e) = self.connect(context) {
+        if let Err(e) = self.connect() {
             self.pause();
             return Err(e);
         }
@@ -148,8 +127,14 @@ impl Spout for CheckpointSpout {
             return Ok(());
         }
         self.paused_until = None;
+        if self.coordinator.is_none() {
+            // The backend was unreachable: try again, no more often than the pause allows.
+            if let Err(e) = self.connect() {
+                self.pause();
+                return Err(e);
+            }
+        }
         let Some(coordinator) = self.coordinator.as_mut() else {
-            // open could not reach the backend; its error was reported.
             return Ok(());
         };
         let before = coordinator.progress();
@@ -167,8 +152,9 @@ impl Spout for CheckpointSpout {
         }
         out.emit_on(
             CHECKPOINT_STREAM_ID,
-            values![step.txid, step.action.as_str()],
-            Some(encode(step)),
+            values![step.txid, step.action.as_str(), step.seq as i64],
+            // A step's sequence number is unique: it names the step in the ack or fail.
+            Some(step.seq),
         )?;
         Ok(())
     }
@@ -177,8 +163,10 @@ impl Spout for CheckpointSpout {
         let Some(coordinator) = self.coordinator.as_mut() else {
             return;
         };
+        let Some(step) = coordinator.in_flight().filter(|s| s.seq == msg_id) else {
+            return; // an abandoned try
+        };
         let before = coordinator.progress();
-        let step = decode(msg_id);
         if coordinator.acked(step) {
             self.last_checkpoint = Instant::now();
             tracing::debug!(txid = step.txid, "checkpoint committed");
@@ -194,35 +182,16 @@ impl Spout for CheckpointSpout {
     }
 
     fn fail(&mut self, msg_id: MessageId) {
-        let step = decode(msg_id);
-        if let Some(coordinator) = self.coordinator.as_mut() {
+        if let Some(coordinator) = self.coordinator.as_mut()
+            && let Some(step) = coordinator.in_flight().filter(|s| s.seq == msg_id)
+        {
             tracing::warn!(
                 txid = step.txid,
                 action = step.action.as_str(),
                 "checkpoint step failed; recovering"
             );
             coordinator.failed(step);
-        }
-        self.pause();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn message_ids_round_trip_every_step() {
-        for txid in [-1, 0, 1, 7, 1 << 40] {
-            for action in [
-                Action::Prepare,
-                Action::Commit,
-                Action::Rollback,
-                Action::InitState,
-            ] {
-                let step = Step { txid, action };
-                assert_eq!(decode(encode(step)), step);
-            }
+            self.pause();
         }
     }
 }

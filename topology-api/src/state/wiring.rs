@@ -20,7 +20,7 @@ use super::{
 fn checkpoint_stream() -> StreamDeclaration {
     StreamDeclaration {
         id: CHECKPOINT_STREAM_ID.to_owned(),
-        fields: Fields::new(["txid", "action"]),
+        fields: Fields::new(super::CHECKPOINT_FIELDS),
         direct: false,
     }
 }

@@ -84,12 +84,27 @@ fn word(w: &str) -> Tuple {
     Tuple::for_test("split", "default", Fields::new(["word"]), values![w])
 }
 
+/// A copy of a new try of a step, from task 1.
 fn checkpoint(txid: i64, action: &str) -> Tuple {
-    Tuple::for_test(
-        crate::state::CHECKPOINT_COMPONENT_ID,
-        CHECKPOINT_STREAM_ID,
-        Fields::new(["txid", "action"]),
-        values![txid, action],
+    thread_local!(static SEQ: std::cell::Cell<i64> = const { std::cell::Cell::new(0) });
+    let seq = SEQ.with(|s| {
+        s.set(s.get() + 1);
+        s.get()
+    });
+    checkpoint_from(1, txid, action, seq)
+}
+
+/// A copy of try `seq` of a step, from task `task`.
+fn checkpoint_from(task: TaskId, txid: i64, action: &str, seq: i64) -> Tuple {
+    Tuple::from_parts(
+        crate::StreamSchema::intern(
+            crate::state::CHECKPOINT_COMPONENT_ID,
+            CHECKPOINT_STREAM_ID,
+            Fields::new(crate::state::CHECKPOINT_FIELDS),
+        ),
+        task,
+        values![txid, action, seq],
+        crate::AnchorIds::new(),
     )
 }
 
@@ -151,19 +166,15 @@ fn inputs_wait_for_the_state_and_are_acked_only_when_their_checkpoint_commits() 
         ["INITSTATE:-1", "PREPARE:0", "storm", "storm", "COMMIT:0"],
         "COMMIT acks what PREPARE covered, not the input since"
     );
-    let forwarded: Vec<&Values> = rec
+    let forwarded: Vec<(i64, &str)> = rec
         .emitted
         .iter()
         .filter(|(stream, _, _)| stream == CHECKPOINT_STREAM_ID)
-        .map(|(_, v, _)| v)
+        .map(|(_, v, _)| (v[0].as_i64().unwrap(), v[1].as_str().unwrap()))
         .collect();
     assert_eq!(
         forwarded,
-        [
-            &values![-1i64, "INITSTATE"],
-            &values![0i64, "PREPARE"],
-            &values![0i64, "COMMIT"]
-        ]
+        [(-1, "INITSTATE"), (0, "PREPARE"), (0, "COMMIT")]
     );
 
     // A restarted task loads what was committed: storm=2, and not flink (never prepared).
@@ -228,14 +239,17 @@ fn a_step_runs_once_every_upstream_task_sent_it() {
     let backend: SharedBackend = Arc::new(MemoryBackend::new());
     let mut s = runner(&backend, 2);
     let mut rec = Recorder::default();
-    feed(&mut s, &mut rec, checkpoint(-1, "INITSTATE")).unwrap();
+    feed(&mut s, &mut rec, checkpoint_from(1, -1, "INITSTATE", 50)).unwrap();
     assert!(s.state.is_none(), "one of two copies");
     assert_eq!(
         rec.acked,
         ["INITSTATE:-1"],
         "the early copy is acked at once"
     );
-    feed(&mut s, &mut rec, checkpoint(-1, "INITSTATE")).unwrap();
+    assert!(rec.emitted.is_empty(), "not forwarded before the last copy");
+    feed(&mut s, &mut rec, checkpoint_from(1, -1, "INITSTATE", 50)).unwrap();
+    assert!(s.state.is_none(), "the same sender's copy counts once");
+    feed(&mut s, &mut rec, checkpoint_from(2, -1, "INITSTATE", 50)).unwrap();
     assert!(s.state.is_some());
 }
 
@@ -257,9 +271,12 @@ fn a_plain_bolt_forwards_checkpoints_once_and_runs_everything_else() {
     let mut rec = Recorder::default();
     let mut out = BoltCollector::new(&mut rec);
     f.execute(word("x"), &mut out).unwrap();
-    f.execute(checkpoint(4, "PREPARE"), &mut out).unwrap();
-    f.execute(checkpoint(4, "PREPARE"), &mut out).unwrap();
-    f.execute(checkpoint(3, "COMMIT"), &mut out).unwrap(); // stale
+    f.execute(checkpoint_from(1, 4, "PREPARE", 9), &mut out)
+        .unwrap();
+    f.execute(checkpoint_from(2, 4, "PREPARE", 9), &mut out)
+        .unwrap();
+    f.execute(checkpoint_from(1, 3, "COMMIT", 8), &mut out)
+        .unwrap(); // an abandoned try
     assert_eq!(rec.acked, ["x", "PREPARE:4", "PREPARE:4", "COMMIT:3"]);
     let streams: Vec<&str> = rec.emitted.iter().map(|(s, _, _)| s.as_str()).collect();
     assert_eq!(streams, ["default", CHECKPOINT_STREAM_ID]);
