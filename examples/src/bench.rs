@@ -325,10 +325,12 @@ impl StatefulBolt for StatefulCount {
         _out: &mut BasicCollector<'_, '_>,
     ) -> Result<(), ComponentError> {
         let word = input.get_str(0)?;
-        match state.get(&word.to_owned()).copied() {
-            Some(n) => state.put(word.to_owned(), n + 1),
-            None => state.put(word.to_owned(), 1),
-        };
+        match state.get_mut(word) {
+            Some(n) => *n += 1,
+            None => {
+                state.put(word.to_owned(), 1);
+            }
+        }
         Ok(())
     }
 }

@@ -70,7 +70,7 @@ use super::{CHECKPOINT_FIELDS, CHECKPOINT_STREAM_ID, topology_name};
 /// # let mut collector = BoltCollector::new(&mut rec);
 /// let mut out = BasicCollector::new(&mut collector, &input);
 /// Count.execute(&input, &mut state, &mut out).unwrap();
-/// assert_eq!(state.get(&"storm".to_owned()), Some(&1));
+/// assert_eq!(state.get("storm"), Some(&1));
 /// ```
 pub trait StatefulBolt: Send + 'static {
     /// The state's keys.

@@ -2,6 +2,7 @@
 //! writes at memory speed, the keys changed since the last checkpoint remembered so a
 //! checkpoint writes only those.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::collections::hash_map;
 use std::hash::Hash;
@@ -32,7 +33,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> StateData for T {}
 /// let mut counts: KeyValueState<String, u64> = KeyValueState::detached();
 /// *counts.entry("storm".into()).or_insert(0) += 1;
 /// counts.put("flink".into(), 5);
-/// assert_eq!(counts.get(&"storm".to_owned()), Some(&1));
+/// assert_eq!(counts.get("storm"), Some(&1));
 /// assert_eq!(counts.get_or(&"spark".to_owned(), &0), &0);
 /// assert_eq!(counts.delete(&"flink".to_owned()), Some(5));
 /// assert_eq!(counts.len(), 1);
@@ -93,11 +94,41 @@ where
     /// use squall_topology_api::state::KeyValueState;
     /// let mut s: KeyValueState<String, u64> = KeyValueState::detached();
     /// s.put("a".into(), 1);
-    /// assert_eq!(s.get(&"a".to_owned()), Some(&1));
-    /// assert_eq!(s.get(&"b".to_owned()), None);
+    /// assert_eq!(s.get("a"), Some(&1));
+    /// assert_eq!(s.get("b"), None);
     /// ```
-    pub fn get(&self, key: &K) -> Option<&V> {
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.entries.get(key)
+    }
+
+    /// The value of `key`, to change in place; it is part of the next checkpoint. Takes a
+    /// borrowed key (`&str` for `String` keys), so a hit costs no allocation.
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::state::KeyValueState;
+    /// let mut s: KeyValueState<String, u64> = KeyValueState::detached();
+    /// s.put("storm".into(), 1);
+    /// if let Some(n) = s.get_mut("storm") {
+    ///     *n += 1;
+    /// }
+    /// assert_eq!(s.get("storm"), Some(&2));
+    /// assert!(s.get_mut("flink").is_none());
+    /// ```
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized + ToOwned<Owned = K>,
+    {
+        let value = self.entries.get_mut(key)?;
+        if !self.changed.contains(key) {
+            self.changed.insert(key.to_owned());
+        }
+        Some(value)
     }
 
     /// The value of `key`, or `default`.
@@ -108,7 +139,11 @@ where
     /// let s: KeyValueState<String, u64> = KeyValueState::detached();
     /// assert_eq!(*s.get_or(&"a".to_owned(), &0), 0);
     /// ```
-    pub fn get_or<'a>(&'a self, key: &K, default: &'a V) -> &'a V {
+    pub fn get_or<'a, Q>(&'a self, key: &Q, default: &'a V) -> &'a V
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.entries.get(key).unwrap_or(default)
     }
 
@@ -122,8 +157,15 @@ where
     /// assert_eq!(s.put("a".into(), 2), Some(1));
     /// ```
     pub fn put(&mut self, key: K, value: V) -> Option<V> {
-        self.changed.insert(key.clone());
+        self.mark(&key);
         self.entries.insert(key, value)
+    }
+
+    /// Remembers `key` as changed since the last checkpoint (cloning it only the first time).
+    fn mark(&mut self, key: &K) {
+        if !self.changed.contains(key) {
+            self.changed.insert(key.clone());
+        }
     }
 
     /// Removes `key`, returning its value.
@@ -152,10 +194,10 @@ where
     /// let mut s: KeyValueState<String, u64> = KeyValueState::detached();
     /// *s.entry("a".into()).or_insert(0) += 2;
     /// *s.entry("a".into()).or_insert(0) += 2;
-    /// assert_eq!(s.get(&"a".to_owned()), Some(&4));
+    /// assert_eq!(s.get("a"), Some(&4));
     /// ```
     pub fn entry(&mut self, key: K) -> hash_map::Entry<'_, K, V> {
-        self.changed.insert(key.clone());
+        self.mark(&key);
         self.entries.entry(key)
     }
 
@@ -264,9 +306,9 @@ mod tests {
         s.put("c".into(), 3); // after the prepare: not part of txid 1
         s.commit(1).unwrap();
         let again = open(&backend);
-        assert_eq!(again.get(&"a".into()), Some(&10));
-        assert_eq!(again.get(&"b".into()), None);
-        assert_eq!(again.get(&"c".into()), None);
+        assert_eq!(again.get("a"), Some(&10));
+        assert_eq!(again.get("b"), None);
+        assert_eq!(again.get("c"), None);
     }
 
     #[test]
@@ -280,7 +322,7 @@ mod tests {
         s.prepare_commit(1).unwrap();
         *s.entry("a".into()).or_insert(0) += 5;
         s.rollback().unwrap();
-        assert_eq!(s.get(&"a".into()), Some(&1));
+        assert_eq!(s.get("a"), Some(&1));
         assert!(s.changed.is_empty());
     }
 }

@@ -182,8 +182,8 @@ fn inputs_wait_for_the_state_and_are_acked_only_when_their_checkpoint_commits() 
     let mut rec2 = Recorder::default();
     feed(&mut again, &mut rec2, checkpoint(0, "INITSTATE")).unwrap();
     let state = again.state.as_ref().unwrap();
-    assert_eq!(state.get(&"storm".into()), Some(&2));
-    assert_eq!(state.get(&"flink".into()), None);
+    assert_eq!(state.get("storm"), Some(&2));
+    assert_eq!(state.get("flink"), None);
 }
 
 #[test]
@@ -201,8 +201,8 @@ fn a_rollback_fails_every_input_since_the_commit_and_restores_the_committed_coun
     feed(&mut s, &mut rec, checkpoint(1, "ROLLBACK")).unwrap();
     assert_eq!(rec.failed, ["b", "a"]);
     let state = s.state.as_ref().unwrap();
-    assert_eq!(state.get(&"a".into()), Some(&1));
-    assert_eq!(state.get(&"b".into()), None);
+    assert_eq!(state.get("a"), Some(&1));
+    assert_eq!(state.get("b"), None);
     // The INITSTATE after a rollback (txid 0 again) is not stale.
     feed(&mut s, &mut rec, checkpoint(0, "INITSTATE")).unwrap();
     assert_eq!(rec.acked.last().unwrap(), "INITSTATE:0");
