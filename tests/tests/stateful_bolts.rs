@@ -182,7 +182,7 @@ impl ReplayableSpout for Numbers {
     }
 
     fn fail(&mut self, msg_id: MessageId) {
-        // Storm's mode: replay just that one.
+        // Storm's mode, crudely: go back to the failed number and emit everything after it again.
         self.next = self.next.min(msg_id as i64);
     }
 
