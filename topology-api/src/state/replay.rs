@@ -128,6 +128,12 @@ const POSITION_KEY: &str = "position";
 /// of a tree from before a rollback does not fail the checkpoint after it.
 const EPOCH_SHIFT: u32 = 40;
 
+/// The epoch as message ids carry it: its low 24 bits (an id has 64), so a spout rewound more
+/// than 16 million times still tells this epoch's trees from the last ones'.
+fn epoch_bits(epoch: u64) -> u64 {
+    epoch & ((1 << (64 - EPOCH_SHIFT)) - 1)
+}
+
 /// Runs a [`ReplayableSpout`] as a spout.
 pub(crate) struct Replayable<S: ReplayableSpout> {
     spout: S,
@@ -265,7 +271,7 @@ impl SpoutOutput for EpochIds<'_> {
     ) -> Result<&[TaskId], EmitError> {
         let id = msg_id.map(|_| {
             *self.next_id = (*self.next_id + 1) & ((1 << EPOCH_SHIFT) - 1);
-            (self.epoch << EPOCH_SHIFT) | *self.next_id
+            (epoch_bits(self.epoch) << EPOCH_SHIFT) | *self.next_id
         });
         self.inner.emit(stream, values, id, direct_task)
     }
@@ -322,7 +328,7 @@ impl<S: ReplayableSpout> Spout for Replayable<S> {
     fn fail(&mut self, msg_id: MessageId) {
         if !self.exactly_once {
             self.spout.fail(msg_id);
-        } else if msg_id >> EPOCH_SHIFT == self.epoch {
+        } else if msg_id >> EPOCH_SHIFT == epoch_bits(self.epoch) {
             self.failed = true;
         }
     }
@@ -376,5 +382,18 @@ impl<S: ReplayableSpout> Spout for Replayable<S> {
         self.spout.is_exhausted()
             && (!self.exactly_once
                 || self.committed == serde_json::to_vec(&self.spout.position()).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_keep_telling_epochs_apart_after_the_epoch_outgrows_them() {
+        let epoch = (1u64 << 24) + 5;
+        let id = (epoch_bits(epoch) << EPOCH_SHIFT) | 17;
+        assert_eq!(id >> EPOCH_SHIFT, epoch_bits(epoch));
+        assert_ne!(id >> EPOCH_SHIFT, epoch_bits(epoch + 1));
     }
 }
