@@ -15,8 +15,6 @@
 //! last: `emitted=<n> acked=<n> failed=<n>`. Submitted with `squall submit BINARY -- --redis
 //! ...` it runs on a cluster (`--workers W`).
 
-use std::time::{Duration, Instant};
-
 use clap::Parser;
 use squall_connectors::redis::{RedisCommitSink, RedisStateBackend, RedisStreamSpout};
 use squall_worker::prelude::*;
@@ -111,36 +109,5 @@ fn main() -> anyhow::Result<()> {
     if squall_worker::serve_cluster_role(&topology, &conf)? {
         return Ok(());
     }
-    squall_examples::log_to_stderr();
-    let running = LocalTopology::start("exact-counts", &conf, &topology)?;
-    let started = Instant::now();
-    loop {
-        std::thread::sleep(Duration::from_secs(1));
-        let s = running.stats().spout_totals();
-        println!(
-            "t={}s emitted={} acked={} failed={}",
-            started.elapsed().as_secs(),
-            s.emitted,
-            s.acked,
-            s.failed
-        );
-        if args
-            .seconds
-            .is_some_and(|n| started.elapsed() >= Duration::from_secs(n))
-        {
-            break;
-        }
-    }
-    let stats = running.kill(Duration::from_millis(500));
-    for c in &stats.components {
-        if let Some(e) = c.errors.last() {
-            println!("last error of {}: {}", c.id, e.message);
-        }
-    }
-    let s = stats.spout_totals();
-    println!(
-        "emitted={} acked={} failed={}",
-        s.emitted, s.acked, s.failed
-    );
-    Ok(())
+    squall_examples::run_local_for("exact-counts", &conf, &topology, args.seconds)
 }

@@ -122,3 +122,34 @@ pub fn pending(conn: &mut redis::Connection, stream: &str, group: &str) -> Optio
         _ => Some(0),
     }
 }
+
+/// Every key's committed count in the Redis state of `component`'s tasks in `topology`
+/// (`squall:state:<topology>:<component>-<task>`, key → count as JSON), summed over the tasks.
+/// Keys that do not decode as a string and a count are skipped.
+pub fn committed_counts(
+    conn: &mut redis::Connection,
+    topology: &str,
+    component: &str,
+) -> std::collections::BTreeMap<String, i64> {
+    let names: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("squall:state:{topology}:{component}-*"))
+        .query(conn)
+        .unwrap_or_default();
+    let mut counts = std::collections::BTreeMap::new();
+    // The committed hash is the one named by the task alone (not `:prepared` or `:meta`).
+    for name in names
+        .iter()
+        .filter(|n| n.bytes().last().is_some_and(|b| b.is_ascii_digit()))
+    {
+        let entries: Vec<(String, String)> = redis::cmd("HGETALL")
+            .arg(name)
+            .query(conn)
+            .unwrap_or_default();
+        for (key, value) in entries {
+            if let (Ok(key), Ok(n)) = (serde_json::from_str::<String>(&key), value.parse::<i64>()) {
+                *counts.entry(key).or_insert(0) += n;
+            }
+        }
+    }
+    counts
+}

@@ -11,30 +11,10 @@ use std::time::{Duration, Instant};
 
 use rand::RngExt;
 use squall_tests::cluster::{Cluster, binaries, eventually};
-use squall_tests::redis_server::RedisServer;
+use squall_tests::redis_server::{RedisServer, committed_counts};
 
 const TOTAL: i64 = 200_000;
 const KEYS: i64 = 20;
-
-/// Every key's committed count, summed over the count bolt's tasks.
-fn committed_counts(conn: &mut redis::Connection, topology: &str) -> BTreeMap<String, i64> {
-    let names: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("squall:state:{topology}:count-*"))
-        .query(conn)
-        .unwrap_or_default();
-    let mut counts = BTreeMap::new();
-    for name in names
-        .iter()
-        .filter(|n| n.bytes().last().is_some_and(|b| b.is_ascii_digit()))
-    {
-        let entries: Vec<(String, String)> = redis::cmd("HGETALL").arg(name).query(conn).unwrap();
-        for (key, value) in entries {
-            let key: String = serde_json::from_str(&key).unwrap();
-            *counts.entry(key).or_insert(0) += value.parse::<i64>().unwrap();
-        }
-    }
-    counts
-}
 
 struct Outcome {
     counts: BTreeMap<String, i64>,
@@ -90,13 +70,13 @@ fn run(
     println!(
         "{name}: submitted in {:?}, {} committed by then",
         submit_started.elapsed(),
-        committed_counts(&mut redis.conn(), name)
+        committed_counts(&mut redis.conn(), name, "count")
             .values()
             .sum::<i64>()
     );
     let mut worst_excess = i64::MIN;
     let mut observe = |conn: &mut redis::Connection| {
-        let counts = committed_counts(conn, name);
+        let counts = committed_counts(conn, name, "count");
         let excess = counts.values().map(|n| n - truth).max().unwrap_or(-truth);
         worst_excess = worst_excess.max(excess);
         counts

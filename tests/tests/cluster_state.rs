@@ -9,30 +9,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use squall_tests::cluster::{Cluster, binaries, eventually};
-use squall_tests::redis_server::{RedisServer, pending};
+use squall_tests::redis_server::{RedisServer, committed_counts, pending};
 
 const ENTRIES: u64 = 40_000;
 const KEYS: u64 = 20;
-
-/// Every key's committed count, summed over the count bolt's tasks.
-fn committed_counts(conn: &mut redis::Connection, topology: &str) -> BTreeMap<String, i64> {
-    let names: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("squall:state:{topology}:count-*"))
-        .query(conn)
-        .unwrap();
-    let mut counts = BTreeMap::new();
-    for name in names
-        .iter()
-        .filter(|n| n.bytes().last().is_some_and(|b| b.is_ascii_digit()))
-    {
-        let entries: Vec<(String, String)> = redis::cmd("HGETALL").arg(name).query(conn).unwrap();
-        for (key, value) in entries {
-            let key: String = serde_json::from_str(&key).unwrap();
-            *counts.entry(key).or_insert(0) += value.parse::<i64>().unwrap();
-        }
-    }
-    counts
-}
 
 fn total(counts: &BTreeMap<String, i64>) -> i64 {
     counts.values().sum()
@@ -84,10 +64,11 @@ fn counts_survive_two_worker_kills_and_are_never_below_the_truth() {
         assert!(
             eventually(Duration::from_secs(120), || total(&committed_counts(
                 &mut redis.conn(),
-                "counts"
+                "counts",
+                "count"
             )) >= at as i64),
             "{} of {at} entries committed before kill {kill}; logs in {}",
-            total(&committed_counts(&mut conn, "counts")),
+            total(&committed_counts(&mut conn, "counts", "count")),
             cluster.dir.path().display()
         );
         let pid = cluster.live_worker_pid("counts", 2, kill % 2);
@@ -101,12 +82,12 @@ fn counts_survive_two_worker_kills_and_are_never_below_the_truth() {
     let truth = ENTRIES / KEYS;
     let done = eventually(Duration::from_secs(240), || {
         let mut c = redis.conn();
-        let counts = committed_counts(&mut c, "counts");
+        let counts = committed_counts(&mut c, "counts", "count");
         counts.len() as u64 == KEYS
             && counts.values().all(|&n| n >= truth as i64)
             && pending(&mut c, "in", "squall").unwrap() == 0
     });
-    let counts = committed_counts(&mut conn, "counts");
+    let counts = committed_counts(&mut conn, "counts", "count");
     println!(
         "entries={ENTRIES} keys={} counted={} over_counted={} pending={} after {:?}",
         counts.len(),

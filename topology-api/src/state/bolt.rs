@@ -299,6 +299,54 @@ pub(super) fn malformed() -> ComponentError {
     ComponentError::msg("a malformed checkpoint tuple was dropped")
 }
 
+/// A bolt task that takes part in checkpoints: what it does with a data input and with a step
+/// once the step is due. [`execute_checkpointed`] does the rest, the same for every kind.
+pub(super) trait CheckpointedTask {
+    fn checkpoints(&mut self) -> &mut Checkpoints;
+    /// Processes (or holds, or drops) one data input.
+    fn process(&mut self, input: Tuple, out: &mut BoltCollector<'_>);
+    /// Carries out a step; an error fails it, which sends the coordinator into recovery.
+    fn run_step(&mut self, step: Step, out: &mut BoltCollector<'_>) -> Result<(), ComponentError>;
+}
+
+/// Routes one input of a checkpointed task: data to `process`; a step that is due to
+/// `run_step`, then forwarded (or failed), then the inputs held for it.
+pub(super) fn execute_checkpointed<T: CheckpointedTask>(
+    task: &mut T,
+    input: Tuple,
+    out: &mut BoltCollector<'_>,
+) -> Result<(), ComponentError> {
+    let (dropped, routed) = task.checkpoints().route(input);
+    for t in &dropped {
+        out.ack(t);
+    }
+    match routed {
+        Routed::Data(t) => task.process(t, out),
+        Routed::Held => {}
+        Routed::Ack(t) => out.ack(&t),
+        Routed::Malformed(t) => {
+            out.ack(&t);
+            return Err(malformed());
+        }
+        Routed::Step {
+            input,
+            step,
+            released,
+        } => {
+            let result = task.run_step(step, out);
+            match &result {
+                Ok(()) => forward(&input, step, out),
+                Err(_) => out.fail(&input),
+            }
+            for t in released {
+                task.process(t, out);
+            }
+            return result;
+        }
+    }
+    Ok(())
+}
+
 /// Forwards a completed step downstream, anchored to its last copy, and acks it.
 pub(super) fn forward(input: &Tuple, step: Step, out: &mut BoltCollector<'_>) {
     if let Err(e) = out.emit_on(
@@ -329,26 +377,39 @@ impl CheckpointForwarder {
     }
 }
 
-impl CheckpointForwarder {
-    /// Runs the plain bolt, noting whether it failed its input.
-    fn run_inner(
-        &mut self,
-        input: Tuple,
-        out: &mut BoltCollector<'_>,
-    ) -> Result<(), ComponentError> {
-        let mut failed = false;
-        let result = {
+impl CheckpointedTask for CheckpointForwarder {
+    fn checkpoints(&mut self) -> &mut Checkpoints {
+        &mut self.checkpoints
+    }
+
+    /// Runs the plain bolt; in exactly-once mode, notes whether it failed its input.
+    fn process(&mut self, input: Tuple, out: &mut BoltCollector<'_>) {
+        let result = if self.checkpoints.exactly_once() {
+            let mut failed = false;
             let mut watch = WatchFails {
                 inner: out.output(),
                 failed: &mut failed,
             };
-            self.inner
-                .execute(input, &mut BoltCollector::new(&mut watch))
+            let result = self
+                .inner
+                .execute(input, &mut BoltCollector::new(&mut watch));
+            if failed || result.is_err() {
+                self.checkpoints.note_failure();
+            }
+            result
+        } else {
+            self.inner.execute(input, out)
         };
-        if failed || result.is_err() {
-            self.checkpoints.note_failure();
+        if let Err(e) = result {
+            out.report_error(&e);
         }
-        result
+    }
+
+    /// A plain bolt has nothing to do for a step but vouch for it.
+    fn run_step(&mut self, step: Step, _out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        self.checkpoints.check(step)?;
+        self.checkpoints.completed(step);
+        Ok(())
     }
 }
 
@@ -399,40 +460,7 @@ impl Bolt for CheckpointForwarder {
     }
 
     fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        let (dropped, routed) = self.checkpoints.route(input);
-        for t in &dropped {
-            out.ack(t);
-        }
-        match routed {
-            Routed::Data(t) => return self.run_inner(t, out),
-            Routed::Held => {}
-            Routed::Ack(t) => out.ack(&t),
-            Routed::Malformed(t) => {
-                out.ack(&t);
-                return Err(malformed());
-            }
-            Routed::Step {
-                input,
-                step,
-                released,
-            } => {
-                let checked = self.checkpoints.check(step);
-                match &checked {
-                    Ok(()) => {
-                        self.checkpoints.completed(step);
-                        forward(&input, step, out);
-                    }
-                    Err(_) => out.fail(&input),
-                }
-                for t in released {
-                    if let Err(e) = self.run_inner(t, out) {
-                        out.report_error(&e);
-                    }
-                }
-                return checked;
-            }
-        }
-        Ok(())
+        execute_checkpointed(self, input, out)
     }
 
     fn cleanup(&mut self) {
@@ -501,7 +529,7 @@ impl<B: StatefulBolt> Stateful<B> {
     }
 
     /// Runs the user's `execute` on a data tuple; the input is kept for its deferred ack.
-    fn process(&mut self, input: Tuple, out: &mut BoltCollector<'_>) {
+    fn process_input(&mut self, input: Tuple, out: &mut BoltCollector<'_>) {
         let exactly_once = self.checkpoints.exactly_once();
         let Some(state) = self.state.as_mut() else {
             if exactly_once {
@@ -526,14 +554,6 @@ impl<B: StatefulBolt> Stateful<B> {
                 out.report_error(&e);
             }
         }
-    }
-
-    /// Carries out one completed checkpoint step.
-    fn run_step(&mut self, step: Step, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        self.checkpoints.check(step)?;
-        self.run_action(step, out)?;
-        self.checkpoints.completed(step);
-        Ok(())
     }
 
     fn run_action(
@@ -618,8 +638,25 @@ impl<B: StatefulBolt> Stateful<B> {
         self.state = Some(state);
         tracing::info!(namespace = %self.namespace, "state loaded");
         for input in std::mem::take(&mut self.waiting) {
-            self.process(input, out);
+            self.process_input(input, out);
         }
+        Ok(())
+    }
+}
+
+impl<B: StatefulBolt> CheckpointedTask for Stateful<B> {
+    fn checkpoints(&mut self) -> &mut Checkpoints {
+        &mut self.checkpoints
+    }
+
+    fn process(&mut self, input: Tuple, out: &mut BoltCollector<'_>) {
+        self.process_input(input, out);
+    }
+
+    fn run_step(&mut self, step: Step, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        self.checkpoints.check(step)?;
+        self.run_action(step, out)?;
+        self.checkpoints.completed(step);
         Ok(())
     }
 }
@@ -641,36 +678,7 @@ impl<B: StatefulBolt> Bolt for Stateful<B> {
     }
 
     fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        let (dropped, routed) = self.checkpoints.route(input);
-        for t in &dropped {
-            out.ack(t);
-        }
-        match routed {
-            Routed::Data(t) => self.process(t, out),
-            Routed::Held => {}
-            Routed::Ack(t) => out.ack(&t),
-            Routed::Malformed(t) => {
-                out.ack(&t);
-                return Err(malformed());
-            }
-            Routed::Step {
-                input,
-                step,
-                released,
-            } => {
-                let result = self.run_step(step, out);
-                match &result {
-                    Ok(()) => forward(&input, step, out),
-                    // The step's tree fails, which sends the coordinator into recovery.
-                    Err(_) => out.fail(&input),
-                }
-                for t in released {
-                    self.process(t, out);
-                }
-                return result;
-            }
-        }
-        Ok(())
+        execute_checkpointed(self, input, out)
     }
 
     fn cleanup(&mut self) {

@@ -8,7 +8,7 @@
 use crate::{Bolt, BoltCollector, ComponentError, Config, OutputDeclarer, TopologyContext, Tuple};
 use serde::{Deserialize, Serialize};
 
-use super::bolt::{Checkpoints, Routed, declare_checkpoint_stream, forward, malformed};
+use super::bolt::{CheckpointedTask, Checkpoints, declare_checkpoint_stream, execute_checkpointed};
 use super::checkpoint::{Action, Step};
 use super::kv::StateData;
 use super::provider::Providers;
@@ -169,13 +169,6 @@ impl<S: TwoPhaseSink> TwoPhase<S> {
         }
     }
 
-    fn run_step(&mut self, step: Step, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        self.checkpoints.check(step)?;
-        self.run_action(step, out)?;
-        self.checkpoints.completed(step);
-        Ok(())
-    }
-
     fn run_action(
         &mut self,
         step: Step,
@@ -237,6 +230,23 @@ impl<S: TwoPhaseSink> TwoPhase<S> {
     }
 }
 
+impl<S: TwoPhaseSink> CheckpointedTask for TwoPhase<S> {
+    fn checkpoints(&mut self) -> &mut Checkpoints {
+        &mut self.checkpoints
+    }
+
+    fn process(&mut self, input: Tuple, out: &mut BoltCollector<'_>) {
+        self.write(input, out);
+    }
+
+    fn run_step(&mut self, step: Step, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        self.checkpoints.check(step)?;
+        self.run_action(step, out)?;
+        self.checkpoints.completed(step);
+        Ok(())
+    }
+}
+
 impl<S: TwoPhaseSink> Bolt for TwoPhase<S> {
     fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
         declare_checkpoint_stream(declarer);
@@ -252,35 +262,7 @@ impl<S: TwoPhaseSink> Bolt for TwoPhase<S> {
     }
 
     fn execute(&mut self, input: Tuple, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        let (dropped, routed) = self.checkpoints.route(input);
-        for t in &dropped {
-            out.ack(t);
-        }
-        match routed {
-            Routed::Data(t) => self.write(t, out),
-            Routed::Held => {}
-            Routed::Ack(t) => out.ack(&t),
-            Routed::Malformed(t) => {
-                out.ack(&t);
-                return Err(malformed());
-            }
-            Routed::Step {
-                input,
-                step,
-                released,
-            } => {
-                let result = self.run_step(step, out);
-                match &result {
-                    Ok(()) => forward(&input, step, out),
-                    Err(_) => out.fail(&input),
-                }
-                for t in released {
-                    self.write(t, out);
-                }
-                return result;
-            }
-        }
-        Ok(())
+        execute_checkpointed(self, input, out)
     }
 
     fn cleanup(&mut self) {
