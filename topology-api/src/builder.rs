@@ -374,6 +374,69 @@ impl TopologyBuilder {
         )
     }
 
+    /// Adds a [`StatefulWindowedBolt`](crate::window::StatefulWindowedBolt): windows as `spec`
+    /// describes, whose contents are checkpointed with the task's key/value state, so a
+    /// restarted task finds its windows as the last commit left them (Storm's `setBolt` with an
+    /// `IStatefulWindowedBolt` and `withPersistence()`). Its inputs are acked when the checkpoint
+    /// holding them commits; it counts as a stateful bolt (it adds checkpoints).
+    ///
+    /// # Examples
+    /// ```
+    /// use squall_topology_api::*;
+    /// use squall_topology_api::state::{KeyValueState, CHECKPOINT_COMPONENT_ID};
+    /// use squall_topology_api::window::*;
+    /// # struct Source;
+    /// # impl Spout for Source {
+    /// #     fn declare_outputs(&self, out: &mut OutputDeclarer) { out.declare(Fields::new(["n"])); }
+    /// #     fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> { Ok(()) }
+    /// # }
+    /// struct Windows;
+    /// impl StatefulWindowedBolt for Windows {
+    ///     type Key = String;
+    ///     type Value = u64;
+    ///     fn execute(&mut self, _: &TupleWindow<'_>, state: &mut KeyValueState<String, u64>, _: &mut WindowCollector<'_, '_>)
+    ///         -> Result<(), ComponentError> {
+    ///         *state.entry("windows".into()).or_insert(0) += 1;
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let mut b = TopologyBuilder::new();
+    /// b.set_spout("numbers", || Source, 1);
+    /// b.set_stateful_windowed_bolt("windows", || Windows, WindowSpec::tumbling(Extent::count(10)), 2)
+    ///     .shuffle_grouping("numbers");
+    /// let topology = b.build().unwrap();
+    /// let windows = topology.spec().component("windows").unwrap();
+    /// assert_eq!(windows.config.get_u64(WINDOW_LENGTH_COUNT), Some(10));
+    /// assert!(windows.inputs.iter().any(|i| i.component == CHECKPOINT_COMPONENT_ID));
+    /// ```
+    pub fn set_stateful_windowed_bolt<B, F>(
+        &mut self,
+        id: &str,
+        factory: F,
+        spec: crate::window::WindowSpec,
+        parallelism: u32,
+    ) -> BoltDeclarer<'_>
+    where
+        B: crate::window::StatefulWindowedBolt,
+        F: Fn() -> B + Send + Sync + 'static,
+    {
+        self.stateful.insert(id.to_owned());
+        let providers = Arc::clone(&self.built_providers);
+        self.set_bolt(
+            id,
+            move || {
+                let providers = providers.get().cloned().unwrap_or_default();
+                let windowed = crate::window::StatefulWindowed::new(
+                    factory(),
+                    spec.clone(),
+                    providers.clone(),
+                );
+                state::Stateful::of(windowed, providers)
+            },
+            parallelism,
+        )
+    }
+
     /// Adds a [`ReplayableSpout`](crate::state::ReplayableSpout): a spout whose position is
     /// recorded at every checkpoint, so that with `topology.state.guarantee` = `exactly_once`
     /// it is rewound with the state after a failure. In Storm's mode it runs as a plain spout.

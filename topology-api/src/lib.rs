@@ -158,7 +158,8 @@ pub type MessageId = u64;
 pub mod prelude {
     pub use crate::state::{KeyValueState, StatefulBolt};
     pub use crate::window::{
-        Extent, TupleWindow, WindowCollector, WindowSpec, Windowed, WindowedBolt,
+        Extent, StatefulWindowedBolt, TupleWindow, WindowCollector, WindowSpec, Windowed,
+        WindowedBolt,
     };
     pub use crate::{
         BasicBolt, BasicCollector, Bolt, BoltCollector, ComponentError, Config, Fields, MessageId,

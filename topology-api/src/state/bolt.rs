@@ -6,7 +6,6 @@
 //! last committed one and every input since is replayed: at-least-once state, as in Storm.
 
 use std::hash::Hash;
-use std::marker::PhantomData;
 
 use crate::{
     BasicCollector, Bolt, BoltCollector, BoltOutput, ComponentError, Config, EmitError, Fields,
@@ -22,6 +21,7 @@ use super::guarantee::Guarantee;
 use super::kv::{KeyValueState, StateData};
 use super::provider::Providers;
 use super::store::StateStore;
+use super::task::{Plain, StateTask};
 use super::{CHECKPOINT_FIELDS, CHECKPOINT_STREAM_ID, topology_name};
 
 /// A bolt whose work is a key/value state per task (Storm's `IStatefulBolt` with a
@@ -480,10 +480,10 @@ impl Bolt for CheckpointForwarder {
     }
 }
 
-/// Runs a [`StatefulBolt`] as a bolt: loads its state on INITSTATE, holds its acks until
-/// COMMIT, and follows the checkpoint steps.
-pub(crate) struct Stateful<B: StatefulBolt> {
-    bolt: B,
+/// Runs a stateful task (a [`StatefulBolt`], or a stateful windowed bolt) as a bolt: loads
+/// its state on INITSTATE, holds its acks until COMMIT, and follows the checkpoint steps.
+pub(crate) struct Stateful<T: StateTask> {
+    task: T,
     providers: Providers,
     checkpoints: Checkpoints,
     topology: String,
@@ -491,7 +491,7 @@ pub(crate) struct Stateful<B: StatefulBolt> {
     /// Opened in `prepare`, or at INITSTATE if the backend was down then.
     store: Option<Box<dyn StateStore>>,
     /// Loaded at INITSTATE.
-    state: Option<KeyValueState<B::Key, B::Value>>,
+    state: Option<KeyValueState<T::Key, T::Value>>,
     /// Inputs that arrived before the state was loaded.
     waiting: Vec<Tuple>,
     /// Inputs processed since the last PREPARE: acked by the COMMIT after the next one.
@@ -499,13 +499,18 @@ pub(crate) struct Stateful<B: StatefulBolt> {
     /// Inputs covered by the last PREPARE: acked by its COMMIT.
     prepared: Vec<Tuple>,
     config: Config,
-    _bolt: PhantomData<B>,
 }
 
-impl<B: StatefulBolt> Stateful<B> {
+impl<B: StatefulBolt> Stateful<Plain<B>> {
     pub(crate) fn new(bolt: B, providers: Providers) -> Self {
+        Stateful::of(Plain(bolt), providers)
+    }
+}
+
+impl<T: StateTask> Stateful<T> {
+    pub(crate) fn of(task: T, providers: Providers) -> Self {
         Stateful {
-            bolt,
+            task,
             providers,
             checkpoints: Checkpoints::new(),
             topology: String::new(),
@@ -516,7 +521,6 @@ impl<B: StatefulBolt> Stateful<B> {
             pending: Vec::new(),
             prepared: Vec::new(),
             config: Config::new(),
-            _bolt: PhantomData,
         }
     }
 
@@ -541,9 +545,7 @@ impl<B: StatefulBolt> Stateful<B> {
             }
             return;
         };
-        let result = self
-            .bolt
-            .execute(&input, state, &mut BasicCollector::new(out, &input));
+        let result = self.task.execute(&input, state, out);
         match result {
             // In exactly-once mode a failure rewinds everything, so acks need not wait.
             Ok(()) if input.is_tick() || exactly_once => out.ack(&input),
@@ -569,12 +571,12 @@ impl<B: StatefulBolt> Stateful<B> {
                         step.txid
                     )));
                 };
-                self.bolt.pre_prepare(step.txid, state);
+                self.task.pre_prepare(step.txid, state)?;
                 state.prepare_commit(step.txid)?;
                 self.prepared.append(&mut self.pending);
             }
             Action::Commit => {
-                self.bolt.pre_commit(step.txid);
+                self.task.pre_commit(step.txid)?;
                 match (self.state.as_mut(), self.store.as_mut()) {
                     (Some(state), _) => state.commit(step.txid)?,
                     (None, Some(store)) => store.commit(step.txid)?,
@@ -590,7 +592,7 @@ impl<B: StatefulBolt> Stateful<B> {
                 }
             }
             Action::Rollback => {
-                self.bolt.pre_rollback();
+                self.task.pre_rollback()?;
                 match (self.state.as_mut(), self.store.as_mut()) {
                     (Some(state), _) => state.rollback()?,
                     (None, Some(store)) => store.rollback()?,
@@ -616,6 +618,7 @@ impl<B: StatefulBolt> Stateful<B> {
                 {
                     // Every recovery ends here: back to the committed state, as the spouts go
                     // back to their committed positions.
+                    self.task.pre_rollback()?;
                     state.rollback()?;
                 }
                 self.init_state(out)?;
@@ -634,7 +637,7 @@ impl<B: StatefulBolt> Stateful<B> {
             return Err(ComponentError::msg("no state store"));
         };
         let mut state = KeyValueState::load(store)?;
-        self.bolt.init_state(&mut state);
+        self.task.init_state(&mut state)?;
         self.state = Some(state);
         tracing::info!(namespace = %self.namespace, "state loaded");
         for input in std::mem::take(&mut self.waiting) {
@@ -644,7 +647,7 @@ impl<B: StatefulBolt> Stateful<B> {
     }
 }
 
-impl<B: StatefulBolt> CheckpointedTask for Stateful<B> {
+impl<T: StateTask> CheckpointedTask for Stateful<T> {
     fn checkpoints(&mut self) -> &mut Checkpoints {
         &mut self.checkpoints
     }
@@ -661,9 +664,9 @@ impl<B: StatefulBolt> CheckpointedTask for Stateful<B> {
     }
 }
 
-impl<B: StatefulBolt> Bolt for Stateful<B> {
+impl<T: StateTask> Bolt for Stateful<T> {
     fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
-        self.bolt.declare_outputs(declarer);
+        self.task.declare_outputs(declarer);
         declare_checkpoint_stream(declarer);
     }
 
@@ -672,7 +675,7 @@ impl<B: StatefulBolt> Bolt for Stateful<B> {
         self.topology = topology_name(context.topology_id()).to_owned();
         self.namespace = format!("{}-{}", context.this_component_id(), context.this_task_id());
         self.config = context.config().clone();
-        self.bolt.prepare(context)?;
+        self.task.prepare(context)?;
         // A backend that is down now is opened again at INITSTATE.
         self.open_store()
     }
@@ -682,11 +685,23 @@ impl<B: StatefulBolt> Bolt for Stateful<B> {
     }
 
     fn cleanup(&mut self) {
-        self.bolt.cleanup();
+        self.task.cleanup();
     }
 
     fn component_config(&self) -> Config {
-        self.bolt.component_config()
+        self.task.component_config()
+    }
+
+    fn poll_interval(&self) -> Option<std::time::Duration> {
+        self.task.poll_interval()
+    }
+
+    /// Time-driven work runs once the state is loaded.
+    fn poll(&mut self, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        match self.state.as_mut() {
+            Some(state) => self.task.poll(state, out),
+            None => Ok(()),
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 //! - `arrivals`: when a bolt has every copy of a step.
 //! - `spout`: the coordinator as a spout.
 //! - `bolt`: the stateful bolt trait, its runner, and the forwarder for plain bolts.
+//! - `task`: what the runner runs (a stateful bolt, or a stateful windowed bolt).
 //! - `kv`: the key/value state a task sees.
 //! - `store`, `memory`, `disk`, `provider`: where state is kept, and choosing it.
 
@@ -28,6 +29,7 @@ mod replay;
 mod sink;
 mod spout;
 mod store;
+mod task;
 mod wiring;
 
 pub use bolt::StatefulBolt;
@@ -46,6 +48,7 @@ pub use sink::TwoPhaseSink;
 pub(crate) use spout::CheckpointSpout;
 pub use spout::TOPOLOGY_STATE_CHECKPOINT_INTERVAL_MS;
 pub use store::{Change, Loaded, SharedBackend, StateBackend, StateError, StateStore};
+pub(crate) use task::StateTask;
 pub(crate) use wiring::wire_checkpoints;
 
 /// The spout the builder adds to a topology with stateful bolts (Storm's name).

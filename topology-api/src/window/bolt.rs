@@ -4,14 +4,12 @@
 //! anchors the window's emits to every tuple in it, and acks an input when it leaves its last
 //! window. Late tuples are acked and dropped, or emitted on the late-tuple stream.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::session::Sessions;
-use super::sliding::{Fired, Late, SlidingWindows};
-use super::spec::{Extent, LATE_TUPLE_FIELD, Shape, Timestamps, WindowSpec};
-use super::watermark::Watermarks;
+use super::sliding::Late;
+use super::spec::{Extent, LATE_TUPLE_FIELD, Shape, WindowSpec};
+use super::windows::{Due, Inserted, TaskWindows, wall_clock};
 use crate::{
     Bolt, BoltCollector, ComponentError, Config, EmitError, Fields, OutputDeclarer, TaskId,
     TopologyContext, Tuple, Value, Values,
@@ -99,12 +97,12 @@ pub trait WindowedBolt: Send + 'static {
 /// ```
 #[derive(Debug)]
 pub struct TupleWindow<'a> {
-    tuples: Vec<&'a Tuple>,
-    new: Vec<&'a Tuple>,
-    expired: Vec<&'a Tuple>,
-    start: i64,
-    end: i64,
-    key: Option<String>,
+    pub(super) tuples: Vec<&'a Tuple>,
+    pub(super) new: Vec<&'a Tuple>,
+    pub(super) expired: Vec<&'a Tuple>,
+    pub(super) start: i64,
+    pub(super) end: i64,
+    pub(super) key: Option<String>,
 }
 
 impl TupleWindow<'_> {
@@ -238,8 +236,10 @@ impl TupleWindow<'_> {
 /// }
 /// ```
 pub struct WindowCollector<'a, 'b> {
-    inner: &'a mut BoltCollector<'b>,
-    anchors: &'a [&'a Tuple],
+    pub(super) inner: &'a mut BoltCollector<'b>,
+    /// Every tuple of the window; none for a stateful window, whose inputs are acked when
+    /// the checkpoint holding them commits.
+    pub(super) anchors: &'a [&'a Tuple],
 }
 
 impl WindowCollector<'_, '_> {
@@ -319,25 +319,6 @@ impl WindowCollector<'_, '_> {
 /// ```
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
-fn wall_clock() -> Clock {
-    Arc::new(|| {
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-    })
-}
-
-/// The windows hold tuple numbers; the tuples themselves wait in [`Windowed::held`] (a tuple
-/// is acked once, by its one owner, so it is not shared between windows).
-enum Core {
-    Sliding(SlidingWindows<u64>),
-    Sessions {
-        sessions: Sessions<String, u64>,
-        key_fields: Vec<String>,
-    },
-}
-
 /// Runs a [`WindowedBolt`] as a [`Bolt`] with the windows of a [`WindowSpec`].
 ///
 /// # Examples
@@ -355,16 +336,7 @@ enum Core {
 /// ```
 pub struct Windowed<B> {
     bolt: B,
-    spec: WindowSpec,
-    core: Core,
-    /// Every tuple in a window still to come or to be evaluated, by number.
-    held: HashMap<u64, Tuple>,
-    next_number: u64,
-    watermarks: Watermarks,
-    clock: Clock,
-    /// Processing time never goes back, whatever the wall clock does.
-    last_now: i64,
-    next_watermark_at: i64,
+    windows: TaskWindows,
 }
 
 impl<B: WindowedBolt> Windowed<B> {
@@ -404,196 +376,97 @@ impl<B: WindowedBolt> Windowed<B> {
     /// assert_eq!(bolt.component_config().get_u64(WINDOW_LENGTH_COUNT), Some(3));
     /// ```
     pub fn with_clock(bolt: B, spec: WindowSpec, clock: Clock) -> Self {
-        let event_time = spec.is_event_time();
-        let core = match &spec.shape {
-            Shape::Sliding { length, slide } => {
-                Core::Sliding(SlidingWindows::new(*length, *slide, event_time))
-            }
-            Shape::Session { gap, key_fields } => Core::Sessions {
-                sessions: Sessions::new(
-                    i64::try_from(gap.as_millis()).unwrap_or(i64::MAX),
-                    event_time,
-                ),
-                key_fields: key_fields.clone(),
-            },
-        };
-        let lag = i64::try_from(spec.lag.as_millis()).unwrap_or(i64::MAX);
         Windowed {
             bolt,
-            spec,
-            core,
-            held: HashMap::new(),
-            next_number: 0,
-            watermarks: Watermarks::new([], lag),
-            clock,
-            last_now: i64::MIN,
-            next_watermark_at: i64::MIN,
-        }
-    }
-
-    fn now(&mut self) -> i64 {
-        self.last_now = self.last_now.max((self.clock)());
-        self.last_now
-    }
-
-    /// The input's time: now, or its event time.
-    fn timestamp(&mut self, input: &Tuple) -> Result<i64, ComponentError> {
-        match &self.spec.timestamps {
-            Timestamps::Processing => Ok(self.now()),
-            Timestamps::Field(name) => match input.get(&name.as_str()) {
-                Ok(Value::I64(ts)) => Ok(*ts),
-                Ok(other) => Err(ComponentError::msg(format!(
-                    "timestamp field {name:?} holds a {}, not an integer of milliseconds",
-                    other.type_name()
-                ))),
-                Err(_) => Err(ComponentError::msg(format!(
-                    "the tuple from {} has no timestamp field {name:?}",
-                    input.source_component()
-                ))),
-            },
-            Timestamps::Extractor(f) => f(input).ok_or_else(|| {
-                ComponentError::msg(format!(
-                    "the timestamp extractor gave no time for a tuple from {}",
-                    input.source_component()
-                ))
-            }),
+            windows: TaskWindows::new(spec, clock),
         }
     }
 
     /// A late tuple: emitted on the late-tuple stream (anchored to it), then acked.
     fn late(&self, input: &Tuple, late: &Late<u64>, collector: &mut BoltCollector<'_>) {
-        if let Some(stream) = &self.spec.late_tuple_stream {
-            let values = Values::from(vec![Value::List(input.values().to_vec())]);
-            if let Err(e) = collector.emit_on(stream, &[input], values) {
-                collector.report_error(&e);
-            }
-        } else {
-            tracing::debug!(
-                ts = late.ts,
-                watermark = late.watermark,
-                "late tuple acked and dropped"
-            );
-        }
+        late_tuple(self.windows.spec(), input, late, collector);
         collector.ack(input);
     }
 
-    /// Evaluates windows, then acks what expired.
-    fn run(
-        &mut self,
-        fired: impl IntoIterator<Item = (Option<String>, Fired<u64>)>,
-        collector: &mut BoltCollector<'_>,
-    ) {
-        for (key, fired) in fired {
-            if !fired.tuples.is_empty() {
-                let held = &self.held;
-                let resolve = |numbers: &[u64]| -> Vec<&Tuple> {
-                    numbers.iter().filter_map(|n| held.get(n)).collect()
-                };
-                let window = TupleWindow {
-                    tuples: resolve(&fired.tuples),
-                    new: resolve(&fired.new),
-                    expired: resolve(&fired.expired),
-                    start: fired.start,
-                    end: fired.end,
-                    key,
-                };
+    /// Evaluates the due windows, anchoring each one's emits to its tuples, then acks what
+    /// expired.
+    fn run(&mut self, due: Due, collector: &mut BoltCollector<'_>) {
+        let bolt = &mut self.bolt;
+        let mut expired = Vec::new();
+        self.windows.evaluate(
+            due,
+            |window| {
                 let mut out = WindowCollector {
                     inner: collector,
                     anchors: &window.tuples,
                 };
-                let bolt = &mut self.bolt;
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    bolt.execute(&window, &mut out)
-                }));
-                match result {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => collector.report_error(&e),
-                    Err(_) => collector.report_error(&"the windowed bolt panicked"),
+                if let Err(e) = guarded(|| bolt.execute(window, &mut out)) {
+                    out.report_error(&e);
                 }
-            }
-            for number in &fired.expired {
-                if let Some(tuple) = self.held.remove(number) {
-                    collector.ack(&tuple);
-                }
-            }
+            },
+            |tuple| expired.push(tuple),
+        );
+        for tuple in &expired {
+            collector.ack(tuple);
         }
-    }
-
-    fn sliding(fired: Vec<Fired<u64>>) -> impl Iterator<Item = (Option<String>, Fired<u64>)> {
-        fired.into_iter().map(|f| (None, f))
-    }
-
-    fn sessions(
-        fired: Vec<(String, Fired<u64>)>,
-    ) -> impl Iterator<Item = (Option<String>, Fired<u64>)> {
-        fired.into_iter().map(|(k, f)| (Some(k), f))
     }
 }
 
-/// A session key: the key fields' values as text, joined by `|`.
-fn session_key(input: &Tuple, key_fields: &[String]) -> Result<String, ComponentError> {
-    let mut key = String::new();
-    for (i, name) in key_fields.iter().enumerate() {
-        let value = input.get(&name.as_str()).map_err(|_| {
-            ComponentError::msg(format!("the tuple has no session key field {name:?}"))
-        })?;
-        if i > 0 {
-            key.push('|');
-        }
-        let text = match value {
-            Value::Str(s) => s.to_string(),
-            other => other.to_string(),
-        };
-        // Escaped, so ("a|b", "c") and ("a", "b|c") stay two keys.
-        key.push_str(&text.replace('\\', "\\\\").replace('|', "\\|"));
+/// Runs a windowed bolt's `execute`; a panic becomes an error.
+pub(super) fn guarded(
+    f: impl FnOnce() -> Result<(), ComponentError>,
+) -> Result<(), ComponentError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(_) => Err(ComponentError::msg("the windowed bolt panicked")),
     }
-    Ok(key)
+}
+
+/// Emits a late tuple on the late-tuple stream if the spec has one (anchored to it), else
+/// logs it; the caller acks it.
+pub(super) fn late_tuple(
+    spec: &WindowSpec,
+    input: &Tuple,
+    late: &Late<u64>,
+    collector: &mut BoltCollector<'_>,
+) {
+    if let Some(stream) = &spec.late_tuple_stream {
+        let values = Values::from(vec![Value::List(input.values().to_vec())]);
+        if let Err(e) = collector.emit_on(stream, &[input], values) {
+            collector.report_error(&e);
+        }
+    } else {
+        tracing::debug!(
+            ts = late.ts,
+            watermark = late.watermark,
+            "late tuple acked and dropped"
+        );
+    }
 }
 
 impl<B: WindowedBolt> Bolt for Windowed<B> {
     fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
         self.bolt.declare_outputs(declarer);
-        if let Some(stream) = &self.spec.late_tuple_stream {
-            declarer.declare_stream(stream.clone(), Fields::new([LATE_TUPLE_FIELD]));
-        }
+        declare_late_stream(self.windows.spec(), declarer);
     }
 
     fn component_config(&self) -> Config {
-        self.spec.to_config()
+        self.windows.spec().to_config()
     }
 
     fn prepare(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
         // Reported after the bolt is prepared: a bad spec is refused at submit already.
-        let checked = self.spec.check().map_err(ComponentError::msg);
-        if let Some(me) = context.spec().component(context.this_component_id()) {
-            let inputs = me
-                .inputs
-                .iter()
-                .map(|i| (i.component.clone(), i.stream.clone()));
-            let lag = i64::try_from(self.spec.lag.as_millis()).unwrap_or(i64::MAX);
-            self.watermarks = Watermarks::new(inputs, lag);
-        }
-        let now = self.now();
-        match &mut self.core {
-            // Starts the processing-time slide's schedule.
-            Core::Sliding(windows) => {
-                windows.tick(now);
-            }
-            // A session is cut before its first tuple would time out.
-            Core::Sessions { sessions, .. } => {
-                let config = context.config();
-                let timeouts_on = config
-                    .get_bool(crate::config::TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS)
-                    .unwrap_or(true);
-                let timeout_ms = config
-                    .get_f64(crate::config::TOPOLOGY_MESSAGE_TIMEOUT_SECS)
-                    .map_or(30_000, |secs| (secs * 1000.0) as i64);
-                if timeouts_on && let Shape::Session { gap, .. } = &self.spec.shape {
-                    let gap = i64::try_from(gap.as_millis()).unwrap_or(i64::MAX);
-                    sessions.set_max_span(timeout_ms.saturating_sub(gap));
-                }
-            }
-        }
+        let checked = self.windows.spec().check().map_err(ComponentError::msg);
+        // A session is cut before its first tuple would time out.
+        let config = context.config();
+        let timeouts_on = config
+            .get_bool(crate::config::TOPOLOGY_ENABLE_MESSAGE_TIMEOUTS)
+            .unwrap_or(true);
+        let timeout_ms = config
+            .get_f64(crate::config::TOPOLOGY_MESSAGE_TIMEOUT_SECS)
+            .map_or(30_000, |secs| (secs * 1000.0) as i64);
+        self.windows
+            .prepare(context, timeouts_on.then_some(timeout_ms));
         self.bolt.prepare(context)?;
         checked
     }
@@ -609,86 +482,50 @@ impl<B: WindowedBolt> Bolt for Windowed<B> {
         }
         // An error here fails the input (its tree replays), as Storm fails a tuple without a
         // timestamp.
-        let ts = self.timestamp(&input)?;
-        if self.spec.is_event_time() {
-            self.watermarks
-                .observe(input.source_component(), input.source_stream(), ts);
-        }
-        let number = self.next_number;
-        let added = match &mut self.core {
-            Core::Sliding(windows) => windows.add(ts, number),
-            Core::Sessions {
-                sessions,
-                key_fields,
-            } => {
-                let key = session_key(&input, key_fields)?;
-                sessions.add(key, ts, number).map(|()| Vec::new())
-            }
-        };
-        match added {
-            Ok(fired) => {
-                self.next_number += 1;
-                self.held.insert(number, input);
-                self.run(Self::sliding(fired), collector);
-            }
-            Err(late) => self.late(&input, &late, collector),
+        let stamp = self.windows.stamp(&input)?;
+        match self.windows.insert(stamp, input) {
+            Inserted::Held(due) => self.run(due, collector),
+            Inserted::Late(input, late) => self.late(&input, &late, collector),
         }
         Ok(())
     }
 
     fn poll_interval(&self) -> Option<Duration> {
-        let timed = match &self.spec.shape {
-            Shape::Sliding { slide, .. } => matches!(slide, Extent::Duration(_)),
-            Shape::Session { .. } => true,
-        };
-        if self.spec.is_event_time() {
-            Some(self.spec.watermark_interval.min(Duration::from_millis(10)))
-        } else if timed {
-            Some(Duration::from_millis(5))
-        } else {
-            None
-        }
+        poll_interval(self.windows.spec())
     }
 
     fn poll(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        let now = self.now();
-        if self.spec.is_event_time() {
-            if now < self.next_watermark_at {
-                return Ok(());
-            }
-            let interval = i64::try_from(self.spec.watermark_interval.as_millis()).unwrap_or(1);
-            self.next_watermark_at = now.saturating_add(interval.max(1));
-            let Some(watermark) = self.watermarks.advance() else {
-                return Ok(());
-            };
-            match &mut self.core {
-                Core::Sliding(windows) => {
-                    let fired = windows.advance(watermark);
-                    self.run(Self::sliding(fired), collector);
-                }
-                Core::Sessions { sessions, .. } => {
-                    let fired = sessions.advance(watermark);
-                    self.run(Self::sessions(fired), collector);
-                }
-            }
-            return Ok(());
-        }
-        match &mut self.core {
-            Core::Sliding(windows) => {
-                let fired = windows.tick(now);
-                self.run(Self::sliding(fired), collector);
-            }
-            Core::Sessions { sessions, .. } => {
-                let fired = sessions.advance(now);
-                self.run(Self::sessions(fired), collector);
-            }
-        }
+        let due = self.windows.poll();
+        self.run(due, collector);
         Ok(())
     }
 
     /// Windows still open are not evaluated; their tuples time out and replay, as in Storm.
     fn cleanup(&mut self) {
         self.bolt.cleanup();
+    }
+}
+
+/// Declares the late-tuple stream, if the spec has one.
+pub(super) fn declare_late_stream(spec: &WindowSpec, declarer: &mut OutputDeclarer) {
+    if let Some(stream) = &spec.late_tuple_stream {
+        declarer.declare_stream(stream.clone(), Fields::new([LATE_TUPLE_FIELD]));
+    }
+}
+
+/// How often a windowed task must look at the time: for watermarks, time slides and
+/// session gaps; never for count windows in processing time.
+pub(super) fn poll_interval(spec: &WindowSpec) -> Option<Duration> {
+    let timed = match &spec.shape {
+        Shape::Sliding { slide, .. } => matches!(slide, Extent::Duration(_)),
+        Shape::Session { .. } => true,
+    };
+    if spec.is_event_time() {
+        Some(spec.watermark_interval.min(Duration::from_millis(10)))
+    } else if timed {
+        Some(Duration::from_millis(5))
+    } else {
+        None
     }
 }
 

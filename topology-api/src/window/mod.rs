@@ -10,13 +10,19 @@
 //! - `sliding`: which tuples each sliding or tumbling window holds and when it is evaluated.
 //! - `session`: per-key sessions.
 //! - `watermark`: event time's progress over the input streams.
+//! - `windows`: one task's windows, whatever runs them.
 //! - `bolt`: the adapter that runs a windowed bolt as a bolt.
+//! - `stateful`: stateful windows, whose contents are checkpointed with the task's state.
+//! - `persist`: how a stateful window's contents are stored.
 
 mod bolt;
+mod persist;
 mod session;
 mod sliding;
 mod spec;
+mod stateful;
 mod watermark;
+mod windows;
 
 pub use bolt::{Clock, TupleWindow, WindowCollector, Windowed, WindowedBolt};
 pub use spec::{
@@ -26,3 +32,5 @@ pub use spec::{
     WINDOW_SESSION_GAP_MS, WINDOW_SLIDING_INTERVAL_COUNT, WINDOW_SLIDING_INTERVAL_DURATION_MS,
     WindowSpec, check_against,
 };
+pub(crate) use stateful::StatefulWindowed;
+pub use stateful::StatefulWindowedBolt;

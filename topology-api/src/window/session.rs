@@ -6,9 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::sliding::{Fired, Late};
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Session<T> {
     first: i64,
     last: i64,
@@ -29,6 +31,14 @@ pub(crate) struct Sessions<K, T> {
     max_span: Option<i64>,
 }
 
+/// Where a task's sessions stand, for a checkpoint (keys and sessions as a list: a JSON map
+/// needs text keys).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SessionsProgress<K, T> {
+    open: Vec<(K, Vec<Session<T>>)>,
+    watermark: Option<i64>,
+}
+
 impl<K: Ord + Clone, T: Clone> Sessions<K, T> {
     /// Sessions closed by `gap_ms` of quiet, in event time (closed by the watermark) or
     /// processing time.
@@ -46,6 +56,32 @@ impl<K: Ord + Clone, T: Clone> Sessions<K, T> {
     /// key start a new one).
     pub(crate) fn set_max_span(&mut self, ms: i64) {
         self.max_span = Some(ms.max(1));
+    }
+
+    /// Where the sessions stand now.
+    pub(crate) fn progress(&self) -> SessionsProgress<K, T> {
+        SessionsProgress {
+            open: self
+                .open
+                .iter()
+                .map(|(k, s)| (k.clone(), s.clone()))
+                .collect(),
+            watermark: self.watermark,
+        }
+    }
+
+    /// Puts the sessions back where `progress` says they stood.
+    pub(crate) fn restore(&mut self, progress: SessionsProgress<K, T>) {
+        self.open = progress.open.into_iter().collect();
+        self.watermark = progress.watermark;
+    }
+
+    /// The tuples held, in no particular order.
+    pub(crate) fn items(&self) -> impl Iterator<Item = &T> {
+        self.open
+            .values()
+            .flatten()
+            .flat_map(|s| s.items.iter().map(|(_, t)| t))
     }
 
     /// Tuples held in open sessions.

@@ -11,6 +11,8 @@
 
 use std::collections::VecDeque;
 
+use serde::{Deserialize, Serialize};
+
 use super::spec::Extent;
 
 /// One window, evaluated.
@@ -39,7 +41,7 @@ pub(crate) struct Late<T> {
     pub(crate) watermark: i64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Event<T> {
     ts: i64,
     item: T,
@@ -66,6 +68,18 @@ pub(crate) struct SlidingWindows<T> {
     watermark: Option<i64>,
 }
 
+/// Where a task's sliding windows stand, for a checkpoint: everything but the spec, which a
+/// restarted task takes from its bolt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SlidingProgress<T> {
+    events: VecDeque<Event<T>>,
+    released: usize,
+    since_trigger: u64,
+    due: Option<i64>,
+    next_end: Option<i64>,
+    watermark: Option<i64>,
+}
+
 impl<T: Clone> SlidingWindows<T> {
     /// Windows of `length` every `slide`, in event time (tuples wait for the watermark) or
     /// processing time.
@@ -81,6 +95,33 @@ impl<T: Clone> SlidingWindows<T> {
             next_end: None,
             watermark: None,
         }
+    }
+
+    /// Where the windows stand now.
+    pub(crate) fn progress(&self) -> SlidingProgress<T> {
+        SlidingProgress {
+            events: self.events.clone(),
+            released: self.released,
+            since_trigger: self.since_trigger,
+            due: self.due,
+            next_end: self.next_end,
+            watermark: self.watermark,
+        }
+    }
+
+    /// Puts the windows back where `progress` says they stood.
+    pub(crate) fn restore(&mut self, progress: SlidingProgress<T>) {
+        self.released = progress.released.min(progress.events.len());
+        self.events = progress.events;
+        self.since_trigger = progress.since_trigger;
+        self.due = progress.due;
+        self.next_end = progress.next_end;
+        self.watermark = progress.watermark;
+    }
+
+    /// The tuples held, oldest first.
+    pub(crate) fn items(&self) -> impl Iterator<Item = &T> {
+        self.events.iter().map(|e| &e.item)
     }
 
     /// Tuples held (in a window still to come or to be evaluated).

@@ -39,6 +39,9 @@ pub const WINDOW_SLIDING_INTERVAL_COUNT: &str = "topology.bolts.window.sliding.i
 /// ```
 pub const WINDOW_SLIDING_INTERVAL_DURATION_MS: &str =
     "topology.bolts.window.sliding.interval.duration.ms";
+/// Set in a stateful window's component configuration: its inputs are acked at
+/// checkpoints, so [`check_against`] does not bound it by the message timeout.
+pub(crate) const PERSISTENT_WINDOW_MARKER: &str = "topology.bolts.window.persistent";
 /// `topology.bolts.tuple.timestamp.field.name`: event time from this field.
 ///
 /// # Examples
@@ -533,6 +536,11 @@ pub fn check_against(component: &Config, conf: &Config) -> Result<(), String> {
         if get(key) == Some(0) {
             return Err(format!("{key} is 0; give at least 1"));
         }
+    }
+    // A stateful window's inputs are acked at checkpoints, not when they leave the window:
+    // neither the timeout nor max pending bounds its size.
+    if component.get_bool(PERSISTENT_WINDOW_MARKER) == Some(true) {
+        return Ok(());
     }
     let timeout_ms = match merged.get_f64(crate::config::TOPOLOGY_MESSAGE_TIMEOUT_SECS) {
         Some(secs) => secs * 1000.0,

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 /// An input stream: (component, stream).
 pub(crate) type Input = (String, String);
 
@@ -18,7 +20,28 @@ pub(crate) struct Watermarks {
     last: Option<i64>,
 }
 
+/// What the watermark has seen, for a checkpoint (the inputs come from the topology).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct WatermarkProgress {
+    max_seen: Vec<(Input, i64)>,
+    last: Option<i64>,
+}
+
 impl Watermarks {
+    /// What the watermark has seen so far.
+    pub(crate) fn progress(&self) -> WatermarkProgress {
+        WatermarkProgress {
+            max_seen: self.max_seen.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            last: self.last,
+        }
+    }
+
+    /// Takes back what the watermark had seen.
+    pub(crate) fn restore(&mut self, progress: WatermarkProgress) {
+        self.max_seen = progress.max_seen.into_iter().collect();
+        self.last = progress.last;
+    }
+
     /// Watermarks over `inputs` (the bolt's subscriptions) behind the newest tuple by `lag_ms`.
     pub(crate) fn new(inputs: impl IntoIterator<Item = Input>, lag_ms: i64) -> Self {
         Watermarks {

@@ -109,7 +109,7 @@ fn checkpoint_from(task: TaskId, txid: i64, action: &str, seq: i64) -> Tuple {
 }
 
 /// A runner for task `count-2` on `backend`, as `prepare` sets it up.
-fn runner(backend: &SharedBackend, senders: usize) -> Stateful<Count> {
+fn runner(backend: &SharedBackend, senders: usize) -> Stateful<Plain<Count>> {
     let mut providers = Providers::default();
     let shared = Arc::clone(backend);
     providers.register("test", Arc::new(move |_| Ok(Arc::clone(&shared))));
@@ -125,7 +125,11 @@ fn runner(backend: &SharedBackend, senders: usize) -> Stateful<Count> {
     s
 }
 
-fn feed(s: &mut Stateful<Count>, rec: &mut Recorder, t: Tuple) -> Result<(), ComponentError> {
+fn feed(
+    s: &mut Stateful<Plain<Count>>,
+    rec: &mut Recorder,
+    t: Tuple,
+) -> Result<(), ComponentError> {
     let mut out = BoltCollector::new(rec);
     s.execute(t, &mut out)
 }

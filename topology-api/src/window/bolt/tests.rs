@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::*;
+use crate::window::windows::session_key;
 use crate::{BoltOutput, SharedContext, TaskLayout, values};
 
 /// What the adapter did: emits (stream, the `n` of each anchor, values), acks and fails (by

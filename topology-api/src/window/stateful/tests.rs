@@ -1,0 +1,340 @@
+//! Stateful windows under the stateful runner, driven step by step: a restarted task finds its
+//! windows as the last commit left them (no window lost, none evaluated twice), inputs are
+//! acked at commit, expired tuples leave the store, and a rollback takes the windows back too.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::*;
+use crate::spec::ComponentFactory;
+use crate::state::{
+    CHECKPOINT_COMPONENT_ID, CHECKPOINT_STREAM_ID, MemoryBackend, SharedBackend,
+    TOPOLOGY_STATE_PROVIDER,
+};
+use crate::window::Extent;
+use crate::{
+    AnchorIds, Bolt, BoltOutput, EmitError, Fields, SharedContext, SpoutCollector, StreamSchema,
+    TaskId, TaskLayout, Topology, TopologyBuilder, Value, Values, values,
+};
+
+/// Emits the `n`s of each window and counts the windows in its state.
+struct Collect;
+
+impl StatefulWindowedBolt for Collect {
+    type Key = String;
+    type Value = i64;
+
+    fn declare_outputs(&self, out: &mut OutputDeclarer) {
+        out.declare(Fields::new(["ns", "windows"]));
+    }
+
+    fn execute(
+        &mut self,
+        window: &TupleWindow<'_>,
+        state: &mut KeyValueState<String, i64>,
+        out: &mut WindowCollector<'_, '_>,
+    ) -> Result<(), ComponentError> {
+        let ns: Vec<Value> = window
+            .get()
+            .iter()
+            .map(|t| Value::I64(t.get_i64("n").unwrap_or(-1)))
+            .collect();
+        let windows = state.entry("windows".into()).or_insert(0);
+        *windows += 1;
+        let windows = *windows;
+        out.emit(values![Value::List(ns), windows])?;
+        Ok(())
+    }
+}
+
+struct Source;
+
+impl crate::Spout for Source {
+    fn declare_outputs(&self, out: &mut OutputDeclarer) {
+        out.declare(Fields::new(["n", "key", "ts"]));
+    }
+    fn next_tuple(&mut self, _: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+        Ok(())
+    }
+}
+
+/// What the task did: windows emitted (their `n`s, with the anchor count), acked and failed
+/// inputs by `n` (checkpoints by action), errors.
+#[derive(Default)]
+struct Recorded {
+    windows: Vec<(Vec<i64>, usize)>,
+    acked: Vec<String>,
+    failed: Vec<String>,
+    errors: Vec<String>,
+}
+
+fn name(t: &Tuple) -> String {
+    if t.source_stream() == CHECKPOINT_STREAM_ID {
+        return t.get_str("action").unwrap_or("?").to_owned();
+    }
+    t.get_i64("n").map_or("?".into(), |n| n.to_string())
+}
+
+impl BoltOutput for Recorded {
+    fn emit(
+        &mut self,
+        stream: Option<&str>,
+        anchors: &[&Tuple],
+        values: Values,
+        _direct: Option<TaskId>,
+    ) -> Result<&[TaskId], EmitError> {
+        if stream.unwrap_or("default") == "default"
+            && let Some(Value::List(ns)) = values.first()
+        {
+            let ns = ns.iter().filter_map(Value::as_i64).collect();
+            self.windows.push((ns, anchors.len()));
+        }
+        Ok(&[])
+    }
+    fn ack(&mut self, input: &Tuple) {
+        self.acked.push(name(input));
+    }
+    fn fail(&mut self, input: &Tuple) {
+        self.failed.push(name(input));
+    }
+    fn reset_timeout(&mut self, _: &Tuple) {}
+    fn report_error(&mut self, error: &dyn fmt::Display) {
+        self.errors.push(error.to_string());
+    }
+}
+
+/// One task of a stateful windowed bolt over `backend`, started as the engine starts it.
+struct Task {
+    bolt: Box<dyn Bolt>,
+    /// This task's id: its stores are `w-<id>` and `w-<id>-window`.
+    id: TaskId,
+    out: Recorded,
+    seq: i64,
+}
+
+fn topology(spec: WindowSpec, backend: &SharedBackend) -> Topology {
+    let mut b = TopologyBuilder::new();
+    let shared = Arc::clone(backend);
+    b.state_backend("test", move |_| Ok(Arc::clone(&shared)));
+    b.set_spout("src", || Source, 1);
+    b.set_stateful_windowed_bolt("w", || Collect, spec, 1)
+        .shuffle_grouping("src");
+    b.build().unwrap()
+}
+
+impl Task {
+    fn start(spec: WindowSpec, backend: &SharedBackend) -> Task {
+        let topology = topology(spec, backend);
+        let Some(ComponentFactory::Bolt(factory)) = topology.factory("w") else {
+            panic!("no bolt factory for w");
+        };
+        let mut bolt = factory();
+        let spec = topology.spec();
+        let counts: Vec<(String, u32)> = spec
+            .components
+            .iter()
+            .map(|c| (c.id.clone(), c.tasks))
+            .collect();
+        let layout = TaskLayout::new(counts.iter().map(|(id, n)| (id.as_str(), *n)));
+        let task = layout.tasks_of("w")[0];
+        let shared = Arc::new(SharedContext {
+            topology_id: "windows-1-1".into(),
+            spec: Arc::clone(spec),
+            layout: Arc::new(layout),
+            worker_tasks: vec![task],
+            worker_port: None,
+        });
+        let mut conf = Config::new();
+        conf.set(TOPOLOGY_STATE_PROVIDER, "test");
+        let context = TopologyContext::new(shared, "w", task, Arc::new(conf));
+        bolt.prepare(&context).unwrap();
+        Task {
+            bolt,
+            id: task,
+            out: Recorded::default(),
+            seq: 0,
+        }
+    }
+
+    fn feed(&mut self, t: Tuple) {
+        let mut collector = BoltCollector::new(&mut self.out);
+        if let Err(e) = self.bolt.execute(t, &mut collector) {
+            self.out.errors.push(e.to_string());
+        }
+    }
+
+    fn input(&mut self, n: i64) {
+        self.keyed(n, "k", 0);
+    }
+
+    fn keyed(&mut self, n: i64, key: &str, ts: i64) {
+        let t = Tuple::for_test(
+            "src",
+            "default",
+            Fields::new(["n", "key", "ts"]),
+            values![n, key, ts],
+        );
+        self.feed(t);
+    }
+
+    fn step(&mut self, txid: i64, action: &str) {
+        self.seq += 1;
+        let t = Tuple::from_parts(
+            StreamSchema::intern(
+                CHECKPOINT_COMPONENT_ID,
+                CHECKPOINT_STREAM_ID,
+                Fields::new(crate::state::CHECKPOINT_FIELDS),
+            ),
+            1,
+            values![txid, action, self.seq],
+            AnchorIds::new(),
+        );
+        self.feed(t);
+    }
+
+    fn poll(&mut self) {
+        let mut collector = BoltCollector::new(&mut self.out);
+        self.bolt.poll(&mut collector).unwrap();
+    }
+
+    /// The windows emitted so far, by their `n`s.
+    fn windows(&self) -> Vec<Vec<i64>> {
+        self.out.windows.iter().map(|(ns, _)| ns.clone()).collect()
+    }
+
+    /// The data inputs acked so far.
+    fn acked_inputs(&self) -> Vec<String> {
+        self.out
+            .acked
+            .iter()
+            .filter(|a| a.parse::<i64>().is_ok())
+            .cloned()
+            .collect()
+    }
+}
+
+/// The numbers of the tuples the window store holds, committed.
+fn stored_tuples(backend: &SharedBackend, task: TaskId) -> Vec<u64> {
+    let namespace = format!("w-{task}-window");
+    let loaded = backend.open("windows", &namespace).unwrap().load().unwrap();
+    let mut ns: Vec<u64> = loaded
+        .entries
+        .iter()
+        .filter_map(|(k, _)| super::super::persist::tuple_number(k))
+        .collect();
+    ns.sort_unstable();
+    ns
+}
+
+#[test]
+fn a_restarted_task_finds_its_open_window_and_evaluates_no_window_twice() {
+    let backend: SharedBackend = Arc::new(MemoryBackend::new());
+    let tumbling3 = WindowSpec::tumbling(Extent::count(3));
+    let mut t = Task::start(tumbling3.clone(), &backend);
+    t.step(-1, "INITSTATE");
+    for n in 1..=4 {
+        t.input(n);
+    }
+    assert_eq!(t.windows(), [vec![1, 2, 3]]);
+    assert_eq!(
+        t.out.windows[0].1, 0,
+        "a stateful window's emits are not anchored"
+    );
+    assert!(t.acked_inputs().is_empty(), "inputs wait for their commit");
+    t.step(0, "PREPARE");
+    t.step(0, "COMMIT");
+    assert_eq!(t.acked_inputs(), ["1", "2", "3", "4"], "acked at commit");
+    // Tuples 1-3 leave at the next window (Storm's expiry), so all four are stored (by number,
+    // counting from 0).
+    assert_eq!(stored_tuples(&backend, t.id), [0, 1, 2, 3]);
+    t.input(5); // never checkpointed: lost with the task, replayed by its spout
+    assert!(t.out.errors.is_empty(), "{:?}", t.out.errors);
+    drop(t);
+
+    let mut again = Task::start(tumbling3, &backend);
+    again.step(0, "INITSTATE");
+    again.input(5); // the replay
+    again.input(6);
+    assert_eq!(
+        again.windows(),
+        [vec![4, 5, 6]],
+        "4 came back from the checkpoint; [1, 2, 3] was not evaluated again"
+    );
+    // At the next checkpoint 1-3 leave the store; 4-6 are held until the next window.
+    again.step(1, "PREPARE");
+    again.step(1, "COMMIT");
+    assert_eq!(stored_tuples(&backend, again.id), [3, 4, 5]);
+    assert!(again.out.errors.is_empty(), "{:?}", again.out.errors);
+}
+
+#[test]
+fn the_window_count_in_the_user_state_survives_with_the_windows() {
+    let backend: SharedBackend = Arc::new(MemoryBackend::new());
+    let spec = WindowSpec::tumbling(Extent::count(2));
+    let mut t = Task::start(spec.clone(), &backend);
+    t.step(-1, "INITSTATE");
+    for n in 1..=5 {
+        t.input(n);
+    }
+    t.step(0, "PREPARE");
+    t.step(0, "COMMIT");
+    drop(t);
+    let mut again = Task::start(spec, &backend);
+    again.step(0, "INITSTATE");
+    again.input(6);
+    // [5, 6] is the third window: the state counted two before the restart.
+    let emitted = &again.out.windows;
+    assert_eq!(emitted.len(), 1);
+    assert_eq!(again.windows(), [vec![5, 6]]);
+    let namespace = format!("w-{}", again.id);
+    let loaded = backend.open("windows", &namespace).unwrap().load().unwrap();
+    assert_eq!(loaded.entries.len(), 1, "the user's state: one key");
+    assert_eq!(loaded.entries[0].1, b"2", "committed: two windows");
+}
+
+#[test]
+fn a_rollback_takes_the_windows_back_to_the_commit_and_fails_the_inputs_since() {
+    let backend: SharedBackend = Arc::new(MemoryBackend::new());
+    let mut t = Task::start(WindowSpec::tumbling(Extent::count(3)), &backend);
+    t.step(-1, "INITSTATE");
+    t.input(1);
+    t.step(0, "PREPARE");
+    t.step(0, "COMMIT");
+    t.input(2);
+    t.input(3); // completes [1, 2, 3]
+    t.step(1, "PREPARE");
+    t.input(4);
+    t.step(1, "ROLLBACK"); // another task failed PREPARE 1
+    assert_eq!(t.out.failed, ["2", "3", "4"]);
+    // The replays land in the window as it was committed: [1] open.
+    t.input(2);
+    t.input(3);
+    assert_eq!(t.windows(), [vec![1, 2, 3], vec![1, 2, 3]]);
+    assert!(t.out.errors.is_empty(), "{:?}", t.out.errors);
+}
+
+#[test]
+fn a_session_open_at_the_checkpoint_goes_on_after_a_restart() {
+    let backend: SharedBackend = Arc::new(MemoryBackend::new());
+    let spec = WindowSpec::session(std::time::Duration::from_millis(10), ["key"])
+        .timestamp_field("ts")
+        .watermark_interval(std::time::Duration::from_millis(1));
+    let mut t = Task::start(spec.clone(), &backend);
+    t.step(-1, "INITSTATE");
+    t.keyed(1, "a", 100);
+    t.keyed(2, "b", 100);
+    t.keyed(3, "a", 105);
+    t.step(0, "PREPARE");
+    t.step(0, "COMMIT");
+    drop(t);
+
+    let mut again = Task::start(spec, &backend);
+    again.step(0, "INITSTATE");
+    again.keyed(4, "a", 112); // within 10 of 105: the same session
+    again.keyed(5, "b", 200); // b's session of 100 closes once the watermark passes 110
+    again.poll(); // a restarted task computes its first watermark at once
+    let mut windows = again.windows();
+    windows.sort();
+    assert_eq!(windows, [vec![1, 3, 4], vec![2]]);
+    assert!(again.out.errors.is_empty(), "{:?}", again.out.errors);
+}
