@@ -1,11 +1,13 @@
 //! A stateful topology for the state tests: keys from a Redis stream (field `key`, read through
 //! a consumer group) or, with `--total N`, from a replayable generator (numbers 0..N dealt
 //! over 2 spout tasks, key `k<n % --keys>`) → a stateful bolt counting per key, its state in
-//! Redis (`squall:state:<name>:count-<task>`, key → count as JSON).
+//! Redis (`squall:state:<name>:count-<task>`, key → count as JSON). With `--windows-ms W` the
+//! counting bolt is a stateful window instead: tumbling processing-time windows of W ms, each
+//! window's counts added to the state when it is evaluated.
 //!
 //!     state_topology --redis URL [--stream IN --group G | --total N [--keys 20]]
 //!         [--guarantee at_least_once|exactly_once] [--workers 2] [--interval-ms 500]
-//!         [--timeout-secs 10] [--rate NUMBERS_PER_SECOND]
+//!         [--timeout-secs 10] [--rate NUMBERS_PER_SECOND] [--windows-ms W]
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -113,6 +115,26 @@ impl StatefulBolt for Count {
     }
 }
 
+/// Counts entries per key, a window at a time.
+struct WindowCount;
+
+impl StatefulWindowedBolt for WindowCount {
+    type Key = String;
+    type Value = i64;
+
+    fn execute(
+        &mut self,
+        window: &TupleWindow<'_>,
+        state: &mut KeyValueState<String, i64>,
+        _out: &mut WindowCollector<'_, '_>,
+    ) -> Result<(), ComponentError> {
+        for t in window.get() {
+            *state.entry(t.get_str("key")?.to_owned()).or_insert(0) += 1;
+        }
+        Ok(())
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let url = arg(&args, "--redis").ok_or("--redis URL is required")?;
@@ -149,9 +171,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             2,
         );
     }
-    builder
-        .set_stateful_bolt("count", || Count, 2)
-        .fields_grouping("entries", ["key"]);
+    match arg(&args, "--windows-ms") {
+        Some(ms) => {
+            let length = std::time::Duration::from_millis(ms.parse()?);
+            let spec = WindowSpec::tumbling(Extent::duration(length));
+            builder
+                .set_stateful_windowed_bolt("count", || WindowCount, spec, 2)
+                .fields_grouping("entries", ["key"]);
+        }
+        None => {
+            builder
+                .set_stateful_bolt("count", || Count, 2)
+                .fields_grouping("entries", ["key"]);
+        }
+    }
     builder.state_backend("redis", RedisStateBackend::from_config);
     let topology = builder.build()?;
     let mut conf = Config::new();

@@ -173,25 +173,24 @@ impl<T: Clone> SlidingWindows<T> {
         let Some(slide) = self.slide.millis() else {
             return Vec::new();
         };
+        let slide = slide.max(1);
         if self.event_time {
             return Vec::new();
         }
-        let Some(mut due) = self.due else {
-            // The first window, (now - 1 + slide - length, now - 1 + slide], holds this
-            // millisecond's tuples too.
-            self.due = Some(now.saturating_add(slide - 1));
-            return Vec::new();
-        };
+        // The first window, (start - 1 + slide - length, start - 1 + slide], holds this
+        // millisecond's tuples too, and any held already (a restored task's).
+        let start = self.events.front().map_or(now, |e| e.ts.min(now));
+        let mut due = self.due.unwrap_or(start.saturating_add(slide - 1));
         // Windows end on the schedule, not when the tick came (up to a poll late), so they
         // stay back to back; stretches with no tuple are skipped, so a long stall or a jump of
         // the clock costs nothing per window missed. Strictly after the end: a tuple stamped
         // `due` may still arrive during that millisecond.
-        let slide = slide.max(1);
         let mut fired = Vec::new();
         while now > due {
             let Some(oldest) = self.events.front().map(|e| e.ts) else {
-                // Nothing held: on to the first end after now.
-                due = due.saturating_add((now - due) / slide * slide + slide);
+                // Nothing held: on to the first end at or after now (a tuple stamped now
+                // belongs to the window ending now, which fires once the clock is past it).
+                due = due.saturating_add((now - due + slide - 1) / slide * slide);
                 break;
             };
             if oldest > due {

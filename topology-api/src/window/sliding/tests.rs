@@ -253,3 +253,43 @@ proptest::proptest! {
         proptest::prop_assert!(unaccounted <= w.len());
     }
 }
+
+proptest::proptest! {
+    /// Processing time, as a task runs it: tuples stamped with a clock that only moves
+    /// forward, ticks in between. With a length of m slides each tuple is in exactly m
+    /// windows (one when tumbling), and only expires after the last.
+    #[test]
+    fn every_tuple_lands_in_each_of_its_windows_in_processing_time(
+        slide in 1u64..50,
+        m in 1u64..4,
+        steps in proptest::collection::vec((0i64..20, proptest::bool::ANY), 1..200),
+    ) {
+        let mut w = SlidingWindows::new(ms(slide * m), ms(slide), false);
+        let mut now = 1_000;
+        let mut fired = w.tick(now);
+        let mut added = 0u32;
+        for (advance, add) in steps {
+            now += advance;
+            if add {
+                fired.extend(w.add(now, added).unwrap());
+                added += 1;
+            } else {
+                fired.extend(w.tick(now));
+            }
+        }
+        fired.extend(w.tick(now + 10_000));
+        fired.extend(w.tick(now + 20_000));
+        let mut seen = vec![0u32; added as usize];
+        let mut expired = std::collections::HashSet::new();
+        for f in &fired {
+            for t in &f.expired {
+                proptest::prop_assert!(seen[*t as usize] == m as u32, "{} expired after {} windows", t, seen[*t as usize]);
+                expired.insert(*t);
+            }
+            for t in &f.tuples {
+                seen[*t as usize] += 1;
+            }
+        }
+        proptest::prop_assert!(seen.iter().all(|&n| n == m as u32), "windows per tuple: {:?}", seen);
+    }
+}
