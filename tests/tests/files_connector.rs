@@ -235,3 +235,104 @@ fn a_file_still_missing_its_last_newline_does_not_hold_up_the_others() {
         "a waits for its last line"
     );
 }
+
+/// Counts lines per file in exactly-once state; fails the first sighting of every seventh
+/// line of each file once (each failure rewinds every task and spout to the last checkpoint).
+struct CountPerFile {
+    failed: HashSet<String>,
+}
+
+impl squall_worker::state::StatefulBolt for CountPerFile {
+    type Key = String;
+    type Value = i64;
+
+    fn execute(
+        &mut self,
+        input: &Tuple,
+        state: &mut KeyValueState<String, i64>,
+        _out: &mut BasicCollector<'_, '_>,
+    ) -> Result<(), ComponentError> {
+        let line = input.get_str("line")?;
+        let (file, n) = line.rsplit_once('-').unwrap();
+        if n.parse::<u64>().unwrap() % 7 == 3 && self.failed.insert(line.to_owned()) {
+            return Err(ComponentError::msg("fails once"));
+        }
+        *state.entry(file.to_owned()).or_insert(0) += 1;
+        Ok(())
+    }
+}
+
+#[test]
+fn with_exactly_once_state_each_line_counts_once_through_rewinds_and_files_finish() {
+    use squall_worker::state::{
+        DiskBackend, StateBackend, TOPOLOGY_STATE_CHECKPOINT_INTERVAL_MS, TOPOLOGY_STATE_GUARANTEE,
+        TOPOLOGY_STATE_PROVIDER, TOPOLOGY_STATE_PROVIDER_CONFIG,
+    };
+    let input = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let files = [("a", 300_u64), ("b", 450), ("c", 120)];
+    for (name, lines) in files {
+        write_file(input.path(), name, lines);
+    }
+    let dir = input.path().to_owned();
+    let mut b = TopologyBuilder::new();
+    b.set_replayable_spout("lines", move || FileSpout::new(&dir), 2);
+    b.set_stateful_bolt(
+        "count",
+        || CountPerFile {
+            failed: HashSet::new(),
+        },
+        1,
+    )
+    .shuffle_grouping("lines");
+    let mut conf = Config::new();
+    conf.set(TOPOLOGY_STATE_GUARANTEE, "exactly_once");
+    conf.set(TOPOLOGY_STATE_CHECKPOINT_INTERVAL_MS, 100);
+    conf.set(TOPOLOGY_STATE_PROVIDER, "disk");
+    conf.set(
+        TOPOLOGY_STATE_PROVIDER_CONFIG,
+        format!(r#"{{"dir": "{}"}}"#, state.path().display()),
+    );
+    let run = squall_worker::testing::CompleteTopology::new()
+        .conf(conf)
+        .timeout(Duration::from_secs(60))
+        .run(&b.build().unwrap())
+        .unwrap();
+    assert!(run.is_complete(), "the run did not finish");
+    // The one `count` task's namespace, `count-<task>`.
+    let backend = DiskBackend::new(state.path());
+    let topology_dir = state.path().join("complete-topology-local");
+    let namespace = std::fs::read_dir(&topology_dir)
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".redb").map(str::to_owned))
+        .find(|n| n.starts_with("count-"))
+        .unwrap();
+    let loaded = backend
+        .open("complete-topology-local", &namespace)
+        .unwrap()
+        .load()
+        .unwrap();
+    let mut counts: Vec<(String, i64)> = loaded
+        .entries
+        .iter()
+        .map(|(k, v)| {
+            (
+                serde_json::from_slice(k).unwrap(),
+                serde_json::from_slice(v).unwrap(),
+            )
+        })
+        .collect();
+    counts.sort();
+    let truth: Vec<(String, i64)> = files
+        .iter()
+        .map(|(name, lines)| ((*name).to_owned(), *lines as i64))
+        .collect();
+    assert_eq!(counts, truth, "each line counted exactly once");
+    for (name, _) in files {
+        assert!(
+            input.path().join(format!("{name}.done")).exists(),
+            "{name} was not renamed once its every line was committed"
+        );
+    }
+}

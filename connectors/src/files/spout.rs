@@ -1,11 +1,13 @@
 //! The directory spout: newline-delimited files, read line by line, with each file's committed
 //! offset persisted beside it.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use squall_topology_api::state::ReplayableSpout;
 use squall_topology_api::{
     ComponentError, Fields, MessageId, OutputDeclarer, Spout, SpoutCollector, TopologyContext,
     Values,
@@ -28,8 +30,10 @@ const PERSIST_EVERY: Duration = Duration::from_millis(100);
 struct Tracked {
     name: String,
     ledger: OffsetLedger,
-    /// Bytes up to which lines were read (and emitted).
+    /// Bytes up to which lines were read (into the tracker).
     read_to: u64,
+    /// Bytes up to which lines were emitted.
+    emitted_to: u64,
     /// The end of the file was reached on a line boundary.
     fully_read: bool,
     /// Its last line lacks its newline: other files go first until the next scan.
@@ -49,6 +53,11 @@ struct Tracked {
 /// Storm's HDFS spout: a last line without its newline waits for it. Files are shared out
 /// among the spout's tasks by name; names starting with `.` and ending in `.done` are skipped.
 ///
+/// It is also a [`ReplayableSpout`] (add it with `set_replayable_spout`): with
+/// `topology.state.guarantee` = `exactly_once` its position is each file's offset, recorded
+/// with every checkpoint; a rollback sends it back there, and only a committed checkpoint
+/// moves the offsets on disk and renames finished files.
+///
 /// ```no_run
 /// use squall_connectors::files::FileSpout;
 /// use squall_topology_api::TopologyBuilder;
@@ -63,9 +72,14 @@ pub struct FileSpout {
     task_count: usize,
     files: Vec<Tracked>,
     reading: Option<(usize, BufReader<File>)>,
-    tracker: Tracker<(usize, u64)>,
+    /// Per line: its file, and where it starts and ends.
+    tracker: Tracker<(usize, u64, u64)>,
     next_scan: Instant,
     last_persist: Instant,
+    /// Exactly-once mode: checkpoints, not trees, decide what is done.
+    exactly_once: bool,
+    /// A scan has listed the directory since the start or the last seek.
+    scanned: bool,
 }
 
 impl FileSpout {
@@ -81,6 +95,8 @@ impl FileSpout {
             tracker: Tracker::default(),
             next_scan: Instant::now(),
             last_persist: Instant::now(),
+            exactly_once: false,
+            scanned: false,
         }
     }
 
@@ -98,6 +114,7 @@ impl FileSpout {
     /// Lists the directory and starts tracking this task's new files.
     fn scan(&mut self) -> Result<(), FileError> {
         self.next_scan = Instant::now() + SCAN_EVERY;
+        self.scanned = true;
         let mut names: Vec<String> = std::fs::read_dir(&self.dir)
             .map_err(|e| FileError::io(&self.dir, e))?
             .flatten()
@@ -123,6 +140,7 @@ impl FileSpout {
                 name,
                 ledger: OffsetLedger::resume(committed),
                 read_to: committed,
+                emitted_to: committed,
                 fully_read: false,
                 waiting: false,
                 dirty: false,
@@ -178,7 +196,7 @@ impl FileSpout {
             let mut values = Values::with_capacity(1);
             values.push(String::from_utf8_lossy(text).into_owned());
             fetched.push(Fetched {
-                position: (idx, start),
+                position: (idx, start, end),
                 values,
             });
         }
@@ -265,7 +283,7 @@ impl Spout for FileSpout {
 
     fn ack(&mut self, msg_id: MessageId) {
         self.tracker.ack(msg_id);
-        for (idx, start) in self.tracker.take_completed() {
+        for (idx, start, _) in self.tracker.take_completed() {
             if let Some(f) = self.files.get_mut(idx)
                 && f.ledger.acked(start)
             {
@@ -288,6 +306,156 @@ impl Spout for FileSpout {
         if let Err(e) = self.housekeeping(true) {
             tracing::warn!(error = %e, "could not write file offsets; lines after the last written offset are read again");
         }
+    }
+}
+
+impl FileSpout {
+    /// Exactly-once: emits the next line; its tree is not tracked (a checkpoint covers it).
+    fn emit_next_once(&mut self, collector: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+        if self.tracker.is_drained() {
+            if Instant::now() >= self.next_scan {
+                self.scan()?;
+            }
+            self.refill()?;
+        }
+        let Some((id, values)) = self.tracker.next_to_emit() else {
+            return Ok(());
+        };
+        let Some((idx, start, end)) = self.tracker.forget(id) else {
+            return Ok(());
+        };
+        collector.emit_with_id(values, id)?;
+        if let Some(f) = self.files.get_mut(idx) {
+            f.emitted_to = end;
+            // The ledger is for Storm's mode; keep it from growing.
+            f.ledger.acked(start);
+        }
+        Ok(())
+    }
+
+    /// Exactly-once: `position` is committed: writes its offsets and renames each file read
+    /// to its end, every line of it emitted before that checkpoint.
+    fn commit_position(&mut self, position: &BTreeMap<String, u64>) -> Result<(), FileError> {
+        let reading = self.reading.as_ref().map(|(i, _)| *i);
+        for i in 0..self.files.len() {
+            let f = &self.files[i];
+            let Some(&offset) = position.get(&f.name) else {
+                continue;
+            };
+            if f.finished {
+                continue;
+            }
+            let name = f.name.clone();
+            let done =
+                f.fully_read && f.read_to == offset && f.emitted_to == offset && reading != Some(i);
+            if done {
+                let from = self.dir.join(&name);
+                let to = self.dir.join(format!("{name}{DONE_SUFFIX}"));
+                std::fs::rename(&from, &to).map_err(|e| FileError::io(&from, e))?;
+                let _ = std::fs::remove_file(self.offset_path(&name));
+                self.files[i].finished = true;
+                tracing::info!(file = %name, "file done");
+            } else {
+                let path = self.offset_path(&name);
+                write_atomically(&path, offset.to_string().as_bytes())
+                    .map_err(|e| FileError::io(&path, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ReplayableSpout for FileSpout {
+    /// Per file this task reads: the offset after its last line emitted.
+    type Position = BTreeMap<String, u64>;
+
+    fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
+        Spout::declare_outputs(self, declarer);
+    }
+
+    fn open(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
+        // In an at-least-once topology it is the plain spout: offsets advance per tree.
+        self.exactly_once = squall_topology_api::state::exactly_once(context);
+        Spout::open(self, context)
+    }
+
+    fn next_tuple(&mut self, collector: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+        if self.exactly_once {
+            self.emit_next_once(collector)
+        } else {
+            Spout::next_tuple(self, collector)
+        }
+    }
+
+    fn position(&self) -> BTreeMap<String, u64> {
+        self.files
+            .iter()
+            .filter(|f| !f.finished)
+            .map(|f| (f.name.clone(), f.emitted_to))
+            .collect()
+    }
+
+    /// Every file goes back to its offset in `position`; a file not in it to its offset on
+    /// disk (the start, for a file never committed).
+    fn seek(&mut self, position: Option<&BTreeMap<String, u64>>) -> Result<(), ComponentError> {
+        self.reading = None;
+        self.tracker = Tracker::default();
+        for f in self.files.iter_mut().filter(|f| !f.finished) {
+            let on_disk = std::fs::read_to_string(
+                self.dir
+                    .join(OFFSETS_DIR)
+                    .join(format!("{}.offset", f.name)),
+            )
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+            let offset = position
+                .and_then(|p| p.get(&f.name))
+                .copied()
+                .unwrap_or(on_disk);
+            f.read_to = offset;
+            f.emitted_to = offset;
+            f.ledger = OffsetLedger::resume(offset);
+            f.fully_read = false;
+            f.waiting = false;
+        }
+        Ok(())
+    }
+
+    fn committed(&mut self, position: &BTreeMap<String, u64>) {
+        if let Err(e) = self.commit_position(position) {
+            tracing::warn!(error = %e, "could not record committed file offsets; the checkpoint's position still holds them");
+        }
+    }
+
+    fn ack(&mut self, msg_id: MessageId) {
+        Spout::ack(self, msg_id);
+    }
+
+    fn fail(&mut self, msg_id: MessageId) {
+        Spout::fail(self, msg_id);
+    }
+
+    fn deactivate(&mut self) {
+        if !self.exactly_once {
+            Spout::deactivate(self);
+        }
+    }
+
+    fn close(&mut self) {
+        if !self.exactly_once {
+            Spout::close(self);
+        }
+    }
+
+    /// Every file listed so far read to its end and every line emitted.
+    fn is_exhausted(&self) -> bool {
+        self.scanned
+            && self.tracker.is_drained()
+            && self
+                .files
+                .iter()
+                .all(|f| f.finished || (f.fully_read && !f.waiting && f.emitted_to == f.read_to))
     }
 }
 
