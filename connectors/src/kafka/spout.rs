@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use squall_topology_api::state::ReplayableSpout;
 use squall_topology_api::{
     ComponentError, Fields, MessageId, OutputDeclarer, Spout, SpoutCollector, TopologyContext,
     Value, Values,
@@ -38,6 +39,11 @@ type Position = (i32, i64);
 /// failed or timed-out tree is emitted again from memory, and after a crash the group's
 /// offsets replay every record that might not have completed, never one before them.
 ///
+/// It is also a [`ReplayableSpout`] (add it with `set_replayable_spout`): with
+/// `topology.state.guarantee` = `exactly_once` its position is, per partition, the offset after
+/// the last record emitted, recorded with every checkpoint; a rollback reads again from there,
+/// and the group's offsets are committed only when a checkpoint commits.
+///
 /// ```no_run
 /// use squall_connectors::kafka::KafkaSpout;
 /// use squall_topology_api::TopologyBuilder;
@@ -66,6 +72,10 @@ pub struct KafkaSpout {
     resumed_at: BTreeMap<i32, i64>,
     last_commit: Instant,
     refresh_at: Instant,
+    /// Exactly-once mode: checkpoints, not trees, decide what is done.
+    exactly_once: bool,
+    /// Exactly-once: per partition, one past the last offset emitted.
+    emitted: BTreeMap<i32, i64>,
 }
 
 impl KafkaSpout {
@@ -91,6 +101,8 @@ impl KafkaSpout {
             resumed_at: BTreeMap::new(),
             last_commit: Instant::now(),
             refresh_at: Instant::now(),
+            exactly_once: false,
+            emitted: BTreeMap::new(),
         }
     }
 
@@ -379,6 +391,115 @@ impl Spout for KafkaSpout {
     fn close(&mut self) {
         if let Err(e) = self.commit(true) {
             tracing::warn!(error = %e, "could not commit completed offsets; they will be read again");
+        }
+    }
+}
+
+impl KafkaSpout {
+    /// Exactly-once: emits the next record; its tree is not tracked (a checkpoint covers it).
+    fn emit_next_once(&mut self, collector: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+        if self.tracker.is_drained() {
+            self.fetch()?;
+        }
+        let Some((id, values)) = self.tracker.next_to_emit() else {
+            return Ok(());
+        };
+        let Some((partition, offset)) = self.tracker.forget(id) else {
+            return Ok(());
+        };
+        collector.emit_with_id(values, id)?;
+        self.emitted.insert(partition, offset + 1);
+        Ok(())
+    }
+
+    /// Exactly-once: commits `position` as the group's offsets.
+    fn commit_position(&mut self, position: &BTreeMap<i32, i64>) -> Result<(), KafkaError> {
+        let moved: Vec<(i32, i64)> = position
+            .iter()
+            .map(|(p, o)| (*p, *o))
+            .filter(|(p, o)| self.committed.get(p) != Some(o))
+            .collect();
+        let Some(consumer) = self.consumer.as_ref() else {
+            return Ok(());
+        };
+        if moved.is_empty() {
+            return Ok(());
+        }
+        let mut list = TopicPartitionList::new();
+        for (p, o) in &moved {
+            list.add_partition_offset(&self.topic, *p, Offset::Offset(*o))
+                .map_err(|e| self.client_error("commit", e))?;
+        }
+        consumer
+            .commit(&list, CommitMode::Async)
+            .map_err(|e| self.client_error("commit", e))?;
+        self.committed.extend(moved);
+        Ok(())
+    }
+}
+
+impl ReplayableSpout for KafkaSpout {
+    /// Per partition this task read: the offset after its last record emitted.
+    type Position = BTreeMap<i32, i64>;
+
+    fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
+        Spout::declare_outputs(self, declarer);
+    }
+
+    fn open(&mut self, context: &TopologyContext) -> Result<(), ComponentError> {
+        // In an at-least-once topology it is the plain spout: offsets committed per tree.
+        self.exactly_once = squall_topology_api::state::exactly_once(context);
+        Spout::open(self, context)
+    }
+
+    fn next_tuple(&mut self, collector: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+        if self.exactly_once {
+            self.emit_next_once(collector)
+        } else {
+            Spout::next_tuple(self, collector)
+        }
+    }
+
+    fn position(&self) -> BTreeMap<i32, i64> {
+        self.emitted.clone()
+    }
+
+    /// Reads every partition again from its offset in `position`, and a partition not in it
+    /// from the group's committed offset (the beginning when the group has none): the
+    /// consumer is set up anew.
+    fn seek(&mut self, position: Option<&BTreeMap<i32, i64>>) -> Result<(), ComponentError> {
+        let position = position.cloned().unwrap_or_default();
+        self.consumer = None;
+        self.tracker = Tracker::default();
+        self.resumed_at.clear();
+        self.next_fetch = position.clone();
+        self.emitted = position;
+        Ok(())
+    }
+
+    fn committed(&mut self, position: &BTreeMap<i32, i64>) {
+        if let Err(e) = self.commit_position(position) {
+            tracing::warn!(error = %e, "could not commit the checkpoint's offsets to the group; the checkpoint still holds them");
+        }
+    }
+
+    fn ack(&mut self, msg_id: MessageId) {
+        Spout::ack(self, msg_id);
+    }
+
+    fn fail(&mut self, msg_id: MessageId) {
+        Spout::fail(self, msg_id);
+    }
+
+    fn deactivate(&mut self) {
+        if !self.exactly_once {
+            Spout::deactivate(self);
+        }
+    }
+
+    fn close(&mut self) {
+        if !self.exactly_once {
+            Spout::close(self);
         }
     }
 }
