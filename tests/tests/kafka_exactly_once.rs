@@ -9,12 +9,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use squall_connectors::kafka::KafkaSpout;
+use squall_connectors::redis::RedisStateBackend;
 use squall_tests::cluster::eventually;
 use squall_tests::kafka_server::KafkaServer;
+use squall_tests::redis_server::{RedisServer, committed_counts};
 use squall_worker::prelude::*;
 use squall_worker::state::{
-    DiskBackend, StateBackend, TOPOLOGY_STATE_CHECKPOINT_INTERVAL_MS, TOPOLOGY_STATE_GUARANTEE,
-    TOPOLOGY_STATE_PROVIDER, TOPOLOGY_STATE_PROVIDER_CONFIG,
+    TOPOLOGY_STATE_CHECKPOINT_INTERVAL_MS, TOPOLOGY_STATE_GUARANTEE, TOPOLOGY_STATE_PROVIDER,
+    TOPOLOGY_STATE_PROVIDER_CONFIG,
 };
 
 const RECORDS: i64 = 3_000;
@@ -44,31 +46,6 @@ impl StatefulBolt for CountKeys {
     }
 }
 
-/// The committed counts of every `count` task in the disk backend under `dir`.
-fn committed(dir: &std::path::Path) -> BTreeMap<String, i64> {
-    let backend = DiskBackend::new(dir);
-    let mut counts = BTreeMap::new();
-    for entry in std::fs::read_dir(dir.join("kafka-eo-local")).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        let Some(namespace) = name.strip_suffix(".redb") else {
-            continue;
-        };
-        if !namespace.starts_with("count-") {
-            continue;
-        }
-        let loaded = backend
-            .open("kafka-eo-local", namespace)
-            .unwrap()
-            .load()
-            .unwrap();
-        for (k, v) in loaded.entries {
-            let key: String = serde_json::from_slice(&k).unwrap();
-            *counts.entry(key).or_insert(0) += serde_json::from_slice::<i64>(&v).unwrap();
-        }
-    }
-    counts
-}
-
 #[test]
 fn exactly_once_counts_from_kafka_are_exact_through_rewinds_and_the_group_catches_up() {
     let Some(kafka) = KafkaServer::start() else {
@@ -79,7 +56,9 @@ fn exactly_once_counts_from_kafka_are_exact_through_rewinds_and_the_group_catche
     let mut reader = kafka.reader("numbers");
     assert_eq!(reader.catch_up().len() as i64, RECORDS);
 
-    let state = tempfile::tempdir().unwrap();
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
     let brokers = kafka.brokers.clone();
     let mut b = TopologyBuilder::new();
     b.set_replayable_spout(
@@ -95,38 +74,56 @@ fn exactly_once_counts_from_kafka_are_exact_through_rewinds_and_the_group_catche
         2,
     )
     .shuffle_grouping("records");
+    b.state_backend("redis", RedisStateBackend::from_config);
     let mut conf = Config::new();
     conf.set(TOPOLOGY_STATE_GUARANTEE, "exactly_once");
     conf.set(TOPOLOGY_STATE_CHECKPOINT_INTERVAL_MS, 200);
-    conf.set(TOPOLOGY_STATE_PROVIDER, "disk");
+    conf.set(TOPOLOGY_STATE_PROVIDER, "redis");
     conf.set(
         TOPOLOGY_STATE_PROVIDER_CONFIG,
-        format!(r#"{{"dir": "{}"}}"#, state.path().display()),
+        format!(r#"{{"url": "{}"}}"#, redis.url),
     );
     let running = LocalTopology::start("kafka-eo", &conf, &b.build().unwrap()).unwrap();
-    // The group's offsets move only when a checkpoint commits: no lag means every record
-    // is in committed state.
-    let caught_up = eventually(Duration::from_secs(120), || {
+    let truth: BTreeMap<String, i64> = (0..KEYS)
+        .map(|k| (format!("k{k}"), RECORDS / KEYS))
+        .collect();
+    let mut conn = redis.conn();
+    let mut worst_excess = i64::MIN;
+    let counted = eventually(Duration::from_secs(120), || {
+        let counts = committed_counts(&mut conn, "kafka-eo-local", "count");
+        let excess = counts
+            .iter()
+            .map(|(k, n)| n - truth.get(k).copied().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        worst_excess = worst_excess.max(excess);
+        counts == truth
+    });
+    // The group's offsets follow the committed checkpoints to the end of every partition.
+    let caught_up = eventually(Duration::from_secs(60), || {
         kafka.lag(&reader, "numbers", "squall") == 0
     });
     let totals = running.kill(Duration::from_millis(500)).spout_totals();
-    // Read once the topology has let go of its state files.
-    let counts = committed(state.path());
+    let counts = committed_counts(&mut conn, "kafka-eo-local", "count");
     println!(
-        "kafka exactly_once: counted {} of {RECORDS}, spout emitted={} failed={}",
+        "kafka exactly_once: counted {} of {RECORDS}, worst key excess at any time {worst_excess}, spout emitted={} failed={}",
         counts.values().sum::<i64>(),
         totals.emitted,
         totals.failed
+    );
+    assert!(
+        counted,
+        "committed counts {counts:?} never equalled the truth"
+    );
+    assert!(
+        worst_excess <= 0,
+        "a count exceeded the truth by {worst_excess}"
     );
     assert!(
         caught_up,
         "the group's lag is {}",
         kafka.lag(&reader, "numbers", "squall")
     );
-    let truth: BTreeMap<String, i64> = (0..KEYS)
-        .map(|k| (format!("k{k}"), RECORDS / KEYS))
-        .collect();
-    assert_eq!(counts, truth, "each record counted exactly once");
     assert!(
         totals.emitted > RECORDS as u64,
         "the failures were expected to rewind and replay records"

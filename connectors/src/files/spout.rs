@@ -29,6 +29,8 @@ const PERSIST_EVERY: Duration = Duration::from_millis(100);
 /// A file this task reads.
 struct Tracked {
     name: String,
+    /// The file's inode: a later file under the same name is another file.
+    inode: u64,
     ledger: OffsetLedger,
     /// Bytes up to which lines were read (into the tracker).
     read_to: u64,
@@ -80,6 +82,17 @@ pub struct FileSpout {
     exactly_once: bool,
     /// A scan has listed the directory since the start or the last seek.
     scanned: bool,
+    /// Exactly-once: the position of the last seek, for files a scan finds after it.
+    resume: FilePositions,
+}
+
+/// Exactly-once: per file name, its inode and the offset after its last line emitted.
+type FilePositions = BTreeMap<String, (u64, u64)>;
+
+/// The inode of `path`, or 0 when it cannot be read.
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).map_or(0, |m| m.ino())
 }
 
 impl FileSpout {
@@ -97,6 +110,7 @@ impl FileSpout {
             last_persist: Instant::now(),
             exactly_once: false,
             scanned: false,
+            resume: FilePositions::new(),
         }
     }
 
@@ -132,12 +146,11 @@ impl FileSpout {
             if self.files.iter().any(|f| f.name == name && !f.finished) {
                 continue;
             }
-            let committed = std::fs::read_to_string(self.offset_path(&name))
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(0);
+            let inode = inode(&self.dir.join(&name));
+            let committed = self.start_offset(&name, inode);
             self.files.push(Tracked {
                 name,
+                inode,
                 ledger: OffsetLedger::resume(committed),
                 read_to: committed,
                 emitted_to: committed,
@@ -148,6 +161,18 @@ impl FileSpout {
             });
         }
         Ok(())
+    }
+
+    /// Where a file starts: in exactly-once mode its offset in the last seek's position (if it
+    /// is the same file), else its offset on disk, else 0.
+    fn start_offset(&self, name: &str, inode: u64) -> u64 {
+        if let Some(&(_, offset)) = self.resume.get(name).filter(|(i, _)| *i == inode) {
+            return offset;
+        }
+        std::fs::read_to_string(self.offset_path(name))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     /// Reads up to [`READ_LINES`] more lines into the tracker.
@@ -333,41 +358,52 @@ impl FileSpout {
         Ok(())
     }
 
-    /// Exactly-once: `position` is committed: writes its offsets and renames each file read
-    /// to its end, every line of it emitted before that checkpoint.
-    fn commit_position(&mut self, position: &BTreeMap<String, u64>) -> Result<(), FileError> {
+    /// Exactly-once: `position` is committed: renames each file read to its end, every line
+    /// of it emitted before that checkpoint, and writes the others' offsets (also of files
+    /// not tracked yet, as long as the same file is there), going on past a file that fails.
+    fn commit_position(&mut self, position: &FilePositions) -> Result<(), FileError> {
         let reading = self.reading.as_ref().map(|(i, _)| *i);
-        for i in 0..self.files.len() {
-            let f = &self.files[i];
-            let Some(&offset) = position.get(&f.name) else {
-                continue;
-            };
-            if f.finished {
-                continue;
-            }
-            let name = f.name.clone();
-            let done =
-                f.fully_read && f.read_to == offset && f.emitted_to == offset && reading != Some(i);
-            if done {
-                let from = self.dir.join(&name);
+        let mut first_error = None;
+        for (name, &(inode, offset)) in position {
+            let tracked = self
+                .files
+                .iter()
+                .position(|f| !f.finished && f.name == *name && f.inode == inode);
+            let done = tracked.is_some_and(|i| {
+                let f = &self.files[i];
+                f.fully_read && f.read_to == offset && f.emitted_to == offset && reading != Some(i)
+            });
+            let result = if done {
+                let from = self.dir.join(name);
                 let to = self.dir.join(format!("{name}{DONE_SUFFIX}"));
-                std::fs::rename(&from, &to).map_err(|e| FileError::io(&from, e))?;
-                let _ = std::fs::remove_file(self.offset_path(&name));
-                self.files[i].finished = true;
-                tracing::info!(file = %name, "file done");
-            } else {
-                let path = self.offset_path(&name);
+                std::fs::rename(&from, &to)
+                    .map_err(|e| FileError::io(&from, e))
+                    .map(|()| {
+                        let _ = std::fs::remove_file(self.offset_path(name));
+                        if let Some(i) = tracked {
+                            self.files[i].finished = true;
+                        }
+                        tracing::info!(file = %name, "file done");
+                    })
+            } else if self::inode(&self.dir.join(name)) == inode {
+                let path = self.offset_path(name);
                 write_atomically(&path, offset.to_string().as_bytes())
-                    .map_err(|e| FileError::io(&path, e))?;
+                    .map_err(|e| FileError::io(&path, e))
+            } else {
+                Ok(())
+            };
+            if let Err(e) = result {
+                tracing::warn!(file = %name, error = %e, "could not record a committed file offset");
+                first_error.get_or_insert(e);
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 }
 
 impl ReplayableSpout for FileSpout {
-    /// Per file this task reads: the offset after its last line emitted.
-    type Position = BTreeMap<String, u64>;
+    /// Per file this task reads: its inode, and the offset after its last line emitted.
+    type Position = FilePositions;
 
     fn declare_outputs(&self, declarer: &mut OutputDeclarer) {
         Spout::declare_outputs(self, declarer);
@@ -387,32 +423,27 @@ impl ReplayableSpout for FileSpout {
         }
     }
 
-    fn position(&self) -> BTreeMap<String, u64> {
+    fn position(&self) -> FilePositions {
         self.files
             .iter()
             .filter(|f| !f.finished)
-            .map(|f| (f.name.clone(), f.emitted_to))
+            .map(|f| (f.name.clone(), (f.inode, f.emitted_to)))
             .collect()
     }
 
-    /// Every file goes back to its offset in `position`; a file not in it to its offset on
-    /// disk (the start, for a file never committed).
-    fn seek(&mut self, position: Option<&BTreeMap<String, u64>>) -> Result<(), ComponentError> {
+    /// Every file goes back to its offset in `position`; a file not in it (or another file
+    /// under that name) to its offset on disk, or the start. Files found later start there too.
+    fn seek(&mut self, position: Option<&FilePositions>) -> Result<(), ComponentError> {
+        self.resume = position.cloned().unwrap_or_default();
         self.reading = None;
         self.tracker = Tracker::default();
-        for f in self.files.iter_mut().filter(|f| !f.finished) {
-            let on_disk = std::fs::read_to_string(
-                self.dir
-                    .join(OFFSETS_DIR)
-                    .join(format!("{}.offset", f.name)),
-            )
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
-            let offset = position
-                .and_then(|p| p.get(&f.name))
-                .copied()
-                .unwrap_or(on_disk);
+        self.scanned = false;
+        for i in 0..self.files.len() {
+            if self.files[i].finished {
+                continue;
+            }
+            let offset = self.start_offset(&self.files[i].name, self.files[i].inode);
+            let f = &mut self.files[i];
             f.read_to = offset;
             f.emitted_to = offset;
             f.ledger = OffsetLedger::resume(offset);
@@ -422,10 +453,9 @@ impl ReplayableSpout for FileSpout {
         Ok(())
     }
 
-    fn committed(&mut self, position: &BTreeMap<String, u64>) {
-        if let Err(e) = self.commit_position(position) {
-            tracing::warn!(error = %e, "could not record committed file offsets; the checkpoint's position still holds them");
-        }
+    fn committed(&mut self, position: &FilePositions) {
+        // Each failure is logged; the checkpoint keeps the offsets for the next seek.
+        let _ = self.commit_position(position);
     }
 
     fn ack(&mut self, msg_id: MessageId) {
@@ -484,5 +514,57 @@ mod tests {
             assert!(owners.iter().filter(|o| **o == task).count() > 10);
         }
         assert_eq!(owner("x", 1), 0);
+    }
+
+    /// A spout in exactly-once mode over `dir`, as `open` leaves it.
+    fn exactly_once_spout(dir: &Path) -> FileSpout {
+        let mut spout = FileSpout::new(dir);
+        spout.exactly_once = true;
+        std::fs::create_dir_all(dir.join(OFFSETS_DIR)).unwrap();
+        spout
+    }
+
+    #[test]
+    fn a_restarted_spout_starts_each_file_at_the_checkpoint_not_at_an_older_offset_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), "one\ntwo\nthree\n").unwrap();
+        let mut spout = exactly_once_spout(dir.path());
+        // The offset on disk lags the checkpoint (a crash before `committed` wrote it).
+        std::fs::write(dir.path().join(OFFSETS_DIR).join("a.offset"), "0").unwrap();
+        let ino = inode(&dir.path().join("a"));
+        let position: FilePositions = [("a".to_owned(), (ino, 4))].into();
+        // At start-up the seek comes before the directory was ever listed.
+        ReplayableSpout::seek(&mut spout, Some(&position)).unwrap();
+        spout.scan().unwrap();
+        assert_eq!(spout.files[0].read_to, 4, "resumes after `one`");
+        assert_eq!(ReplayableSpout::position(&spout), position);
+        // Another file under the same name is not that file.
+        let other: FilePositions = [("a".to_owned(), (ino + 1, 4))].into();
+        let mut fresh = exactly_once_spout(dir.path());
+        ReplayableSpout::seek(&mut fresh, Some(&other)).unwrap();
+        fresh.scan().unwrap();
+        assert_eq!(fresh.files[0].read_to, 0, "the offset on disk");
+    }
+
+    #[test]
+    fn a_committed_position_is_written_even_for_files_not_read_yet_and_only_for_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), "one\ntwo\n").unwrap();
+        std::fs::write(dir.path().join("b"), "x\n").unwrap();
+        let (a, b) = (inode(&dir.path().join("a")), inode(&dir.path().join("b")));
+        let mut spout = exactly_once_spout(dir.path());
+        let position: FilePositions =
+            [("a".to_owned(), (a, 4)), ("b".to_owned(), (b + 1, 2))].into();
+        ReplayableSpout::committed(&mut spout, &position);
+        assert_eq!(committed_offset(dir.path(), "a"), Some(4));
+        assert_eq!(
+            committed_offset(dir.path(), "b"),
+            None,
+            "b is another file now"
+        );
+        assert!(
+            dir.path().join("a").exists(),
+            "not read to its end here: not renamed"
+        );
     }
 }

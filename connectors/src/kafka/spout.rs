@@ -171,6 +171,10 @@ impl KafkaSpout {
             });
         }
         let mine = partitions_for_task(all, self.task.0, self.task.1);
+        // A position kept by this task under another parallelism may name partitions that
+        // are another task's now: they are not read, recorded or committed here.
+        self.next_fetch.retain(|p, _| mine.contains(p));
+        self.emitted.retain(|p, _| mine.contains(p));
         let new: Vec<i32> = mine
             .iter()
             .copied()

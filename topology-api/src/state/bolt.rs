@@ -696,12 +696,17 @@ impl<T: StateTask> Bolt for Stateful<T> {
         self.task.poll_interval()
     }
 
-    /// Time-driven work runs once the state is loaded.
+    /// Time-driven work runs once the state is loaded; an error in it fails the next
+    /// checkpoint in exactly-once mode, as a failed input does.
     fn poll(&mut self, out: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        match self.state.as_mut() {
-            Some(state) => self.task.poll(state, out),
-            None => Ok(()),
+        let Some(state) = self.state.as_mut() else {
+            return Ok(());
+        };
+        let result = self.task.poll(state, out);
+        if result.is_err() {
+            self.checkpoints.note_failure();
         }
+        result
     }
 }
 

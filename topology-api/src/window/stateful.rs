@@ -95,7 +95,8 @@ pub trait StatefulWindowedBolt: Send + 'static {
     /// checkpoint holding them commits.
     ///
     /// # Errors
-    /// Reported as the component's error.
+    /// Reported as the component's error; with `exactly_once` state it also rewinds the
+    /// topology to the last checkpoint.
     fn execute(
         &mut self,
         window: &TupleWindow<'_>,
@@ -141,6 +142,8 @@ pub(crate) struct StatefulWindowed<B> {
     store: Option<Box<dyn StateStore>>,
     /// The windows are loaded from the store (at INITSTATE).
     loaded: bool,
+    /// `exactly_once` state: a window's error rewinds the topology to the last checkpoint.
+    exactly_once: bool,
 }
 
 impl<B: StatefulWindowedBolt> StatefulWindowed<B> {
@@ -163,6 +166,7 @@ impl<B: StatefulWindowedBolt> StatefulWindowed<B> {
             namespace: String::new(),
             store: None,
             loaded: false,
+            exactly_once: false,
         }
     }
 
@@ -184,14 +188,20 @@ impl<B: StatefulWindowedBolt> StatefulWindowed<B> {
         Ok(())
     }
 
-    /// Evaluates the due windows; their emits are not anchored.
+    /// Evaluates the due windows; their emits are not anchored. A window's error is
+    /// reported; with `exactly_once` the first is returned, so the runner fails the next
+    /// checkpoint and every task goes back to the last one (the window's half-made changes
+    /// to the state with it). With `at_least_once` the window's tuples expire regardless, as
+    /// with plain windows.
     fn run(
         &mut self,
         due: Due,
         state: &mut KeyValueState<B::Key, B::Value>,
         out: &mut BoltCollector<'_>,
-    ) {
+    ) -> Result<(), ComponentError> {
         let bolt = &mut self.bolt;
+        let exactly_once = self.exactly_once;
+        let mut first_error = None;
         self.windows.evaluate(
             due,
             |window| {
@@ -200,12 +210,17 @@ impl<B: StatefulWindowedBolt> StatefulWindowed<B> {
                     anchors: &[],
                 };
                 if let Err(e) = guarded(|| bolt.execute(window, state, &mut collector)) {
-                    collector.report_error(&e);
+                    if exactly_once && first_error.is_none() {
+                        first_error = Some(e);
+                    } else {
+                        collector.report_error(&e);
+                    }
                 }
             },
             // Acked by the runner when its checkpoint committed.
             drop,
         );
+        first_error.map_or(Ok(()), Err)
     }
 }
 
@@ -229,6 +244,7 @@ impl<B: StatefulWindowedBolt> StateTask for StatefulWindowed<B> {
         let checked = self.windows.spec().check().map_err(ComponentError::msg);
         // Inputs are acked at checkpoints, so sessions need no cut before the timeout.
         self.windows.prepare(context, None);
+        self.exactly_once = crate::state::exactly_once(context);
         self.windows.track_changes();
         self.topology = crate::state::topology_name(context.topology_id()).to_owned();
         self.namespace = format!(
@@ -265,9 +281,11 @@ impl<B: StatefulWindowedBolt> StateTask for StatefulWindowed<B> {
         let stamp = self.windows.stamp(input)?;
         match self.windows.insert(stamp, detached(input)) {
             Inserted::Held(due) => self.run(due, state, out),
-            Inserted::Late(_, late) => late_tuple(self.windows.spec(), input, &late, out),
+            Inserted::Late(_, late) => {
+                late_tuple(self.windows.spec(), input, &late, out);
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     fn pre_prepare(
@@ -306,8 +324,7 @@ impl<B: StatefulWindowedBolt> StateTask for StatefulWindowed<B> {
         out: &mut BoltCollector<'_>,
     ) -> Result<(), ComponentError> {
         let due = self.windows.poll();
-        self.run(due, state, out);
-        Ok(())
+        self.run(due, state, out)
     }
 
     fn cleanup(&mut self) {

@@ -291,6 +291,8 @@ impl TaskWindows {
 
     /// What changed since the last call (or since tracking began), as a state store's change
     /// set: tuples that arrived and are still held, tuples that expired, and the progress.
+    /// The record is cleared here, before the store has them: a PREPARE that fails is always
+    /// followed by a ROLLBACK, which reloads the windows from the store.
     ///
     /// # Errors
     /// A tuple or the progress does not encode.
