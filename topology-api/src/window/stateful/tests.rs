@@ -472,9 +472,9 @@ proptest::proptest! {
         let start = |clock: &Arc<AtomicI64>| clocked_with(spec.clone(), &backend, clock, "exactly_once");
         let mut t = start(&clock);
         t.step(-1, "INITSTATE");
-        // The spout: the next number to emit, the most ever emitted, and the positions of
-        // the last PREPARE and the last commit.
-        let (mut next, mut total, mut prepared, mut committed_at) = (0i64, 0i64, 0i64, 0i64);
+        // The spout: the next number to emit, the most ever emitted, and the position of the
+        // last commit.
+        let (mut next, mut total, mut committed_at) = (0i64, 0i64, 0i64);
         let mut txid = 0;
         for (advance, what, commit_on_recovery) in steps {
             clock.fetch_add(advance, Ordering::SeqCst);
@@ -507,7 +507,7 @@ proptest::proptest! {
                 _ => {
                     // A crash between PREPARE and COMMIT; recovery finishes or undoes it.
                     t.step(txid, "PREPARE");
-                    prepared = next;
+                    let prepared = next;
                     proptest::prop_assert!(t.out.errors.is_empty(), "{:?}", t.out.errors);
                     t = start(&clock);
                     if commit_on_recovery {
