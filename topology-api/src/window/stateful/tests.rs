@@ -17,7 +17,8 @@ use crate::{
     TaskId, TaskLayout, Topology, TopologyBuilder, Value, Values, values,
 };
 
-/// Emits the `n`s of each window; counts the windows and their tuples in its state.
+/// Emits the `n`s of each window; counts the windows and their tuples in its state. A window
+/// holding a negative `n` fails after counting its tuples.
 struct Collect;
 
 impl StatefulWindowedBolt for Collect {
@@ -40,6 +41,9 @@ impl StatefulWindowedBolt for Collect {
             .map(|t| Value::I64(t.get_i64("n").unwrap_or(-1)))
             .collect();
         *state.entry("tuples".into()).or_insert(0) += ns.len() as i64;
+        if ns.iter().any(|n| n.as_i64().is_some_and(|n| n < 0)) {
+            return Err(ComponentError::msg("a negative number"));
+        }
         let windows = state.entry("windows".into()).or_insert(0);
         *windows += 1;
         let windows = *windows;
@@ -343,6 +347,60 @@ fn a_rollback_takes_the_windows_back_to_the_commit_and_fails_the_inputs_since() 
     t.input(3);
     assert_eq!(t.windows(), [vec![1, 2, 3], vec![1, 2, 3]]);
     assert!(t.out.errors.is_empty(), "{:?}", t.out.errors);
+}
+
+#[test]
+fn a_window_error_rewinds_with_exactly_once_and_is_only_reported_with_at_least_once() {
+    let spec = WindowSpec::tumbling(Extent::count(3));
+    // Exactly-once: the error fails the next PREPARE; the rollback drops the window's
+    // half-made count with the rest.
+    let backend: SharedBackend = Arc::new(MemoryBackend::new());
+    let mut t = Task::start_with(spec.clone(), &backend, "exactly_once");
+    t.step(-1, "INITSTATE");
+    t.input(1);
+    t.input(2);
+    t.input(-3); // completes a window that fails
+    assert!(
+        t.out.errors.iter().any(|e| e.contains("negative")),
+        "{:?}",
+        t.out.errors
+    );
+    t.step(0, "PREPARE");
+    assert!(
+        t.out.failed.contains(&"PREPARE".to_owned()),
+        "failed: {:?}",
+        t.out.failed
+    );
+    t.step(0, "ROLLBACK");
+    // The spout rewinds and sends its numbers again (this time without the poison).
+    t.input(1);
+    t.input(2);
+    t.input(3);
+    t.step(1, "PREPARE");
+    t.step(1, "COMMIT");
+    assert_eq!(
+        committed(&backend, t.id, "tuples"),
+        Some(3),
+        "the failed window's count is gone"
+    );
+    assert_eq!(committed(&backend, t.id, "windows"), Some(1));
+
+    // At-least-once: reported, and the checkpoint goes through, as with plain windows.
+    let backend: SharedBackend = Arc::new(MemoryBackend::new());
+    let mut t = Task::start(spec, &backend);
+    t.step(-1, "INITSTATE");
+    t.input(1);
+    t.input(2);
+    t.input(-3);
+    assert!(
+        t.out.errors.iter().any(|e| e.contains("negative")),
+        "{:?}",
+        t.out.errors
+    );
+    t.step(0, "PREPARE");
+    t.step(0, "COMMIT");
+    assert!(t.out.failed.is_empty(), "failed: {:?}", t.out.failed);
+    assert_eq!(t.acked_inputs(), ["1", "2", "-3"]);
 }
 
 #[test]
