@@ -321,6 +321,14 @@ impl KafkaSpout {
         // Completed positions need no bookkeeping: what is not unacked any more is done.
         self.tracker.take_completed();
         let points = commit_points(&self.next_fetch, self.tracker.unacked_positions().copied());
+        self.commit_offsets(points)
+    }
+
+    /// Commits to the group each partition's offset in `points` that moved.
+    fn commit_offsets(
+        &mut self,
+        points: impl IntoIterator<Item = (i32, i64)>,
+    ) -> Result<(), KafkaError> {
         let moved: Vec<(i32, i64)> = points
             .into_iter()
             .filter(|(p, o)| self.committed.get(p) != Some(o))
@@ -415,31 +423,6 @@ impl KafkaSpout {
         self.emitted.insert(partition, offset + 1);
         Ok(())
     }
-
-    /// Exactly-once: commits `position` as the group's offsets.
-    fn commit_position(&mut self, position: &BTreeMap<i32, i64>) -> Result<(), KafkaError> {
-        let moved: Vec<(i32, i64)> = position
-            .iter()
-            .map(|(p, o)| (*p, *o))
-            .filter(|(p, o)| self.committed.get(p) != Some(o))
-            .collect();
-        let Some(consumer) = self.consumer.as_ref() else {
-            return Ok(());
-        };
-        if moved.is_empty() {
-            return Ok(());
-        }
-        let mut list = TopicPartitionList::new();
-        for (p, o) in &moved {
-            list.add_partition_offset(&self.topic, *p, Offset::Offset(*o))
-                .map_err(|e| self.client_error("commit", e))?;
-        }
-        consumer
-            .commit(&list, CommitMode::Async)
-            .map_err(|e| self.client_error("commit", e))?;
-        self.committed.extend(moved);
-        Ok(())
-    }
 }
 
 impl ReplayableSpout for KafkaSpout {
@@ -482,7 +465,7 @@ impl ReplayableSpout for KafkaSpout {
     }
 
     fn committed(&mut self, position: &BTreeMap<i32, i64>) {
-        if let Err(e) = self.commit_position(position) {
+        if let Err(e) = self.commit_offsets(position.iter().map(|(p, o)| (*p, *o))) {
             tracing::warn!(error = %e, "could not commit the checkpoint's offsets to the group; the checkpoint still holds them");
         }
     }
