@@ -39,6 +39,17 @@ impl TopologySettings {
     }
 }
 
+/// Pool threads for a process running `executors` executors (`topology.executor.threads`; 0
+/// or unset: one per core, at most one per executor).
+pub(crate) fn executor_threads(conf: &Config, executors: usize) -> usize {
+    match conf.get_u64(config::TOPOLOGY_EXECUTOR_THREADS) {
+        Some(n) if n > 0 => n.min(squall_topology_api::limits::MAX_EXECUTOR_THREADS) as usize,
+        _ => std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(executors.max(1)),
+    }
+}
+
 /// One executor's settings from its component's effective configuration.
 pub(crate) fn executor_settings(conf: &Config, start_active: bool) -> Settings {
     let timeouts_on = conf
