@@ -93,7 +93,7 @@ pub const MAX_TASKS_PER_COMPONENT: u32 = 10_000;
 /// );
 /// ```
 pub const MAX_TOTAL_TASKS: u64 = 20_000;
-/// Most components (spouts and bolts) of a topology. Each runs at least one executor thread,
+/// Most components (spouts and bolts) of a topology. Each runs at least one executor,
 /// and validation and placement walk the graph; 5,000 keeps both well under a second.
 ///
 /// # Examples

@@ -294,10 +294,9 @@ pub(crate) fn start_executors(
             emitter,
         };
         let (done_tx, done_rx) = crossbeam_channel::bounded(1);
-        options.pool.start(
-            &wake,
-            Box::new(ExecutorTask::new(setup, e.kind, done_tx)),
-        );
+        options
+            .pool
+            .start(&wake, Box::new(ExecutorTask::new(setup, e.kind, done_tx)));
         running.push(RunningExecutor {
             peer: wiring.peers[index].clone(),
             plan: e,

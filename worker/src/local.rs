@@ -28,8 +28,8 @@ pub enum RuntimeError {
     /// No topology of that name is running here.
     #[error("no topology named {0:?} is running")]
     NotFound(String),
-    /// An executor thread could not be started.
-    #[error("could not start an executor thread: {0}")]
+    /// The executors' threads could not be started.
+    #[error("could not start the executor threads: {0}")]
     Spawn(#[from] std::io::Error),
 }
 
@@ -127,7 +127,7 @@ impl LocalTopology {
             return Err(RuntimeError::InvalidName(name.to_owned()));
         }
         let plan = Plan::new(topology, conf);
-        let pool = Pool::new(executor_threads(conf, plan.executors.len()), name)?;
+        let pool = Pool::new(executor_threads(conf, plan.executors.len(), 0), name)?;
         let options = StartOptions {
             topology_id: format!("{name}-local"),
             start_active,

@@ -314,7 +314,9 @@ impl Outbox {
         self.held = (0..n).map(|_| VecDeque::new()).collect();
         for batch in held {
             match batch {
-                Batch::Tuples(deliveries) => deliveries.into_iter().for_each(|d| self.push_tuple(d)),
+                Batch::Tuples(deliveries) => {
+                    deliveries.into_iter().for_each(|d| self.push_tuple(d))
+                }
                 Batch::Acks(msgs) => msgs.into_iter().for_each(|m| self.push_ack(m.dest, m)),
             }
         }

@@ -35,7 +35,8 @@ impl QueueWaker {
     fn wake_all(&self) {
         self.waiting.store(false, Ordering::Relaxed);
         self.notify.notify_waiters();
-        let waiting = std::mem::take(&mut *self.executors.lock().unwrap_or_else(|p| p.into_inner()));
+        let waiting =
+            std::mem::take(&mut *self.executors.lock().unwrap_or_else(|p| p.into_inner()));
         for wake in waiting {
             wake.wake();
         }

@@ -33,6 +33,9 @@ use std::time::{Duration, Instant};
 pub(crate) enum Step {
     /// It has more to do now: run it again after the others waiting.
     Busy,
+    /// It may have something to do in a moment: run it again after the others waiting, but
+    /// do not wake another thread for it (an idle spout's few quick retries).
+    Yield,
     /// Nothing to do until it is woken, or until the deadline when there is one.
     Idle(Option<Instant>),
     /// It stopped; it never runs again.
@@ -88,10 +91,12 @@ impl Wake {
                 RUNNING => NOTIFIED,
                 _ => return,
             };
-            match entry
-                .state
-                .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match entry.state.compare_exchange_weak(
+                state,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) if next == SCHEDULED => {
                     entry.pool.schedule(Arc::clone(entry), Push::Woken);
                     return;
@@ -119,6 +124,8 @@ enum Push {
     /// Woken by another executor (or a timer): run it next on this thread.
     Woken,
     /// It was busy: behind the others.
+    Busy,
+    /// It yielded: behind the others, and no reason to wake another thread.
     Yielded,
 }
 
@@ -155,6 +162,10 @@ struct Shared {
     /// Threads asleep (or about to be), by index.
     sleepers: Mutex<Vec<usize>>,
     sleeping: AtomicUsize,
+    /// When a sleeping thread will wake for timers (ns since the epoch; `u64::MAX`: none).
+    /// A thread going to sleep with no earlier timer than that sleeps until woken, so a
+    /// deadline wakes one thread, not all of them.
+    timer_wake_at: AtomicU64,
     threads: Mutex<Vec<Thread>>,
     shutdown: AtomicBool,
 }
@@ -192,17 +203,16 @@ impl Shared {
                     let mut q = lock(&self.queues[me]);
                     match push {
                         Push::Woken => q.push_front(entry),
-                        Push::Yielded => q.push_back(entry),
+                        Push::Busy | Push::Yielded => q.push_back(entry),
                     }
                     q.len()
                 };
-                // Share only real surplus: a busy executor waiting behind another, or a
-                // fan-out wider than one thread runs without delay. A chain of wakes stays
-                // on this thread, without waking anyone.
-                let surplus = match push {
-                    Push::Yielded => queued >= 2,
-                    Push::Woken => queued >= 3,
-                };
+                // Share only real surplus: a busy executor (one that still has input)
+                // waiting behind another. Wakes stay on this thread without waking anyone: a
+                // woken executor with one batch is done sooner than another thread is awake,
+                // and one with more comes back busy. (A thread stuck in a long `execute` has
+                // its queue taken by a sleeper that looks again every `SHARE_CHECK`.)
+                let surplus = push == Push::Busy && queued >= 2;
                 if surplus {
                     self.wake_sleeper();
                 }
@@ -315,8 +325,9 @@ impl Shared {
             at,
             entry: Arc::clone(entry),
         }));
-        // A sleeping thread may be waiting past this deadline.
-        if self.current().is_none() || self.sleeping.load(Ordering::SeqCst) > 0 {
+        // A pool thread adds timers for the executor it ran, and looks at them before it
+        // sleeps; from outside, a sleeping thread may be waiting past this deadline.
+        if self.current().is_none() {
             self.wake_sleeper();
         }
     }
@@ -332,19 +343,18 @@ impl Shared {
             };
             let _span = entry.span.enter();
             let wake = Wake(Arc::clone(&entry));
-            let step = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                t.step(&wake)
-            })) {
-                Ok(step) => step,
-                Err(payload) => {
-                    // User code is guarded inside the executors; this is the runtime's own.
-                    tracing::error!(
-                        error = %super::panic_message(&*payload),
-                        "executor stopped by a panic"
-                    );
-                    Step::Done
-                }
-            };
+            let step =
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.step(&wake))) {
+                    Ok(step) => step,
+                    Err(payload) => {
+                        // User code is guarded inside the executors; this is the runtime's own.
+                        tracing::error!(
+                            error = %super::panic_message(&*payload),
+                            "executor stopped by a panic"
+                        );
+                        Step::Done
+                    }
+                };
             if step == Step::Done {
                 // Dropped here, on a pool thread, while nothing else can run it.
                 *task = None;
@@ -353,9 +363,14 @@ impl Shared {
         };
         match step {
             Step::Done => entry.state.store(DONE, Ordering::Release),
-            Step::Busy => {
+            Step::Busy | Step::Yield => {
                 entry.state.store(SCHEDULED, Ordering::Release);
-                self.schedule(entry, Push::Yielded);
+                let push = if step == Step::Busy {
+                    Push::Busy
+                } else {
+                    Push::Yielded
+                };
+                self.schedule(entry, push);
             }
             Step::Idle(deadline) => {
                 if let Some(at) = deadline {
@@ -394,17 +409,32 @@ impl Shared {
             lock(&self.sleepers).push(me);
             self.sleeping.fetch_add(1, Ordering::SeqCst);
             fence(Ordering::SeqCst);
-            let sleep = if self.has_queued_work() {
-                // Someone holds queued work: look again soon, to take it if they are stuck.
-                Some(SHARE_CHECK)
-            } else {
-                Some(until_timer.map_or(MAX_SLEEP, |t| t.min(MAX_SLEEP)))
+            // Wake for the next timer only if no other sleeper does so as early.
+            let timer_at = until_timer.map(|t| self.now_ns() + t.as_nanos() as u64);
+            let keeper =
+                timer_at.filter(|&at| self.timer_wake_at.fetch_min(at, Ordering::AcqRel) > at);
+            let mut sleep = match (keeper, until_timer) {
+                (Some(_), Some(t)) => t.min(MAX_SLEEP),
+                _ => MAX_SLEEP,
             };
-            if let Some(sleep) = sleep
-                && !sleep.is_zero()
-                && !self.shutdown.load(Ordering::Acquire)
-            {
+            if !lock(&self.queues[me]).is_empty() || !lock(&self.injector).is_empty() {
+                // Queued between the look above and becoming a sleeper.
+                sleep = Duration::ZERO;
+            } else if self.has_queued_work() {
+                // Someone holds queued work: look again soon, to take it if they are stuck.
+                sleep = sleep.min(SHARE_CHECK);
+            }
+            if !sleep.is_zero() && !self.shutdown.load(Ordering::Acquire) {
                 std::thread::park_timeout(sleep);
+            }
+            if let Some(at) = keeper {
+                // Another sleeper may have taken an earlier wake since: then it is its.
+                let _ = self.timer_wake_at.compare_exchange(
+                    at,
+                    u64::MAX,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
             }
             self.sleeping.fetch_sub(1, Ordering::SeqCst);
             lock(&self.sleepers).retain(|&i| i != me);
@@ -430,6 +460,7 @@ impl Pool {
             timers: Mutex::new(BinaryHeap::new()),
             sleepers: Mutex::new(Vec::new()),
             sleeping: AtomicUsize::new(0),
+            timer_wake_at: AtomicU64::new(u64::MAX),
             threads: Mutex::new(Vec::new()),
             shutdown: AtomicBool::new(false),
         });

@@ -80,10 +80,7 @@ pub(crate) fn start(setup: Setup) -> Option<SpoutExecutor> {
             });
         }
     }
-    let timeout_ns = setup
-        .settings
-        .message_timeout
-        .map(|t| t.as_nanos() as u64);
+    let timeout_ns = setup.settings.message_timeout.map(|t| t.as_nanos() as u64);
     // Sweep a few times per timeout period: trees fail at most 1/8 of T late.
     let sweep_ns = timeout_ns.map(|t| (t / 8).clamp(10_000_000, 1_000_000_000));
     let mut ex = SpoutExecutor {
@@ -146,13 +143,18 @@ impl Executor for SpoutExecutor {
         // control queue for every tuple cost a fifth of the spout's time. Emit times inside a
         // round are its start time, at most a few microseconds early.
         let emitted_before = self.emitter.counters.emitted;
+        let mut caught_up = false;
         for _ in 0..NEXT_TUPLE_ROUND {
             let before = self.emitter.counters.emitted;
             if self.active {
                 self.call_next_tuple(now);
             }
             self.run_immediate_acks();
-            if self.emitter.counters.emitted == before || self.emitter.outbox.stalled() {
+            if self.emitter.counters.emitted == before {
+                caught_up = true;
+                break;
+            }
+            if self.emitter.outbox.stalled() {
                 break;
             }
         }
@@ -166,11 +168,13 @@ impl Executor for SpoutExecutor {
             if self.emitter.outbox.stalled() {
                 return Step::Idle(Some(self.sweep_deadline()));
             }
-            return Step::Busy;
+            // A spout that still emits a whole round has work for another thread to share; one
+            // that ran dry only looks again in a moment.
+            return if caught_up { Step::Yield } else { Step::Busy };
         }
         self.emitter.outbox.flush();
         // Publishing on every nap of a long idle stretch is wasted work.
-        if self.idle_rounds < 32 || now.saturating_sub(self.last_flush) >= IDLE_PUBLISH_NS {
+        if self.idle_rounds == 0 || now.saturating_sub(self.last_flush) >= IDLE_PUBLISH_NS {
             self.publish(true);
             self.last_flush = now;
         }

@@ -8,7 +8,10 @@ use super::{Pool, Step, Task, Wake};
 fn wait_until(done: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done() {
-        assert!(Instant::now() < deadline, "the pool did not finish the work");
+        assert!(
+            Instant::now() < deadline,
+            "the pool did not finish the work"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
 }
@@ -201,7 +204,11 @@ impl Task for Busy {
             std::hint::spin_loop();
         }
         self.left -= 1;
-        if self.left == 0 { Step::Done } else { Step::Busy }
+        if self.left == 0 {
+            Step::Done
+        } else {
+            Step::Busy
+        }
     }
 }
 
