@@ -1,6 +1,6 @@
 //! Executors are tasks on a pool of about one thread per core, not a thread each: a hop
-//! between executors of one process is a queue push, not a thread wake-up. Each test is alone
-//! in its own process (this binary), so the thread counts are this topology's.
+//! between executors of one process is a queue push, not a thread wake-up. The tests of this
+//! binary run one at a time, so the thread counts are the running topology's.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -10,6 +10,9 @@ use std::time::Duration;
 use squall_tests::{Relay, Tracker, TrackingSpout};
 use squall_worker::prelude::*;
 use squall_worker::testing::CompleteTopology;
+
+/// One test at a time: the thread count must see no other test's threads come and go.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Threads of this process, from the kernel's list.
 fn threads_now() -> usize {
@@ -34,6 +37,7 @@ fn keyed_topology(tracker: &Arc<Tracker>, parallelism: u32) -> Topology {
 
 #[test]
 fn thirteen_executors_run_on_at_most_one_thread_per_core() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let cores = std::thread::available_parallelism().unwrap().get();
     let before = threads_now();
     let tracker = Tracker::new(2000);
@@ -56,6 +60,7 @@ fn thirteen_executors_run_on_at_most_one_thread_per_core() {
 
 #[test]
 fn one_thread_runs_a_topology_through_full_queues_without_a_deadlock() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let n = 20_000;
     let tracker = Tracker::new(n);
     let topology = keyed_topology(&tracker, 3);

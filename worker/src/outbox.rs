@@ -69,6 +69,9 @@ pub(crate) fn offer(data: &Sender<Batch>, wake: &Wake, batch: Batch) -> Option<B
     }
 }
 
+/// Longest a stopping executor's held batches wait for room before they are dropped.
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The peer index of tasks that have no destination here (dropped, as Storm drops tuples
 /// for a task whose worker is gone).
 pub(crate) const NO_PEER: u32 = u32::MAX;
@@ -194,7 +197,8 @@ impl Outbox {
             }
             // Encoded right here, so the buffer is kept for the next batch.
             Peer::Remote(link) => {
-                link.send_tuples(&self.tuples[peer], &mut self.held_remote);
+                let hold = self.handing_over.load(Ordering::Acquire);
+                link.send_tuples(&self.tuples[peer], &mut self.held_remote, hold);
                 self.tuples[peer].clear();
             }
         }
@@ -297,13 +301,58 @@ impl Outbox {
         });
     }
 
+    /// At a stop: flushes, then hands whatever is still held to a thread of its own that
+    /// delivers it as room is made (as the blocked send of a stopping executor used to), so
+    /// the executors still running downstream get it; a destination that stopped too drops it.
+    pub fn release(&mut self) {
+        self.flush();
+        self.stalled();
+        let local: Vec<(Sender<Batch>, Wake, Batch)> = (0..self.held.len())
+            .flat_map(|peer| {
+                let target = match &self.peers[peer] {
+                    Peer::Local { data, wake, .. } => Some((data.clone(), wake.clone())),
+                    Peer::Remote(_) => None,
+                };
+                std::mem::take(&mut self.held[peer])
+                    .into_iter()
+                    .filter_map(move |b| target.clone().map(|(d, w)| (d, w, b)))
+            })
+            .collect();
+        self.held_count = 0;
+        let remote = std::mem::take(&mut self.held_remote);
+        if local.is_empty() && remote.is_empty() {
+            return;
+        }
+        let handing_over = Arc::clone(&self.handing_over);
+        let spawned = std::thread::Builder::new()
+            .name("held-batches".to_owned())
+            .spawn(move || {
+                for (data, wake, batch) in local {
+                    if data.send_timeout(batch, RELEASE_WAIT).is_ok() {
+                        wake.wake();
+                    }
+                }
+                // Behind the batches already being handed over, in order.
+                let since = std::time::Instant::now();
+                while handing_over.load(Ordering::Acquire) && since.elapsed() < RELEASE_WAIT {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                RemoteLink::send_blocking(remote);
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "dropped the batches held for full queues at stop");
+        }
+    }
+
     /// Sends through `peers` from now on, once what is buffered for the old ones is handed
     /// over (a stopped executor's queue refuses it, as a dead worker's would).
     pub fn rewire(&mut self, peers: Arc<[Peer]>, task_peer: Arc<[u32]>) {
         self.flush();
-        // Batches still held for a full queue are routed again by the new wiring below.
+        // Batches still held for a full queue are routed again by the new wiring below, and
+        // counted as sent again then: count them done now, so the flow stays balanced.
         let held: Vec<Batch> = self.held.iter_mut().flat_map(std::mem::take).collect();
         self.held_count = 0;
+        self.flow.done(held.len() as u64);
         let n = peers.len();
         self.peers = peers;
         self.task_peer = task_peer;

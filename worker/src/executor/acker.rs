@@ -84,7 +84,7 @@ impl Executor for AckerExecutor {
     }
 
     fn finish(&mut self) -> Report {
-        self.emitter.outbox.flush();
+        self.emitter.outbox.release();
         publish(&mut self.emitter, &self.state, self.inbox.data.len());
         Report { captured: None }
     }

@@ -143,7 +143,7 @@ impl Executor for BoltExecutor {
             let bolt = &mut task.bolt;
             guarded(&mut self.emitter, task.id, "cleanup", |_| bolt.cleanup());
         }
-        self.emitter.outbox.flush();
+        self.emitter.outbox.release();
         let queued = self.inbox.data.len();
         self.emitter.publish(queued, true);
         Report {

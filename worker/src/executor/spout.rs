@@ -429,7 +429,7 @@ impl SpoutExecutor {
             let spout = &mut task.spout;
             guarded(&mut self.emitter, task.id, "close", |_| spout.close());
         }
-        self.emitter.outbox.flush();
+        self.emitter.outbox.release();
         self.publish(true);
         let queued = self.inbox.control.len();
         self.emitter.publish(queued, true);

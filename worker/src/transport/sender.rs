@@ -233,10 +233,16 @@ impl RemoteSender {
 impl RemoteLink {
     /// Encodes tuples per destination executor and queues each part on its lane, without
     /// waiting. A part whose lane is full is appended to `held`, and so is every part after
-    /// it while `held` is not empty, so that no batch overtakes another on its lane: the
-    /// executor then stops taking input until [`Self::hand_over`] has sent them (backpressure
-    /// that parks the executor, never a pool thread).
-    pub fn send_tuples(&self, deliveries: &[Delivery], held: &mut VecDeque<HeldRemote>) {
+    /// it while `held` is not empty or `hold` is set (earlier batches are being handed over),
+    /// so that no batch overtakes another on its lane: the executor then stops taking input
+    /// until [`Self::hand_over`] has sent them (backpressure that parks the executor, never a
+    /// pool thread).
+    pub fn send_tuples(
+        &self,
+        deliveries: &[Delivery],
+        held: &mut VecDeque<HeldRemote>,
+        hold: bool,
+    ) {
         let linked = Arc::clone(&self.linked.read().unwrap_or_else(|p| p.into_inner()));
         let routes = &linked.routes;
         for_each_part(
@@ -251,7 +257,7 @@ impl RemoteLink {
                     placement_version: linked.placement_version,
                 };
                 let lane = &linked.tuples[lane];
-                if !held.is_empty() {
+                if hold || !held.is_empty() {
                     held.push_back(HeldRemote {
                         lane: lane.clone(),
                         batch,
@@ -286,6 +292,15 @@ impl RemoteLink {
             }
         }
         false
+    }
+
+    /// Sends held batches in order, waiting for room, from a thread outside any runtime (an
+    /// executor's last batches when it stops).
+    pub fn send_blocking(held: VecDeque<HeldRemote>) {
+        for h in held {
+            // An error means the lane is gone (the worker is shutting down).
+            drop(h.lane.blocking_send(h.batch));
+        }
     }
 
     /// Sends `held` in order on the transport's runtime, each batch once its lane has room,

@@ -16,10 +16,13 @@ fn wait_until(done: impl Fn() -> bool) {
     }
 }
 
+/// The other side of a ping-pong: its wake and the balls it owes, set once both exist.
+type Side = Arc<Mutex<Option<(Wake, Arc<AtomicU64>)>>>;
+
 /// One side of a ping-pong: each wake with a ball owed hits it back to the other side, until
 /// the count is reached.
 struct Ping {
-    other: Arc<Mutex<Option<(Wake, Arc<AtomicU64>)>>>,
+    other: Side,
     /// Balls sent to this side and not yet hit back.
     owed: Arc<AtomicU64>,
     count: Arc<AtomicU64>,
