@@ -186,9 +186,8 @@ pub const TOPOLOGY_LOCALITYAWARE_LOWER_BOUND: &str = "topology.localityaware.low
 /// assert!(limits::check_config(&conf).is_err()); // a share, from 0 to 1
 /// ```
 pub const TOPOLOGY_STATS_SAMPLE_RATE: &str = "topology.stats.sample.rate";
-/// Threads that run a process's executors (Squall's own key): 0, the default, means the
-/// host's cores shared among the topology's workers on it (at least one, never more than the
-/// process has executors). Executors are tasks on
+/// Threads that run a process's executors (Squall's own key): 0, the default, means one per
+/// core of the machine, but never more than the process has executors. Executors are tasks on
 /// these threads, not threads of their own, so a hop between executors of one process is a
 /// queue push, not a thread wake-up.
 ///
@@ -736,7 +735,7 @@ pub const REFERENCE: &[KeyReference] = &[
     KeyReference {
         key: TOPOLOGY_EXECUTOR_THREADS,
         default: "0",
-        meaning: "Threads that run a worker's executors; 0 shares the host's cores among the topology's workers there.",
+        meaning: "Threads that run a worker's executors; 0 means one per core, at most one per executor.",
     },
     KeyReference {
         key: TOPOLOGY_PRODUCER_BATCH_SIZE,

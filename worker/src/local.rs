@@ -127,7 +127,7 @@ impl LocalTopology {
             return Err(RuntimeError::InvalidName(name.to_owned()));
         }
         let plan = Plan::new(topology, conf);
-        let pool = Pool::new(executor_threads(conf, plan.executors.len(), 0), name)?;
+        let pool = Pool::new(executor_threads(conf, plan.executors.len()), name)?;
         let options = StartOptions {
             topology_id: format!("{name}-local"),
             start_active,

@@ -474,14 +474,7 @@ fn follow(
     let pool = match old_pool {
         Some(pool) if !kept.is_empty() => pool,
         _ => Pool::new(
-            executor_threads(
-                &conf,
-                kept.len() + arriving.len(),
-                other_slots(&assignment, me)
-                    .iter()
-                    .filter(|s| s.host == me.host)
-                    .count(),
-            ),
+            executor_threads(&conf, kept.len() + arriving.len()),
             "executor",
         )?,
     };
