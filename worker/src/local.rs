@@ -1,5 +1,5 @@
-//! Local mode: a whole topology in this process, its executors on a pool of about one thread
-//! per core (Storm's `LocalCluster`). What runs here is the same engine a worker process runs.
+//! Local mode: a whole topology in this process, one thread per executor (Storm's
+//! `LocalCluster`). What runs here is the same engine a worker process runs.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -11,9 +11,7 @@ use squall_topology_api::{Config, Topology, Values, valid_topology_name};
 use crate::assembly::{
     ExecutorKind, Plan, RunningExecutor, StartOptions, start_executors, stop_all,
 };
-use crate::executor::pool::Pool;
 use crate::message::Control;
-use crate::settings::executor_threads;
 use crate::stats::{Counters, Flow, LatencyKind, ReportedError, new_metrics_histogram};
 
 /// Why a topology could not be run.
@@ -28,8 +26,8 @@ pub enum RuntimeError {
     /// No topology of that name is running here.
     #[error("no topology named {0:?} is running")]
     NotFound(String),
-    /// The executors' threads could not be started.
-    #[error("could not start the executor threads: {0}")]
+    /// An executor thread could not be started.
+    #[error("could not start an executor thread: {0}")]
     Spawn(#[from] std::io::Error),
 }
 
@@ -102,8 +100,6 @@ pub struct LocalTopology {
     executors: Vec<RunningExecutor>,
     flow: std::sync::Arc<Flow>,
     started: Instant,
-    /// The threads the executors run on; stopped after them (fields drop after `drop`).
-    _pool: std::sync::Arc<Pool>,
 }
 
 impl LocalTopology {
@@ -127,13 +123,11 @@ impl LocalTopology {
             return Err(RuntimeError::InvalidName(name.to_owned()));
         }
         let plan = Plan::new(topology, conf);
-        let pool = Pool::new(executor_threads(conf, plan.executors.len()), name)?;
         let options = StartOptions {
             topology_id: format!("{name}-local"),
             start_active,
             capture,
             worker_port: None,
-            pool,
         };
         let started = start_executors(
             topology,
@@ -144,7 +138,7 @@ impl LocalTopology {
             None,
             &options,
         )?;
-        let (executors, flow, pool) = (started.executors, started.flow, started.pool);
+        let (executors, flow) = (started.executors, started.flow);
         tracing::info!(
             topology = name,
             executors = executors.len(),
@@ -155,7 +149,6 @@ impl LocalTopology {
             executors,
             flow,
             started: Instant::now(),
-            _pool: pool,
         })
     }
 
@@ -175,7 +168,7 @@ impl LocalTopology {
             .iter()
             .filter(|e| e.plan.kind == ExecutorKind::Spout)
         {
-            e.command(make());
+            let _ = e.control.send(make());
         }
     }
 
