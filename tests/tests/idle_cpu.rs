@@ -1,5 +1,5 @@
 //! An idle topology costs next to no CPU: spouts with nothing to emit back off to 1 ms naps,
-//! bolts and ackers block on their queues. Alone in its test binary, so the process's CPU time
+//! bolts and ackers wait to be woken, and their pool threads sleep. Alone in its test binary, so the process's CPU time
 //! is this topology's.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
@@ -36,7 +36,7 @@ fn an_idle_topology_uses_almost_no_cpu() {
     std::thread::sleep(Duration::from_secs(3));
     let used = (process_cpu_secs() - cpu0) / t0.elapsed().as_secs_f64();
     running.kill(Duration::ZERO);
-    // 7 executor threads; "near zero" here is under 5% of one core.
+    // 7 executors; "near zero" here is under 5% of one core.
     assert!(
         used < 0.05,
         "an idle topology used {:.1}% of a core",

@@ -1,6 +1,7 @@
 //! The traits topology code implements: [`Spout`], [`Bolt`] and [`BasicBolt`].
 //!
-//! Every callback of one task runs on that task's executor thread, so components need no locks.
+//! The callbacks of one task never run at the same time (its executor runs them one after the
+//! other, on one pool thread at a time), so components need no locks.
 
 use crate::collector::{BasicCollector, BoltCollector, SpoutCollector};
 use crate::{ComponentError, Config, Fields, MessageId, TopologyContext, Tuple};

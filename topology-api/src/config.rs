@@ -186,6 +186,22 @@ pub const TOPOLOGY_LOCALITYAWARE_LOWER_BOUND: &str = "topology.localityaware.low
 /// assert!(limits::check_config(&conf).is_err()); // a share, from 0 to 1
 /// ```
 pub const TOPOLOGY_STATS_SAMPLE_RATE: &str = "topology.stats.sample.rate";
+/// Threads that run a process's executors (Squall's own key): 0, the default, means one per
+/// core of the machine, but never more than the process has executors. Executors are tasks on
+/// these threads, not threads of their own, so a hop between executors of one process is a
+/// queue push, not a thread wake-up.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits, Config};
+/// assert_eq!(config::TOPOLOGY_EXECUTOR_THREADS, "topology.executor.threads");
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_EXECUTOR_THREADS, 1); // every executor on one thread
+/// assert!(limits::check_config(&conf).is_ok());
+/// conf.set(config::TOPOLOGY_EXECUTOR_THREADS, limits::MAX_EXECUTOR_THREADS + 1);
+/// assert!(limits::check_config(&conf).is_err());
+/// ```
+pub const TOPOLOGY_EXECUTOR_THREADS: &str = "topology.executor.threads";
 /// `topology.producer.batch.size`: tuples buffered per destination before a hand-over.
 ///
 /// # Examples
@@ -715,6 +731,11 @@ pub const REFERENCE: &[KeyReference] = &[
         key: TOPOLOGY_STATS_SAMPLE_RATE,
         default: "0.05",
         meaning: "Share of tuples whose execute and process latency bolts time; 0 turns sampling off. Spouts time every tree.",
+    },
+    KeyReference {
+        key: TOPOLOGY_EXECUTOR_THREADS,
+        default: "0",
+        meaning: "Threads that run a worker's executors; 0 means one per core, at most one per executor.",
     },
     KeyReference {
         key: TOPOLOGY_PRODUCER_BATCH_SIZE,

@@ -93,7 +93,7 @@ pub const MAX_TASKS_PER_COMPONENT: u32 = 10_000;
 /// );
 /// ```
 pub const MAX_TOTAL_TASKS: u64 = 20_000;
-/// Most components (spouts and bolts) of a topology. Each runs at least one executor thread,
+/// Most components (spouts and bolts) of a topology. Each runs at least one executor,
 /// and validation and placement walk the graph; 5,000 keeps both well under a second.
 ///
 /// # Examples
@@ -172,6 +172,16 @@ pub const MAX_INTERVAL_SECS: f64 = 86_400.0;
 /// assert!(check_config(&conf).is_err());
 /// ```
 pub const MIN_INTERVAL_SECS: f64 = 0.001;
+/// The most threads `topology.executor.threads` may ask for.
+///
+/// # Examples
+/// ```
+/// use squall_topology_api::{config, limits::{check_config, MAX_EXECUTOR_THREADS}, Config};
+/// let mut conf = Config::new();
+/// conf.set(config::TOPOLOGY_EXECUTOR_THREADS, MAX_EXECUTOR_THREADS);
+/// assert!(check_config(&conf).is_ok());
+/// ```
+pub const MAX_EXECUTOR_THREADS: u64 = 1024;
 /// Largest `topology.producer.batch.size` (tuples per hand-over).
 ///
 /// # Examples
@@ -352,6 +362,13 @@ pub const KNOWN_KEYS: &[(&str, Expect)] = &[
     ),
     (config::TOPOLOGY_LOCALITYAWARE_LOWER_BOUND, Expect::Fraction),
     (config::TOPOLOGY_STATS_SAMPLE_RATE, Expect::Fraction),
+    (
+        config::TOPOLOGY_EXECUTOR_THREADS,
+        Expect::Integer {
+            min: 0,
+            max: MAX_EXECUTOR_THREADS,
+        },
+    ),
     (
         config::TOPOLOGY_PRODUCER_BATCH_SIZE,
         Expect::Integer {

@@ -5,10 +5,9 @@
 //! assignment gives this process and points the other tasks at its network transport.
 
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Sender, bounded, unbounded};
+use crossbeam_channel::{Receiver, bounded, unbounded};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use squall_topology_api::{
@@ -18,7 +17,8 @@ use squall_topology_api::{
 
 use crate::anchoring::RootRange;
 use crate::collector::{AckerTasks, EmitWatch, Emitter};
-use crate::executor::{self, Inbox, Report, Setup};
+use crate::executor::pool::Pool;
+use crate::executor::{ExecutorTask, Inbox, Report, Setup};
 use crate::latency::{DEFAULT_SAMPLE_RATE, Latencies};
 use crate::message::{Control, Rewiring};
 use crate::outbox::{NO_PEER, Outbox, Peer};
@@ -92,11 +92,18 @@ pub(crate) fn kind_of(topology: &Topology, component: &str) -> ExecutorKind {
 /// A started executor.
 pub(crate) struct RunningExecutor {
     pub plan: ExecutorPlan,
-    pub control: Sender<Control>,
     /// How other executors of this process reach it.
     pub peer: Peer,
     pub stats: Arc<ExecutorStats>,
-    pub thread: Option<JoinHandle<Report>>,
+    /// Where its report arrives when it stops.
+    pub done: Option<Receiver<Report>>,
+}
+
+impl RunningExecutor {
+    /// Queues a lifecycle command and wakes the executor; false when it has stopped.
+    pub fn command(&self, c: Control) -> bool {
+        self.peer.command(c)
+    }
 }
 
 /// Options for starting a topology's executors.
@@ -105,6 +112,8 @@ pub(crate) struct StartOptions {
     pub start_active: bool,
     pub capture: bool,
     pub worker_port: Option<u16>,
+    /// The threads the executors run on.
+    pub pool: Arc<Pool>,
 }
 
 /// How this process reaches every task: its own executors' queues, and the network
@@ -123,6 +132,8 @@ pub(crate) struct Started {
     pub executors: Vec<RunningExecutor>,
     pub flow: Arc<Flow>,
     pub wiring: Wiring,
+    /// The threads they run on.
+    pub pool: Arc<Pool>,
 }
 
 /// Starts `executors` in this process beside the `kept` ones, which go on running and are
@@ -146,6 +157,7 @@ pub(crate) fn start_executors(
     let mut local_task_peer = vec![NO_PEER; layout.max_task() as usize + 1];
     let mut peers = Vec::with_capacity(n + 1);
     let mut inboxes = Vec::with_capacity(n);
+    let mut wakes = Vec::with_capacity(n);
     for (index, k) in kept.iter().enumerate() {
         for &t in &k.plan.tasks {
             if let Some(slot) = local_task_peer.get_mut(t as usize) {
@@ -164,12 +176,23 @@ pub(crate) fn start_executors(
         let (data_tx, data_rx) = bounded(receive_batches);
         let (control_tx, control_rx) = unbounded();
         let waker = Arc::new(QueueWaker::default());
+        // A root span: under the worker's span every line would name the topology twice.
+        let span = tracing::info_span!(
+            parent: None,
+            "executor",
+            topology = %options.topology_id,
+            component = %e.component,
+            task = e.tasks.first().copied().unwrap_or(0),
+        );
+        let wake = options.pool.entry(span);
         peers.push(Peer::Local {
             data: data_tx,
             control: control_tx,
             waker: Arc::clone(&waker),
+            wake: wake.clone(),
             acks_on_control: e.kind == ExecutorKind::Spout,
         });
+        wakes.push(wake);
         inboxes.push(Inbox {
             data: data_rx,
             control: control_rx,
@@ -219,7 +242,7 @@ pub(crate) fn start_executors(
         ^ u64::from(std::process::id()).rotate_left(32);
     let mut running: Vec<RunningExecutor> = Vec::with_capacity(n);
     running.extend(kept);
-    for (index, (e, inbox)) in executors.into_iter().zip(inboxes).enumerate() {
+    for (index, ((e, inbox), wake)) in executors.into_iter().zip(inboxes).zip(wakes).enumerate() {
         let index = first_new + index;
         let component_conf = topology
             .spec()
@@ -247,6 +270,7 @@ pub(crate) fn start_executors(
                 Arc::clone(&wiring.task_peer),
                 batch_size,
                 Arc::clone(&flow),
+                wake.clone(),
             ),
             rng,
             ackers.clone(),
@@ -269,52 +293,20 @@ pub(crate) fn start_executors(
             inbox,
             emitter,
         };
-        // A root span: under the worker's span every line would name the topology twice.
-        let span = tracing::info_span!(
-            parent: None,
-            "executor",
-            topology = %options.topology_id,
-            component = %e.component,
-            task = e.tasks.first().copied().unwrap_or(0),
-        );
-        let kind = e.kind;
-        let spawned = std::thread::Builder::new()
-            .name(format!(
-                "{}-{}",
-                e.component,
-                e.tasks.first().copied().unwrap_or(0)
-            ))
-            .spawn(move || {
-                let _entered = span.enter();
-                tracing::info!(tasks = ?setup.tasks, "executor started");
-                match kind {
-                    ExecutorKind::Spout => executor::spout::run(setup),
-                    ExecutorKind::Bolt => executor::bolt::run(setup),
-                    ExecutorKind::Acker => executor::acker::run(setup),
-                }
-            });
-        let thread = match spawned {
-            Ok(thread) => thread,
-            Err(err) => {
-                stop_all(&mut running, false);
-                return Err(err);
-            }
-        };
-        let peer = wiring.peers[index].clone();
-        let Peer::Local { control, .. } = &peer else {
-            unreachable!("the first peers are the local executors, in order");
-        };
+        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        options
+            .pool
+            .start(&wake, Box::new(ExecutorTask::new(setup, e.kind, done_tx)));
         running.push(RunningExecutor {
-            control: control.clone(),
-            peer,
+            peer: wiring.peers[index].clone(),
             plan: e,
             stats,
-            thread: Some(thread),
+            done: Some(done_rx),
         });
     }
     for k in &running[..first_new] {
         // A kept executor that stopped meanwhile has dropped its queue; nothing to tell it.
-        let _ = k.control.send(Control::Rewire(Rewiring {
+        k.command(Control::Rewire(Rewiring {
             peers: Arc::clone(&wiring.peers),
             task_peer: Arc::clone(&wiring.task_peer),
         }));
@@ -323,6 +315,7 @@ pub(crate) fn start_executors(
         executors: running,
         flow,
         wiring,
+        pool: Arc::clone(&options.pool),
     })
 }
 
@@ -334,10 +327,10 @@ pub(crate) fn stop_all(
 ) -> Vec<Option<Report>> {
     for e in executors.iter() {
         // An executor that already stopped has dropped its queue; nothing to tell it.
-        let _ = e.control.send(Control::Shutdown { fail_pending });
+        e.command(Control::Shutdown { fail_pending });
     }
     executors
         .iter_mut()
-        .map(|e| e.thread.take().and_then(|t| t.join().ok()))
+        .map(|e| e.done.take().and_then(|done| done.recv().ok()))
         .collect()
 }

@@ -1,5 +1,5 @@
-//! Local mode: a whole topology in this process, one thread per executor (Storm's
-//! `LocalCluster`). What runs here is the same engine a worker process runs.
+//! Local mode: a whole topology in this process, its executors on a pool of about one thread
+//! per core (Storm's `LocalCluster`). What runs here is the same engine a worker process runs.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -11,7 +11,9 @@ use squall_topology_api::{Config, Topology, Values, valid_topology_name};
 use crate::assembly::{
     ExecutorKind, Plan, RunningExecutor, StartOptions, start_executors, stop_all,
 };
+use crate::executor::pool::Pool;
 use crate::message::Control;
+use crate::settings::executor_threads;
 use crate::stats::{Counters, Flow, LatencyKind, ReportedError, new_metrics_histogram};
 
 /// Why a topology could not be run.
@@ -26,8 +28,8 @@ pub enum RuntimeError {
     /// No topology of that name is running here.
     #[error("no topology named {0:?} is running")]
     NotFound(String),
-    /// An executor thread could not be started.
-    #[error("could not start an executor thread: {0}")]
+    /// The executors' threads could not be started.
+    #[error("could not start the executor threads: {0}")]
     Spawn(#[from] std::io::Error),
 }
 
@@ -100,6 +102,8 @@ pub struct LocalTopology {
     executors: Vec<RunningExecutor>,
     flow: std::sync::Arc<Flow>,
     started: Instant,
+    /// The threads the executors run on; stopped after them (fields drop after `drop`).
+    _pool: std::sync::Arc<Pool>,
 }
 
 impl LocalTopology {
@@ -123,11 +127,13 @@ impl LocalTopology {
             return Err(RuntimeError::InvalidName(name.to_owned()));
         }
         let plan = Plan::new(topology, conf);
+        let pool = Pool::new(executor_threads(conf, plan.executors.len()), name)?;
         let options = StartOptions {
             topology_id: format!("{name}-local"),
             start_active,
             capture,
             worker_port: None,
+            pool,
         };
         let started = start_executors(
             topology,
@@ -138,7 +144,7 @@ impl LocalTopology {
             None,
             &options,
         )?;
-        let (executors, flow) = (started.executors, started.flow);
+        let (executors, flow, pool) = (started.executors, started.flow, started.pool);
         tracing::info!(
             topology = name,
             executors = executors.len(),
@@ -149,6 +155,7 @@ impl LocalTopology {
             executors,
             flow,
             started: Instant::now(),
+            _pool: pool,
         })
     }
 
@@ -168,7 +175,7 @@ impl LocalTopology {
             .iter()
             .filter(|e| e.plan.kind == ExecutorKind::Spout)
         {
-            let _ = e.control.send(make());
+            e.command(make());
         }
     }
 

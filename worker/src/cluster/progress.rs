@@ -1,7 +1,7 @@
 //! Whether a worker's executors are making progress: the decision behind restarting a wedged
 //! worker (`supervisor.worker.progress.timeout.secs`).
 //!
-//! A worker's main thread heartbeats even when every executor thread is stuck (a deadlock, a
+//! A worker's main thread heartbeats even when every executor is stuck (a deadlock, a
 //! bolt in a call that never returns), so liveness alone cannot see it. An executor is stalled
 //! while input waits in its queues and none of its counters moves; an idle executor (nothing
 //! queued) is never stalled, however long it waits. Counters are what the executor itself last

@@ -24,8 +24,10 @@ use super::stats::wire_stats;
 use crate::assembly::{
     ExecutorKind, ExecutorPlan, StartOptions, Started, kind_of, start_executors, stop_all,
 };
+use crate::executor::pool::Pool;
 use crate::message::Control;
 use crate::outbox::Peer;
+use crate::settings::executor_threads;
 use crate::stats::{ReportedError, resident_bytes};
 use crate::transport::codec::StreamTable;
 use crate::transport::delivery::LocalTargets;
@@ -213,7 +215,7 @@ pub(crate) fn run(topology: &Topology) -> Result<(), ClusterError> {
                         .iter()
                         .filter(|e| e.plan.kind == ExecutorKind::Spout)
                     {
-                        let _ = e.control.send(Control::Activate);
+                        e.command(Control::Activate);
                     }
                 }
                 waiting_for_peers = None;
@@ -421,7 +423,7 @@ fn follow(
                     .iter()
                     .filter(|e| e.plan.kind == ExecutorKind::Spout)
                 {
-                    let _ = e.control.send(command());
+                    e.command(command());
                 }
             }
             let started = current.map(|(_, s)| s);
@@ -432,6 +434,7 @@ fn follow(
     // memory); the ones that move away stop, failing their trees in flight back to their
     // spouts; the ones that arrive start. A new conf restarts them all.
     let wanted = mine(&assignment);
+    let old_pool = current.as_ref().map(|(_, s)| Arc::clone(&s.pool));
     let same =
         |a: &ExecutorPlan, b: &ExecutorPlan| a.component == b.component && a.tasks == b.tasks;
     let kept = match current {
@@ -462,16 +465,25 @@ fn follow(
     let kept_spouts: Vec<_> = kept
         .iter()
         .filter(|e| e.plan.kind == ExecutorKind::Spout)
-        .map(|e| e.control.clone())
+        .map(|e| e.peer.clone())
         .collect();
     let conf = assignment.conf.clone();
     let layout = topology.spec().layout(&conf);
     let alone = other_slots(&assignment, me).is_empty();
+    // Kept executors stay on their threads; a full restart gets threads sized for it.
+    let pool = match old_pool {
+        Some(pool) if !kept.is_empty() => pool,
+        _ => Pool::new(
+            executor_threads(&conf, kept.len() + arriving.len()),
+            "executor",
+        )?,
+    };
     let options = StartOptions {
         topology_id: assignment.topology_id.clone(),
         start_active: assignment.status.spouts_active() && alone,
         capture: false,
         worker_port: Some(me.port),
+        pool,
     };
     let started = start_executors(
         topology,
@@ -484,11 +496,11 @@ fn follow(
     )?;
     // Kept spouts follow the status now; with other workers taking part the caller activates
     // every spout once they listen.
-    for control in kept_spouts {
+    for spout in kept_spouts {
         if !assignment.status.spouts_active() {
-            let _ = control.send(Control::Deactivate);
+            spout.command(Control::Deactivate);
         } else if alone {
-            let _ = control.send(Control::Activate);
+            spout.command(Control::Activate);
         }
     }
     targets.send_replace(Some(Arc::new(LocalTargets::new(&started.wiring))));

@@ -3,9 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{TryRecvError, select};
-
-use super::{Report, Setup};
+use super::pool::{Step, Wake};
+use super::{Executor, Inbox, Report, Setup};
 use crate::acker::AckerState;
 use crate::collector::Emitter;
 use crate::message::{Batch, Control};
@@ -13,70 +12,89 @@ use crate::message::{Batch, Control};
 /// Without message timeouts the acker still wakes now and then to publish its counters.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 
-pub(crate) fn run(setup: Setup) -> Report {
-    let mut emitter = setup.emitter;
-    let inbox = setup.inbox;
-    let mut state = AckerState::default();
+/// Input batches a step takes at most before it lets other executors run.
+const BATCHES_PER_STEP: u32 = 8;
+
+pub(crate) struct AckerExecutor {
+    emitter: Emitter,
+    inbox: Inbox,
+    state: AckerState,
+    rotate_every: Option<Duration>,
+    flush_interval: Duration,
+    next_rotation: Option<Instant>,
+    last_flush: Instant,
+}
+
+pub(crate) fn start(setup: Setup) -> AckerExecutor {
     let rotate_every = setup.settings.message_timeout;
-    let flush_interval = setup.settings.flush_interval;
-    let mut next_rotation = rotate_every.map(|t| Instant::now() + t);
-    let mut last_flush = Instant::now();
-    'run: loop {
-        while let Ok(c) = inbox.control.try_recv() {
-            if control(&mut emitter, c) {
-                break 'run;
+    AckerExecutor {
+        emitter: setup.emitter,
+        inbox: setup.inbox,
+        state: AckerState::default(),
+        rotate_every,
+        flush_interval: setup.settings.flush_interval,
+        next_rotation: rotate_every.map(|t| Instant::now() + t),
+        last_flush: Instant::now(),
+    }
+}
+
+impl Executor for AckerExecutor {
+    fn step(&mut self, _wake: &Wake) -> Step {
+        while let Ok(c) = self.inbox.control.try_recv() {
+            if control(&mut self.emitter, c) {
+                return Step::Done;
             }
         }
-        if let (Some(at), Some(every)) = (next_rotation, rotate_every)
+        if let (Some(at), Some(every)) = (self.next_rotation, self.rotate_every)
             && Instant::now() >= at
         {
-            let dropped = state.rotate();
+            let dropped = self.state.rotate();
             if dropped > 0 {
                 tracing::debug!(dropped, "acker dropped trees untouched for two timeouts");
             }
-            next_rotation = Some(at + every);
+            self.next_rotation = Some(at + every);
         }
-        match inbox.data.try_recv() {
-            Ok(batch) => {
-                inbox.waker.taken();
-                apply(&mut state, &mut emitter, batch);
-                if last_flush.elapsed() >= flush_interval {
-                    emitter.outbox.flush();
-                    publish(&mut emitter, &state, inbox.data.len());
-                    last_flush = Instant::now();
-                }
-            }
-            Err(empty_or_closed) => {
-                emitter.outbox.flush();
-                publish(&mut emitter, &state, inbox.data.len());
-                last_flush = Instant::now();
-                let wake = next_rotation
-                    .map(|at| at.saturating_duration_since(Instant::now()))
-                    .unwrap_or(IDLE_WAKE);
-                if empty_or_closed == TryRecvError::Disconnected {
-                    if let Ok(c) = inbox.control.recv_timeout(wake)
-                        && control(&mut emitter, c)
-                    {
-                        break 'run;
+        if self.emitter.outbox.stalled() {
+            return Step::Idle(Some(self.deadline()));
+        }
+        for _ in 0..BATCHES_PER_STEP {
+            match self.inbox.data.try_recv() {
+                Ok(batch) => {
+                    self.inbox.waker.taken();
+                    apply(&mut self.state, &mut self.emitter, batch);
+                    if self.last_flush.elapsed() >= self.flush_interval {
+                        self.emitter.outbox.flush();
+                        publish(&mut self.emitter, &self.state, self.inbox.data.len());
+                        self.last_flush = Instant::now();
                     }
-                    continue;
+                    if self.emitter.outbox.stalled() {
+                        return Step::Idle(Some(self.deadline()));
+                    }
                 }
-                select! {
-                    recv(inbox.data) -> batch => if let Ok(batch) = batch {
-                        inbox.waker.taken();
-                        apply(&mut state, &mut emitter, batch);
-                    },
-                    recv(inbox.control) -> c => if let Ok(c) = c && control(&mut emitter, c) {
-                        break 'run;
-                    },
-                    default(wake) => {}
+                Err(_) => {
+                    self.emitter.outbox.flush();
+                    publish(&mut self.emitter, &self.state, self.inbox.data.len());
+                    self.last_flush = Instant::now();
+                    self.emitter.outbox.stalled();
+                    return Step::Idle(Some(self.deadline()));
                 }
             }
         }
+        Step::Busy
     }
-    emitter.outbox.flush();
-    publish(&mut emitter, &state, inbox.data.len());
-    Report { captured: None }
+
+    fn finish(&mut self) -> Report {
+        self.emitter.outbox.release();
+        publish(&mut self.emitter, &self.state, self.inbox.data.len());
+        Report { captured: None }
+    }
+}
+
+impl AckerExecutor {
+    fn deadline(&self) -> Instant {
+        let idle = Instant::now() + IDLE_WAKE;
+        self.next_rotation.map_or(idle, |at| at.min(idle))
+    }
 }
 
 /// Applies a lifecycle command; `true` means stop.

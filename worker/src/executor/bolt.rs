@@ -4,13 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{TryRecvError, select};
 use squall_topology_api::{
     AnchorIds, Bolt, BoltCollector, ComponentFactory, SYSTEM_TASK_ID, StreamSchema, TaskId,
     TopologyContext, Tuple, values,
 };
 
-use super::{Inbox, Report, Settings, Setup, guarded, panic_message};
+use super::pool::{Step, Wake};
+use super::{Executor, Inbox, Report, Settings, Setup, guarded, panic_message};
 use crate::collector::{BoltOut, Emitter};
 use crate::message::{AckKind, AckMsg, Batch, Control, Delivery};
 
@@ -19,7 +19,7 @@ struct BoltTask {
     bolt: Box<dyn Bolt>,
 }
 
-struct BoltExecutor {
+pub(crate) struct BoltExecutor {
     tasks: Vec<BoltTask>,
     first_task: TaskId,
     emitter: Emitter,
@@ -33,6 +33,10 @@ struct BoltExecutor {
     last_flush: Instant,
     /// Tuples executed since the flush timer was last looked at.
     since_flush_check: u32,
+    next_tick: Option<Instant>,
+    /// Bolts with work between inputs (shell bolts) ask to be polled this often.
+    poll_every: Option<Duration>,
+    next_poll: Option<Instant>,
 }
 
 /// A slow bolt looks at its flush timer this often within a batch, so its acks and emits do
@@ -42,11 +46,14 @@ const FLUSH_CHECK_EVERY: u32 = 64;
 /// How long an idle executor sleeps when it has no timer to wake for.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 
-pub(crate) fn run(setup: Setup) -> Report {
+/// Input batches a step takes at most before it lets other executors run.
+const BATCHES_PER_STEP: u32 = 4;
+
+pub(crate) fn start(setup: Setup) -> Option<BoltExecutor> {
     let Some(ComponentFactory::Bolt(factory)) = setup.topology.factory(&setup.component).cloned()
     else {
         tracing::error!("no bolt factory for this component");
-        return Report { captured: None };
+        return None;
     };
     let contexts: Vec<TopologyContext> = setup
         .tasks
@@ -64,98 +71,96 @@ pub(crate) fn run(setup: Setup) -> Report {
         }
         tasks.push(BoltTask { id, bolt });
     }
-    let mut ex = BoltExecutor {
+    // Bolts with work between inputs (shell bolts) ask to be polled this often.
+    let poll_every = tasks.iter().filter_map(|t| t.bolt.poll_interval()).min();
+    let now = Instant::now();
+    Some(BoltExecutor {
         first_task: setup.tasks.first().copied().unwrap_or(0),
         tasks,
         emitter,
         inbox: setup.inbox,
+        next_tick: setup.settings.tick.map(|t| now + t),
         settings: setup.settings,
         current_roots: AnchorIds::new(),
         current_task: 0,
         current_schema: None,
-        last_flush: Instant::now(),
+        last_flush: now,
         since_flush_check: 0,
-    };
-    ex.run_loop();
-    for task in &mut ex.tasks {
-        let bolt = &mut task.bolt;
-        guarded(&mut ex.emitter, task.id, "cleanup", |_| bolt.cleanup());
-    }
-    ex.emitter.outbox.flush();
-    let queued = ex.inbox.data.len();
-    ex.emitter.publish(queued, true);
-    Report {
-        captured: ex.emitter.capture.take(),
-    }
+        poll_every,
+        next_poll: poll_every.map(|p| now + p),
+    })
 }
 
-impl BoltExecutor {
-    fn run_loop(&mut self) {
-        let mut next_tick = self.settings.tick.map(|t| Instant::now() + t);
-        // Bolts with work between inputs (shell bolts) ask to be polled this often.
-        let poll_every = self
-            .tasks
-            .iter()
-            .filter_map(|t| t.bolt.poll_interval())
-            .min();
-        let mut next_poll = poll_every.map(|p| Instant::now() + p);
-        loop {
-            if let (Some(at), Some(every)) = (next_poll, poll_every)
-                && Instant::now() >= at
-            {
-                self.poll_tasks();
-                next_poll = Some(Instant::now() + every);
+impl Executor for BoltExecutor {
+    fn step(&mut self, _wake: &Wake) -> Step {
+        if let (Some(at), Some(every)) = (self.next_poll, self.poll_every)
+            && Instant::now() >= at
+        {
+            self.poll_tasks();
+            self.next_poll = Some(Instant::now() + every);
+        }
+        while let Ok(c) = self.inbox.control.try_recv() {
+            if self.control(c) {
+                return Step::Done;
             }
-            while let Ok(c) = self.inbox.control.try_recv() {
-                if self.control(c) {
-                    return;
-                }
-            }
-            if let (Some(at), Some(every)) = (next_tick, self.settings.tick)
-                && Instant::now() >= at
-            {
-                self.deliver_ticks(every);
-                next_tick = Some(at + every);
-            }
+        }
+        if let (Some(at), Some(every)) = (self.next_tick, self.settings.tick)
+            && Instant::now() >= at
+        {
+            self.deliver_ticks(every);
+            self.next_tick = Some(at + every);
+        }
+        // Output held for a full queue: take no input until it goes (woken then).
+        if self.emitter.outbox.stalled() {
+            return Step::Idle(self.deadline());
+        }
+        for _ in 0..BATCHES_PER_STEP {
             match self.inbox.data.try_recv() {
                 Ok(batch) => {
                     self.inbox.waker.taken();
                     self.process(batch);
                     self.flush_if_due();
+                    if self.emitter.outbox.stalled() {
+                        return Step::Idle(self.deadline());
+                    }
                 }
-                Err(empty_or_closed) => {
+                Err(_) => {
+                    // Empty (or closed: then only commands come). Producers wake it when
+                    // they queue a batch.
                     self.emitter.outbox.flush();
                     self.publish();
                     self.last_flush = Instant::now();
-                    let until = |at: Option<Instant>| {
-                        at.map(|at| at.saturating_duration_since(Instant::now()))
-                    };
-                    let wake = [until(next_tick), until(next_poll)]
-                        .into_iter()
-                        .flatten()
-                        .min()
-                        .unwrap_or(IDLE_WAKE);
-                    if empty_or_closed == TryRecvError::Disconnected {
-                        if let Ok(c) = self.inbox.control.recv_timeout(wake)
-                            && self.control(c)
-                        {
-                            return;
-                        }
-                        continue;
-                    }
-                    select! {
-                        recv(self.inbox.data) -> batch => if let Ok(batch) = batch {
-                            self.inbox.waker.taken();
-                            self.process(batch);
-                        },
-                        recv(self.inbox.control) -> c => if let Ok(c) = c && self.control(c) {
-                            return;
-                        },
-                        default(wake) => {}
-                    }
+                    self.emitter.outbox.stalled();
+                    return Step::Idle(self.deadline());
                 }
             }
         }
+        Step::Busy
+    }
+
+    fn finish(&mut self) -> Report {
+        for task in &mut self.tasks {
+            let bolt = &mut task.bolt;
+            guarded(&mut self.emitter, task.id, "cleanup", |_| bolt.cleanup());
+        }
+        self.emitter.outbox.release();
+        let queued = self.inbox.data.len();
+        self.emitter.publish(queued, true);
+        Report {
+            captured: self.emitter.capture.take(),
+        }
+    }
+}
+
+impl BoltExecutor {
+    /// When it must run again even if nothing wakes it: its next tick or poll, or a while.
+    fn deadline(&self) -> Option<Instant> {
+        let idle = Instant::now() + IDLE_WAKE;
+        [self.next_tick, self.next_poll]
+            .into_iter()
+            .flatten()
+            .min()
+            .map_or(Some(idle), |at| Some(at.min(idle)))
     }
 
     /// Applies a lifecycle command; `true` means stop.

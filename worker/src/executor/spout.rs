@@ -2,11 +2,14 @@
 //! `topology.max.spout.pending` trees are in flight, turns the acker's answers into `ack` and
 //! `fail` calls, and fails trees that time out.
 
+use std::time::{Duration, Instant};
+
 use squall_topology_api::{
     BoltCollector, ComponentFactory, MessageId, Spout, SpoutCollector, TaskId, TopologyContext,
 };
 
-use super::{Clock, Inbox, Report, Settings, Setup, guarded, idle_wait};
+use super::pool::{Step, Wake};
+use super::{Clock, Executor, Inbox, Report, Settings, Setup, guarded, idle_step};
 use crate::collector::{BoltOut, Emitter, SpoutOut};
 use crate::inflight::InflightLimit;
 use crate::message::{AckKind, AckMsg, Batch, Control};
@@ -22,7 +25,7 @@ struct SpoutTask {
     inflight: Option<InflightLimit>,
 }
 
-struct SpoutExecutor {
+pub(crate) struct SpoutExecutor {
     tasks: Vec<SpoutTask>,
     first_task: TaskId,
     emitter: Emitter,
@@ -35,6 +38,13 @@ struct SpoutExecutor {
     expired: Vec<MessageId>,
     /// Set by a planned stop: fail the trees in flight before `close`.
     fail_pending_on_close: bool,
+    timeout_ns: Option<u64>,
+    sweep_ns: Option<u64>,
+    next_sweep: u64,
+    flush_ns: u64,
+    last_flush: u64,
+    /// Steps in a row that emitted nothing (see [`idle_step`]).
+    idle_rounds: u32,
 }
 
 /// `next_tuple` calls between two looks at the clock and the control queue.
@@ -43,11 +53,11 @@ const NEXT_TUPLE_ROUND: usize = 64;
 /// How often an idle spout republishes its counters.
 const IDLE_PUBLISH_NS: u64 = 10_000_000;
 
-pub(crate) fn run(setup: Setup) -> Report {
+pub(crate) fn start(setup: Setup) -> Option<SpoutExecutor> {
     let Some(ComponentFactory::Spout(factory)) = setup.topology.factory(&setup.component).cloned()
     else {
         tracing::error!("no spout factory for this component");
-        return Report { captured: None };
+        return None;
     };
     let contexts: Vec<TopologyContext> = setup
         .tasks
@@ -70,97 +80,125 @@ pub(crate) fn run(setup: Setup) -> Report {
             });
         }
     }
+    let timeout_ns = setup.settings.message_timeout.map(|t| t.as_nanos() as u64);
+    // Sweep a few times per timeout period: trees fail at most 1/8 of T late.
+    let sweep_ns = timeout_ns.map(|t| (t / 8).clamp(10_000_000, 1_000_000_000));
     let mut ex = SpoutExecutor {
         first_task: setup.tasks.first().copied().unwrap_or(0),
         tasks,
         emitter,
         inbox: setup.inbox,
-        settings: setup.settings,
         clock: Clock::new(),
         active: false,
         opened: false,
         immediate_acks: Vec::new(),
         expired: Vec::new(),
         fail_pending_on_close: false,
+        timeout_ns,
+        sweep_ns,
+        next_sweep: sweep_ns.unwrap_or(u64::MAX),
+        flush_ns: setup.settings.flush_interval.as_nanos() as u64,
+        last_flush: 0,
+        idle_rounds: 0,
+        settings: setup.settings,
     };
-    ex.run_loop();
-    ex.shut_down();
-    Report {
-        captured: ex.emitter.capture.take(),
+    if ex.settings.start_active {
+        ex.activate();
+    }
+    Some(ex)
+}
+
+impl Executor for SpoutExecutor {
+    fn step(&mut self, _wake: &Wake) -> Step {
+        while let Ok(c) = self.inbox.control.try_recv() {
+            match c {
+                Control::Acks(batch) => {
+                    self.handle_acks(&batch);
+                    self.emitter.outbox.batches_done += 1;
+                }
+                Control::Activate => self.activate(),
+                Control::Deactivate => self.deactivate(),
+                Control::Rewire(w) => self.emitter.outbox.rewire(w.peers, w.task_peer),
+                Control::Shutdown { fail_pending } => {
+                    self.fail_pending_on_close = fail_pending;
+                    return Step::Done;
+                }
+            }
+        }
+        let now = self.clock.now_ns();
+        if let (Some(timeout), Some(sweep)) = (self.timeout_ns, self.sweep_ns)
+            && now >= self.next_sweep
+        {
+            self.expire(now, timeout, now + sweep - self.next_sweep);
+            self.next_sweep = now + sweep;
+        }
+        // Output held for a full queue: emit nothing more until it goes (woken then).
+        if self.emitter.outbox.stalled() {
+            return Step::Idle(Some(self.sweep_deadline()));
+        }
+        if self.receive_inputs() {
+            self.idle_rounds = 0;
+        }
+        // Up to a round of next_tuple calls per step: reading the clock and polling the
+        // control queue for every tuple cost a fifth of the spout's time. Emit times inside a
+        // round are its start time, at most a few microseconds early.
+        let emitted_before = self.emitter.counters.emitted;
+        let mut caught_up = false;
+        for _ in 0..NEXT_TUPLE_ROUND {
+            let before = self.emitter.counters.emitted;
+            if self.active {
+                self.call_next_tuple(now);
+            }
+            self.run_immediate_acks();
+            if self.emitter.counters.emitted == before {
+                caught_up = true;
+                break;
+            }
+            if self.emitter.outbox.stalled() {
+                break;
+            }
+        }
+        if self.emitter.counters.emitted != emitted_before {
+            self.idle_rounds = 0;
+            if now.saturating_sub(self.last_flush) >= self.flush_ns {
+                self.emitter.outbox.flush();
+                self.publish(false);
+                self.last_flush = now;
+            }
+            if self.emitter.outbox.stalled() {
+                return Step::Idle(Some(self.sweep_deadline()));
+            }
+            // A spout that still emits a whole round has work for another thread to share; one
+            // that ran dry only looks again in a moment.
+            return if caught_up { Step::Yield } else { Step::Busy };
+        }
+        self.emitter.outbox.flush();
+        // Publishing on every nap of a long idle stretch is wasted work.
+        if self.idle_rounds == 0 || now.saturating_sub(self.last_flush) >= IDLE_PUBLISH_NS {
+            self.publish(true);
+            self.last_flush = now;
+        }
+        let rounds = self.idle_rounds;
+        self.idle_rounds = self.idle_rounds.saturating_add(1);
+        if self.emitter.outbox.stalled() {
+            return Step::Idle(Some(self.sweep_deadline()));
+        }
+        idle_step(rounds, Some(self.sweep_deadline()))
+    }
+
+    fn finish(&mut self) -> Report {
+        self.shut_down();
+        Report {
+            captured: self.emitter.capture.take(),
+        }
     }
 }
 
 impl SpoutExecutor {
-    fn run_loop(&mut self) {
-        if self.settings.start_active {
-            self.activate();
-        }
-        let timeout_ns = self.settings.message_timeout.map(|t| t.as_nanos() as u64);
-        // Sweep a few times per timeout period: trees fail at most 1/8 of T late.
-        let sweep_ns = timeout_ns.map(|t| (t / 8).clamp(10_000_000, 1_000_000_000));
-        let flush_ns = self.settings.flush_interval.as_nanos() as u64;
-        let mut next_sweep = sweep_ns.unwrap_or(u64::MAX);
-        let mut last_flush = 0u64;
-        let mut idle_rounds = 0u32;
-        let mut stash: Option<Control> = None;
-        loop {
-            while let Some(c) = stash.take().or_else(|| self.inbox.control.try_recv().ok()) {
-                match c {
-                    Control::Acks(batch) => {
-                        self.handle_acks(&batch);
-                        self.emitter.outbox.batches_done += 1;
-                    }
-                    Control::Activate => self.activate(),
-                    Control::Deactivate => self.deactivate(),
-                    Control::Rewire(w) => self.emitter.outbox.rewire(w.peers, w.task_peer),
-                    Control::Shutdown { fail_pending } => {
-                        self.fail_pending_on_close = fail_pending;
-                        return;
-                    }
-                }
-            }
-            if self.receive_inputs() {
-                idle_rounds = 0;
-            }
-            let now = self.clock.now_ns();
-            if let (Some(timeout), Some(sweep)) = (timeout_ns, sweep_ns)
-                && now >= next_sweep
-            {
-                self.expire(now, timeout, now + sweep - next_sweep);
-                next_sweep = now + sweep;
-            }
-            // Up to a round of next_tuple calls per pass of housekeeping: reading the clock and
-            // polling the control queue for every tuple cost a fifth of the spout's time.
-            // Emit times inside a round are its start time, at most a few microseconds early.
-            let emitted_before = self.emitter.counters.emitted;
-            for _ in 0..NEXT_TUPLE_ROUND {
-                let before = self.emitter.counters.emitted;
-                if self.active {
-                    self.call_next_tuple(now);
-                }
-                self.run_immediate_acks();
-                if self.emitter.counters.emitted == before {
-                    break;
-                }
-            }
-            if self.emitter.counters.emitted != emitted_before {
-                idle_rounds = 0;
-                if now.saturating_sub(last_flush) >= flush_ns {
-                    self.emitter.outbox.flush();
-                    self.publish(false);
-                    last_flush = now;
-                }
-            } else {
-                self.emitter.outbox.flush();
-                // Publishing on every nap of a long idle stretch is wasted work.
-                if idle_rounds < 32 || now.saturating_sub(last_flush) >= IDLE_PUBLISH_NS {
-                    self.publish(true);
-                    last_flush = now;
-                }
-                stash = idle_wait(&self.inbox.control, idle_rounds);
-                idle_rounds = idle_rounds.saturating_add(1);
-            }
-        }
+    /// When its next sweep for timed-out trees is due (or a while from now without timeouts).
+    fn sweep_deadline(&self) -> Instant {
+        let in_ns = self.next_sweep.saturating_sub(self.clock.now_ns());
+        Instant::now() + Duration::from_nanos(in_ns.min(1_000_000_000))
     }
 
     /// Hands the tuples sent to this executor's spouts (a stateful topology's checkpoints) to
@@ -391,7 +429,7 @@ impl SpoutExecutor {
             let spout = &mut task.spout;
             guarded(&mut self.emitter, task.id, "close", |_| spout.close());
         }
-        self.emitter.outbox.flush();
+        self.emitter.outbox.release();
         self.publish(true);
         let queued = self.inbox.control.len();
         self.emitter.publish(queued, true);

@@ -15,6 +15,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use squall_topology_api::TaskId;
 
 use crate::assembly::Wiring;
+use crate::executor::pool::Wake;
 use crate::message::{AckMsg, Batch, Control, Delivery};
 use crate::outbox::{NO_PEER, Peer};
 use crate::waker::QueueWaker;
@@ -75,14 +76,14 @@ impl LocalTargets {
                     let r = match peer.map(|p| (p, &self.peers[p])) {
                         Some((
                             _,
-                            Peer::Local {
-                                control,
+                            p @ Peer::Local {
                                 acks_on_control: true,
                                 ..
                             },
-                        )) => control
-                            .send(Control::Acks(part))
-                            .map_err(|_| Undelivered::Stopped),
+                        )) => p
+                            .command(Control::Acks(part))
+                            .then_some(())
+                            .ok_or(Undelivered::Stopped),
                         Some((p, _)) => self.push(p, Batch::Acks(part)).await,
                         None => Err(Undelivered::NotHere),
                     };
@@ -119,7 +120,9 @@ impl LocalTargets {
 
     async fn push(&self, peer: usize, batch: Batch) -> Result<(), Undelivered> {
         match &self.peers[peer] {
-            Peer::Local { data, waker, .. } => send_waiting(data, waker, batch).await,
+            Peer::Local {
+                data, waker, wake, ..
+            } => send_waiting(data, waker, wake, batch).await,
             Peer::Remote(_) => Err(Undelivered::NotHere),
         }
     }
@@ -129,19 +132,26 @@ impl LocalTargets {
 async fn send_waiting(
     queue: &Sender<Batch>,
     waker: &QueueWaker,
+    wake: &Wake,
     mut batch: Batch,
 ) -> Result<(), Undelivered> {
+    let offer = |batch: Batch| match queue.try_send(batch) {
+        Ok(()) => {
+            wake.wake();
+            Ok(None)
+        }
+        Err(TrySendError::Disconnected(_)) => Err(Undelivered::Stopped),
+        Err(TrySendError::Full(b)) => Ok(Some(b)),
+    };
     loop {
-        match queue.try_send(batch) {
-            Ok(()) => return Ok(()),
-            Err(TrySendError::Disconnected(_)) => return Err(Undelivered::Stopped),
-            Err(TrySendError::Full(b)) => batch = b,
+        match offer(batch)? {
+            None => return Ok(()),
+            Some(b) => batch = b,
         }
         let room = waker.prepare();
-        match queue.try_send(batch) {
-            Ok(()) => return Ok(()),
-            Err(TrySendError::Disconnected(_)) => return Err(Undelivered::Stopped),
-            Err(TrySendError::Full(b)) => batch = b,
+        match offer(batch)? {
+            None => return Ok(()),
+            Some(b) => batch = b,
         }
         let _ = tokio::time::timeout(RECHECK, room).await;
     }
@@ -150,6 +160,14 @@ async fn send_waiting(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::executor::pool::Pool;
+
+    /// A wake for a queue no executor reads (nothing runs when it is called).
+    fn idle_wake() -> (Arc<Pool>, Wake) {
+        let pool = Pool::new(1, "test-pool").expect("pool");
+        let wake = pool.entry(tracing::Span::none());
+        (pool, wake)
+    }
 
     #[test]
     fn a_full_queue_parks_its_sender_until_the_executor_takes_a_batch() {
@@ -157,6 +175,7 @@ mod tests {
             .enable_time()
             .build()
             .expect("runtime");
+        let (_pool, wake) = idle_wake();
         let (tx, rx) = crossbeam_channel::bounded(1);
         let waker = Arc::new(QueueWaker::default());
         tx.try_send(Batch::Acks(Vec::new())).expect("room for one");
@@ -170,7 +189,7 @@ mod tests {
                 rx.recv().expect("the second batch")
             })
         };
-        let sent = runtime.block_on(send_waiting(&tx, &waker, Batch::Tuples(Vec::new())));
+        let sent = runtime.block_on(send_waiting(&tx, &waker, &wake, Batch::Tuples(Vec::new())));
         assert_eq!(sent, Ok(()));
         assert!(matches!(
             consumer.join().expect("consumer"),
@@ -184,6 +203,7 @@ mod tests {
             .enable_time()
             .build()
             .expect("runtime");
+        let (_pool, wake) = idle_wake();
         let (tx, rx) = crossbeam_channel::bounded(1);
         tx.try_send(Batch::Acks(Vec::new())).expect("room for one");
         let waker = QueueWaker::default();
@@ -191,7 +211,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(5));
             drop(rx);
         });
-        let sent = runtime.block_on(send_waiting(&tx, &waker, Batch::Acks(Vec::new())));
+        let sent = runtime.block_on(send_waiting(&tx, &waker, &wake, Batch::Acks(Vec::new())));
         assert_eq!(sent, Err(Undelivered::Stopped));
         stopper.join().expect("stopper");
     }

@@ -238,10 +238,13 @@ mod tests {
             .expect("room for one");
         let (live_tx, live_rx) = bounded(1);
         let (control, _control_rx) = crossbeam_channel::unbounded::<Control>();
+        // No executor runs on it: the test reads the queues itself.
+        let pool = crate::executor::pool::Pool::new(1, "test-pool").expect("pool");
         let peer = |data| Peer::Local {
             data,
             control: control.clone(),
             waker: Arc::new(QueueWaker::default()),
+            wake: pool.entry(tracing::Span::none()),
             acks_on_control: false,
         };
         let wiring = Wiring {

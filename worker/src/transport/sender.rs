@@ -2,8 +2,8 @@
 //!
 //! An executor hands a batch for remote tasks to its [`RemoteLink`], which splits it by
 //! destination executor, encodes each part on the executor's own thread and queues it, bounded,
-//! on that executor's lane (backpressure: a full lane blocks the emitter, and only a lane whose
-//! receiving executor cannot keep up fills). A lane is a tokio task holding one long-lived
+//! on that executor's lane (backpressure: a full lane parks the emitting executor until its
+//! batches are sent, and only a lane whose receiving executor cannot keep up fills). A lane is a tokio task holding one long-lived
 //! client-streaming `Transfer` call on a connection of its own, reconnecting when the peer goes
 //! away, and sending what queued meanwhile as one message. Batches for a peer that cannot be
 //! reached are dropped; their trees time out and are replayed.
@@ -23,7 +23,7 @@
 //! Encoding where the batch is made, rather than on a sender thread, saves a thread wake per
 //! batch: at 20 k sentences/s on two workers that thread woke 5 k times a second.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -136,6 +136,14 @@ struct OpenLanes {
 pub(crate) struct RemoteLink {
     table: Arc<StreamTable>,
     linked: Arc<RwLock<Arc<Linked>>>,
+    /// Where held batches wait for room in their lane (see [`RemoteLink::hand_over`]).
+    runtime: tokio::runtime::Handle,
+}
+
+/// An encoded tuple batch that found its lane full, held in order by the executor's outbox.
+pub(crate) struct HeldRemote {
+    lane: mpsc::Sender<TransferBatch>,
+    batch: TransferBatch,
 }
 
 impl RemoteSender {
@@ -155,6 +163,7 @@ impl RemoteSender {
                     acks: Vec::new(),
                     placement_version: 0,
                 }))),
+                runtime: runtime.clone(),
             },
             runtime,
             open: Mutex::new(OpenLanes::default()),
@@ -222,9 +231,18 @@ impl RemoteSender {
 }
 
 impl RemoteLink {
-    /// Encodes tuples per destination executor and queues each part on its lane, waiting
-    /// while a lane's queue is full. Blocks, so never call it from async code.
-    pub fn send_tuples(&self, deliveries: &[Delivery]) {
+    /// Encodes tuples per destination executor and queues each part on its lane, without
+    /// waiting. A part whose lane is full is appended to `held`, and so is every part after
+    /// it while `held` is not empty or `hold` is set (earlier batches are being handed over),
+    /// so that no batch overtakes another on its lane: the executor then stops taking input
+    /// until [`Self::hand_over`] has sent them (backpressure that parks the executor, never a
+    /// pool thread).
+    pub fn send_tuples(
+        &self,
+        deliveries: &[Delivery],
+        held: &mut VecDeque<HeldRemote>,
+        hold: bool,
+    ) {
         let linked = Arc::clone(&self.linked.read().unwrap_or_else(|p| p.into_inner()));
         let routes = &linked.routes;
         for_each_part(
@@ -238,10 +256,63 @@ impl RemoteLink {
                     payload,
                     placement_version: linked.placement_version,
                 };
-                // An error means the lane is gone (the worker is shutting down).
-                drop(linked.tuples[lane].blocking_send(batch));
+                let lane = &linked.tuples[lane];
+                if hold || !held.is_empty() {
+                    held.push_back(HeldRemote {
+                        lane: lane.clone(),
+                        batch,
+                    });
+                    return;
+                }
+                match lane.try_send(batch) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(batch)) => held.push_back(HeldRemote {
+                        lane: lane.clone(),
+                        batch,
+                    }),
+                    // The lane is gone (the worker is shutting down).
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
             },
         );
+    }
+
+    /// Sends what `held` can take now, in order; whether any is left.
+    pub fn resend(held: &mut VecDeque<HeldRemote>) -> bool {
+        while let Some(h) = held.pop_front() {
+            match h.lane.try_send(h.batch) {
+                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+                Err(mpsc::error::TrySendError::Full(batch)) => {
+                    held.push_front(HeldRemote {
+                        lane: h.lane,
+                        batch,
+                    });
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Sends held batches in order, waiting for room, from a thread outside any runtime (an
+    /// executor's last batches when it stops).
+    pub fn send_blocking(held: VecDeque<HeldRemote>) {
+        for h in held {
+            // An error means the lane is gone (the worker is shutting down).
+            drop(h.lane.blocking_send(h.batch));
+        }
+    }
+
+    /// Sends `held` in order on the transport's runtime, each batch once its lane has room,
+    /// then calls `done`.
+    pub fn hand_over(&self, held: VecDeque<HeldRemote>, done: impl FnOnce() + Send + 'static) {
+        self.runtime.spawn(async move {
+            for h in held {
+                // An error means the lane is gone (the worker is shutting down).
+                drop(h.lane.send(h.batch).await);
+            }
+            done();
+        });
     }
 
     /// Encodes acker messages per destination worker and queues each part on its ack lane,
