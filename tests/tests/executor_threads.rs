@@ -36,7 +36,7 @@ fn keyed_topology(tracker: &Arc<Tracker>, parallelism: u32) -> Topology {
 }
 
 #[test]
-fn thirteen_executors_run_on_at_most_one_thread_per_core() {
+fn thirteen_executors_run_on_one_thread_per_core_and_a_watcher() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let cores = std::thread::available_parallelism().unwrap().get();
     let before = threads_now();
@@ -49,9 +49,10 @@ fn thirteen_executors_run_on_at_most_one_thread_per_core() {
     );
     let during = threads_now();
     running.kill(Duration::ZERO);
-    // 4 spouts, 4 + 4 bolts and an acker: a thread each would be 13.
+    // 4 spouts, 4 + 4 bolts and an acker: a thread each would be 13. The pool has a thread
+    // per core and one that watches them for blocked steps.
     assert!(
-        during - before <= cores,
+        during - before <= cores + 1,
         "13 executors started {} threads on {cores} cores",
         during - before
     );

@@ -13,8 +13,15 @@
 //! An executor runs in steps ([`Task::step`]): a bounded slice of work, then it says whether it
 //! has more ([`Step::Busy`]), waits to be woken or for a deadline ([`Step::Idle`]), or has
 //! stopped. It never blocks the thread on a queue: a full destination queue parks the executor
-//! (see `outbox`), not the thread. User code that blocks inside `execute` does hold a pool
-//! thread; the other threads take over the rest of the work meanwhile.
+//! (see `outbox`), not the thread.
+//!
+//! User code may still block inside a step (a sink waiting seconds for a broker that went
+//! away, a shell component's subprocess). A watcher thread looks at the pool threads every
+//! `WATCH_EVERY`; one still inside the same step is handed off, as Go's runtime hands off a
+//! thread stuck in a system call: its queue goes to the shared queue and a stand-in thread
+//! (a parked spare, or a new one) runs the rest of the work, so blocked steps never take the
+//! pool's whole capacity. When the blocked step returns and the pool has its full count of
+//! unblocked threads, the extra thread parks as a spare.
 //!
 //! The scheduling state of an executor is one atomic (`IDLE`, `SCHEDULED`, `RUNNING`,
 //! `NOTIFIED`, `DONE`): a wake while it runs is remembered and runs it again, so no wake is
@@ -23,7 +30,7 @@
 use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
@@ -69,6 +76,13 @@ const INJECTOR_EVERY: u32 = 16;
 /// Steps run from the front of a thread's queue in a row before it takes the oldest entry, so
 /// executors that keep waking each other cannot starve the rest.
 const FRONT_RUNS: u32 = 8;
+/// How often the watcher looks for threads blocked in one step: a thread seen in the same step
+/// at two looks in a row (10 to 20 ms) is handed off. A step is one batch, microseconds
+/// normally, so this only catches user code that blocks.
+const WATCH_EVERY: Duration = Duration::from_millis(10);
+/// Threads a pool may start beyond its size to stand in for blocked ones. Each blocked thread
+/// holds a distinct executor, so this only binds with more than this many blocked at once.
+const MAX_STAND_INS: usize = 1024;
 
 /// Wakes one executor; cheap to clone and to call from any thread.
 #[derive(Clone)]
@@ -154,11 +168,54 @@ impl Ord for Timer {
     }
 }
 
+/// One pool thread's place.
+struct Slot {
+    /// Its queue: its own wakes at the front, yields at the back; others steal the back.
+    queue: Mutex<VecDeque<Arc<Entry>>>,
+    /// Steps begun and ended by its thread: odd while inside one. The watcher compares it
+    /// between looks; only the thread itself writes it.
+    steps: AtomicU64,
+    /// The watcher found its thread blocked in a step and started a stand-in.
+    handed_off: AtomicBool,
+    /// Its thread is a parked spare.
+    spare: AtomicBool,
+    /// Its thread's kernel id, to ask whether it is asleep; 0 until it starts.
+    tid: AtomicI32,
+}
+
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            queue: Mutex::new(VecDeque::new()),
+            steps: AtomicU64::new(0),
+            handed_off: AtomicBool::new(false),
+            spare: AtomicBool::new(false),
+            tid: AtomicI32::new(0),
+        }
+    }
+}
+
+/// How many threads run executors; changed only on a hand-off or when a blocked step returns.
+struct Staffing {
+    /// Threads not parked as spares, blocked ones included.
+    running: usize,
+    /// Of those, the ones handed off.
+    blocked: usize,
+    /// Slots whose thread is a parked spare.
+    spares: Vec<usize>,
+    handles: Vec<JoinHandle<()>>,
+}
+
 struct Shared {
     id: usize,
+    name: String,
     epoch: Instant,
-    /// Each thread's queue: its own wakes at the front, yields at the back; others steal the back.
-    queues: Vec<Mutex<VecDeque<Arc<Entry>>>>,
+    /// Unblocked threads the pool keeps running.
+    size: usize,
+    /// A slot per possible thread; the first `live` have one.
+    slots: Vec<Slot>,
+    live: AtomicUsize,
+    staffing: Mutex<Staffing>,
     /// Wakes from outside the pool (the network, commands).
     injector: Mutex<VecDeque<Arc<Entry>>>,
     timers: Mutex<BinaryHeap<Reverse<Timer>>>,
@@ -169,6 +226,7 @@ struct Shared {
     /// A thread going to sleep with no earlier timer than that sleeps until woken, so a
     /// deadline wakes one thread, not all of them.
     timer_wake_at: AtomicU64,
+    /// Each live slot's thread, by index.
     threads: Mutex<Vec<Thread>>,
     shutdown: AtomicBool,
 }
@@ -196,14 +254,19 @@ impl Shared {
     /// This pool's index for the calling thread, when it is one of the pool's threads.
     fn current(&self) -> Option<usize> {
         let (pool, index) = CURRENT.with(Cell::get);
-        (pool == self.id && index < self.queues.len()).then_some(index)
+        (pool == self.id && index < self.slots.len()).then_some(index)
     }
 
     fn schedule(&self, entry: Arc<Entry>, push: Push) {
-        match self.current() {
+        // A handed-off thread is blocked in a step that may wake others: its queue is not
+        // one to wait in.
+        match self
+            .current()
+            .filter(|&me| !self.slots[me].handed_off.load(Ordering::Relaxed))
+        {
             Some(me) => {
                 let queued = {
-                    let mut q = lock(&self.queues[me]);
+                    let mut q = lock(&self.slots[me].queue);
                     match push {
                         Push::Woken => q.push_front(entry),
                         Push::Busy | Push::Yielded => q.push_back(entry),
@@ -241,8 +304,13 @@ impl Shared {
         }
     }
 
+    fn live_slots(&self) -> &[Slot] {
+        &self.slots[..self.live.load(Ordering::Acquire)]
+    }
+
     fn has_queued_work(&self) -> bool {
-        !lock(&self.injector).is_empty() || self.queues.iter().any(|q| !lock(q).is_empty())
+        !lock(&self.injector).is_empty()
+            || self.live_slots().iter().any(|s| !lock(&s.queue).is_empty())
     }
 
     /// The next executor for thread `me` to run.
@@ -253,7 +321,7 @@ impl Shared {
             return Some(e);
         }
         {
-            let mut own = lock(&self.queues[me]);
+            let mut own = lock(&self.slots[me].queue);
             let entry = if *front_runs >= FRONT_RUNS {
                 *front_runs = 0;
                 own.pop_back()
@@ -269,8 +337,9 @@ impl Shared {
         if let Some(e) = lock(&self.injector).pop_front() {
             return Some(e);
         }
-        let n = self.queues.len();
-        (1..n).find_map(|k| lock(&self.queues[(me + k) % n]).pop_back())
+        let slots = self.live_slots();
+        let n = slots.len();
+        (1..n).find_map(|k| lock(&slots[(me + k) % n].queue).pop_back())
     }
 
     /// Wakes the executors whose deadline passed; how long until the next one.
@@ -392,8 +461,108 @@ impl Shared {
         }
     }
 
+    /// Starts the thread of slot `me` (the next free one).
+    fn spawn_thread(self: &Arc<Self>, staffing: &mut Staffing) -> std::io::Result<()> {
+        let me = self.live.load(Ordering::Acquire);
+        if me >= self.slots.len() {
+            return Err(std::io::Error::other("no free pool slot"));
+        }
+        let shared = Arc::clone(self);
+        let handle = std::thread::Builder::new()
+            .name(format!("{}-{me}", self.name))
+            .spawn(move || shared.thread_main(me))?;
+        lock(&self.threads).push(handle.thread().clone());
+        staffing.handles.push(handle);
+        staffing.running += 1;
+        // Published after its `Thread` is in place, so a wake for this slot finds it.
+        self.live.store(me + 1, Ordering::Release);
+        Ok(())
+    }
+
+    /// Moves a slot's queue to the shared one, for the other threads to run.
+    fn requeue(&self, slot: &Slot) {
+        let moved: Vec<_> = lock(&slot.queue).drain(..).collect();
+        if !moved.is_empty() {
+            lock(&self.injector).extend(moved);
+            self.wake_sleeper();
+        }
+    }
+
+    /// Looks for threads blocked in one step every `WATCH_EVERY`, and stands in for them.
+    fn watch(self: Arc<Self>) {
+        let mut seen: Vec<u64> = Vec::new();
+        while !self.shutdown.load(Ordering::Acquire) {
+            std::thread::park_timeout(WATCH_EVERY);
+            let slots = self.live_slots();
+            seen.resize(slots.len(), 0);
+            for (i, slot) in slots.iter().enumerate() {
+                let steps = slot.steps.load(Ordering::Relaxed);
+                let same_step = steps % 2 == 1 && steps == seen[i];
+                seen[i] = steps;
+                if same_step
+                    && !slot.handed_off.load(Ordering::Acquire)
+                    && !on_cpu(slot.tid.load(Ordering::Relaxed))
+                {
+                    self.hand_off(i);
+                }
+            }
+        }
+    }
+
+    /// Slot `i`'s thread is blocked in a step: its queued work goes to the others, and a
+    /// stand-in thread runs when the unblocked ones are fewer than the pool's size.
+    fn hand_off(self: &Arc<Self>, i: usize) {
+        let mut staffing = lock(&self.staffing);
+        let slot = &self.slots[i];
+        slot.handed_off.store(true, Ordering::Release);
+        staffing.blocked += 1;
+        tracing::debug!(
+            thread = i,
+            "pool thread blocked in a step; a stand-in takes its work"
+        );
+        if staffing.running - staffing.blocked < self.size {
+            if let Some(spare) = staffing.spares.pop() {
+                self.slots[spare].spare.store(false, Ordering::Release);
+                staffing.running += 1;
+                if let Some(t) = lock(&self.threads).get(spare) {
+                    t.unpark();
+                }
+            } else if let Err(e) = self.spawn_thread(&mut staffing) {
+                // The other threads (if any) still take its work, as before any stand-in.
+                tracing::warn!(error = %e, "could not start a pool thread to stand in for a blocked one");
+            }
+        }
+        drop(staffing);
+        self.requeue(slot);
+    }
+
+    /// The step slot `me` was handed off in returned: it runs on, or parks as a spare when the
+    /// pool has its full count of unblocked threads without it.
+    fn blocked_step_returned(&self, me: usize) {
+        let slot = &self.slots[me];
+        {
+            let mut staffing = lock(&self.staffing);
+            slot.handed_off.store(false, Ordering::Release);
+            staffing.blocked -= 1;
+            if staffing.running - staffing.blocked <= self.size {
+                return;
+            }
+            staffing.running -= 1;
+            staffing.spares.push(me);
+            slot.spare.store(true, Ordering::Release);
+        }
+        self.requeue(slot);
+        while slot.spare.load(Ordering::Acquire) && !self.shutdown.load(Ordering::Acquire) {
+            std::thread::park();
+        }
+    }
+
     fn thread_main(self: Arc<Self>, me: usize) {
         CURRENT.with(|c| c.set((self.id, me)));
+        let slot = &self.slots[me];
+        slot.tid
+            .store(nix::unistd::gettid().as_raw(), Ordering::Relaxed);
+        let mut steps = 0u64;
         let mut runs = 0u32;
         let mut front_runs = 0u32;
         while !self.shutdown.load(Ordering::Acquire) {
@@ -402,11 +571,18 @@ impl Shared {
                 self.fire_timers();
             }
             if let Some(entry) = self.next(me, runs, &mut front_runs) {
+                steps += 1;
+                slot.steps.store(steps, Ordering::Relaxed);
                 self.run(entry);
+                steps += 1;
+                slot.steps.store(steps, Ordering::Relaxed);
+                if slot.handed_off.load(Ordering::Acquire) {
+                    self.blocked_step_returned(me);
+                }
                 continue;
             }
             let until_timer = self.fire_timers();
-            if !lock(&self.queues[me]).is_empty() || !lock(&self.injector).is_empty() {
+            if !lock(&slot.queue).is_empty() || !lock(&self.injector).is_empty() {
                 continue;
             }
             lock(&self.sleepers).push(me);
@@ -420,7 +596,7 @@ impl Shared {
                 (Some(_), Some(t)) => t.min(MAX_SLEEP),
                 _ => MAX_SLEEP,
             };
-            if !lock(&self.queues[me]).is_empty() || !lock(&self.injector).is_empty() {
+            if !lock(&slot.queue).is_empty() || !lock(&self.injector).is_empty() {
                 // Queued between the look above and becoming a sleeper.
                 sleep = Duration::ZERO;
             } else if self.has_queued_work() {
@@ -445,10 +621,28 @@ impl Shared {
     }
 }
 
+/// Whether a thread is running or waiting for a core, not asleep in the kernel. A step that is
+/// long because it computes, or because its thread lost the core on a loaded machine, gains
+/// nothing from a stand-in (the others already take its queue); one asleep in a call does.
+fn on_cpu(tid: i32) -> bool {
+    if tid == 0 {
+        return false;
+    }
+    // `/proc/self/task/<tid>/stat`: "<tid> (<name>) <state> ...", the name may hold spaces
+    // and parentheses, so the state follows the last ')'.
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let after = stat.rfind(')')?;
+            stat[after + 1..].trim_start().chars().next()
+        })
+        .is_some_and(|state| state == 'R')
+}
+
 /// A process's executor threads.
 pub(crate) struct Pool {
     shared: Arc<Shared>,
-    handles: Vec<JoinHandle<()>>,
+    watcher: Option<JoinHandle<()>>,
 }
 
 impl Pool {
@@ -458,7 +652,16 @@ impl Pool {
         let shared = Arc::new(Shared {
             id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
             epoch: Instant::now(),
-            queues: (0..threads).map(|_| Mutex::new(VecDeque::new())).collect(),
+            name: name.to_string(),
+            size: threads,
+            slots: (0..threads + MAX_STAND_INS).map(|_| Slot::new()).collect(),
+            live: AtomicUsize::new(0),
+            staffing: Mutex::new(Staffing {
+                running: 0,
+                blocked: 0,
+                spares: Vec::new(),
+                handles: Vec::new(),
+            }),
             injector: Mutex::new(VecDeque::new()),
             timers: Mutex::new(BinaryHeap::new()),
             sleepers: Mutex::new(Vec::new()),
@@ -467,25 +670,24 @@ impl Pool {
             threads: Mutex::new(Vec::new()),
             shutdown: AtomicBool::new(false),
         });
-        let mut handles = Vec::with_capacity(threads);
-        for i in 0..threads {
-            let s = Arc::clone(&shared);
-            let spawned = std::thread::Builder::new()
-                .name(format!("{name}-{i}"))
-                .spawn(move || s.thread_main(i));
-            match spawned {
-                Ok(h) => {
-                    lock(&shared.threads).push(h.thread().clone());
-                    handles.push(h);
-                }
-                Err(e) => {
-                    let pool = Pool { shared, handles };
-                    drop(pool);
-                    return Err(e);
-                }
+        let mut pool = Pool {
+            shared: Arc::clone(&shared),
+            watcher: None,
+        };
+        // On an error `pool` is dropped, which stops the threads already started.
+        {
+            let mut staffing = lock(&shared.staffing);
+            for _ in 0..threads {
+                shared.spawn_thread(&mut staffing)?;
             }
         }
-        Ok(Arc::new(Pool { shared, handles }))
+        let watched = Arc::clone(&shared);
+        pool.watcher = Some(
+            std::thread::Builder::new()
+                .name(format!("{name}-watch"))
+                .spawn(move || watched.watch())?,
+        );
+        Ok(Arc::new(pool))
     }
 
     /// A place for an executor, to hand its wake to the queues that feed it before it starts;
@@ -521,8 +723,13 @@ impl Drop for Pool {
         for t in lock(&self.shared.threads).iter() {
             t.unpark();
         }
+        let mut handles = std::mem::take(&mut lock(&self.shared.staffing).handles);
+        if let Some(watcher) = self.watcher.take() {
+            watcher.thread().unpark();
+            handles.push(watcher);
+        }
         let me = std::thread::current().id();
-        for h in self.handles.drain(..) {
+        for h in handles {
             // The last handle can be dropped by a task on a pool thread; it cannot join itself.
             if h.thread().id() != me {
                 let _ = h.join();
@@ -531,8 +738,8 @@ impl Drop for Pool {
         // Tasks left (not stopped) are dropped with their entries; timers hold entries too.
         lock(&self.shared.timers).clear();
         lock(&self.shared.injector).clear();
-        for q in &self.shared.queues {
-            lock(q).clear();
+        for slot in &self.shared.slots {
+            lock(&slot.queue).clear();
         }
     }
 }

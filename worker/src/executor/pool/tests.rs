@@ -231,3 +231,109 @@ fn busy_executors_spread_over_the_threads() {
     ids.dedup();
     assert_eq!(ids.len(), 2, "two busy executors ran on one thread only");
 }
+
+/// Blocks its thread in its first step until released (a sink stuck in a call to a broker
+/// that went away), counting the steps that are blocked.
+struct Stuck {
+    blocked_now: Arc<AtomicU64>,
+    release: Arc<(Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Task for Stuck {
+    fn step(&mut self, _wake: &Wake) -> Step {
+        self.blocked_now.fetch_add(1, Ordering::AcqRel);
+        let (lock, cvar) = &*self.release;
+        let mut released = lock.lock().unwrap();
+        while !*released {
+            released = cvar.wait(released).unwrap();
+        }
+        self.blocked_now.fetch_sub(1, Ordering::AcqRel);
+        Step::Done
+    }
+}
+
+#[test]
+fn executors_run_while_every_pool_thread_is_blocked_in_user_code() {
+    let pool = Pool::new(2, "test-pool").unwrap();
+    let blocked_now = Arc::new(AtomicU64::new(0));
+    let release = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    for _ in 0..2 {
+        pool.spawn(Box::new(Stuck {
+            blocked_now: Arc::clone(&blocked_now),
+            release: Arc::clone(&release),
+        }));
+    }
+    wait_until(|| blocked_now.load(Ordering::Acquire) == 2);
+    // Both threads the pool was made with are inside a call that does not return. Work woken
+    // now must still run, on a thread that stands in for a blocked one.
+    let woke = Arc::new(Mutex::new(None));
+    pool.spawn(Box::new(Sleeper {
+        until: Instant::now(),
+        woke: Arc::clone(&woke),
+    }));
+    let ran = {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while woke.lock().unwrap().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        woke.lock().unwrap().is_some()
+    };
+    *release.0.lock().unwrap() = true;
+    release.1.notify_all();
+    assert!(
+        ran,
+        "an executor waited while every pool thread was blocked"
+    );
+    wait_until(|| blocked_now.load(Ordering::Acquire) == 0);
+    // Once the blocked calls return, the pool is back to its size: the stand-ins park.
+    wait_until(|| {
+        let staffing = super::lock(&pool.shared.staffing);
+        staffing.running == 2 && staffing.blocked == 0 && !staffing.spares.is_empty()
+    });
+    // The stand-in threads are not kept busy-looking once the blocked calls return: the pool
+    // still runs new work.
+    let woke = Arc::new(Mutex::new(None));
+    pool.spawn(Box::new(Sleeper {
+        until: Instant::now(),
+        woke: Arc::clone(&woke),
+    }));
+    wait_until(|| woke.lock().unwrap().is_some());
+}
+
+#[test]
+fn a_computing_thread_is_on_cpu_and_a_sleeping_one_is_not() {
+    let tid = Arc::new(std::sync::atomic::AtomicI32::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let spinner = {
+        let (tid, stop) = (Arc::clone(&tid), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            tid.store(nix::unistd::gettid().as_raw(), Ordering::Release);
+            while !stop.load(Ordering::Acquire) {
+                std::hint::spin_loop();
+            }
+        })
+    };
+    wait_until(|| tid.load(Ordering::Acquire) != 0);
+    assert!(
+        super::on_cpu(tid.load(Ordering::Acquire)),
+        "a spinning thread is on a core"
+    );
+    stop.store(true, Ordering::Release);
+    spinner.join().unwrap();
+
+    let sleeper_tid = Arc::new(std::sync::atomic::AtomicI32::new(0));
+    let sleeper = {
+        let tid = Arc::clone(&sleeper_tid);
+        std::thread::spawn(move || {
+            tid.store(nix::unistd::gettid().as_raw(), Ordering::Release);
+            std::thread::sleep(Duration::from_millis(300));
+        })
+    };
+    wait_until(|| sleeper_tid.load(Ordering::Acquire) != 0);
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(
+        !super::on_cpu(sleeper_tid.load(Ordering::Acquire)),
+        "a sleeping thread is not on a core"
+    );
+    sleeper.join().unwrap();
+}
