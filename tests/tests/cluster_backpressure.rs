@@ -73,9 +73,12 @@ fn a_topology_running_flat_out_across_two_workers_completes_every_id_then_idles(
     let (cpu0, t0) = (cpu(), Instant::now());
     std::thread::sleep(Duration::from_secs(3));
     let used = (cpu() - cpu0) / t0.elapsed().as_secs_f64();
-    // Heartbeats, metrics and a napping spout; "near zero" is under 5% of a core for both.
+    // Heartbeats, metrics and a napping spout. In the debug build the tests run, each of the
+    // spout's 100 naps a second costs ~150 us of pool bookkeeping and span entry (4.0 to 6.0%
+    // of a core for both workers over 6 runs), so "near zero" is under 8% of a core for both;
+    // a thread that spins would use 30% or more.
     assert!(
-        used < 0.05,
+        used < 0.08,
         "two idle workers used {:.1}% of a core",
         used * 100.0
     );

@@ -124,16 +124,22 @@ pub(crate) fn guarded<T>(
 const IDLE_RETRIES: u32 = 4;
 
 /// How long a spout with nothing to emit waits before it is run again: [`IDLE_RETRIES`]
-/// immediate retries, 100 µs naps for about 0.1 s, 1 ms naps (Storm's progressive wait) for
-/// about a second, then 10 ms naps, so an idle topology costs next to no CPU. Acks and
-/// commands wake the spout at once; only a spout polling an external source sees new data up
-/// to 10 ms late after a quiet second.
-pub(crate) fn idle_step(idle_rounds: u32, deadline: Option<Instant>) -> Step {
-    let nap = match idle_rounds {
-        0..IDLE_RETRIES => return Step::Yield,
-        IDLE_RETRIES..1004 => Duration::from_micros(100),
-        1004..2004 => Duration::from_millis(1),
-        _ => Duration::from_millis(10),
+/// immediate retries, 100 µs naps for the first 0.1 s of idleness, 1 ms naps (Storm's
+/// progressive wait) up to a second, then 10 ms naps, so an idle topology costs next to no
+/// CPU. Acks and commands wake the spout at once; only a spout polling an external source
+/// sees new data up to 10 ms late after a quiet second. The phases go by time idle, not by
+/// naps taken: a nap plus its step takes longer than the nap (much longer in a debug build),
+/// and counting naps stretched the busier phases well past their second.
+pub(crate) fn idle_step(idle_rounds: u32, idle_for: Duration, deadline: Option<Instant>) -> Step {
+    if idle_rounds < IDLE_RETRIES {
+        return Step::Yield;
+    }
+    let nap = if idle_for < Duration::from_millis(100) {
+        Duration::from_micros(100)
+    } else if idle_for < Duration::from_secs(1) {
+        Duration::from_millis(1)
+    } else {
+        Duration::from_millis(10)
     };
     let wake_at = Instant::now() + nap;
     Step::Idle(Some(deadline.map_or(wake_at, |d| d.min(wake_at))))
@@ -210,5 +216,54 @@ impl Task for ExecutorTask {
             }
             step => step,
         }
+    }
+}
+
+#[cfg(test)]
+mod idle_step_tests {
+    use super::*;
+
+    /// The nap `idle_step` asks for, within the few microseconds the call itself takes.
+    fn nap(rounds: u32, idle_for: Duration) -> Duration {
+        let before = Instant::now();
+        match idle_step(rounds, idle_for, None) {
+            Step::Idle(Some(at)) => {
+                let nap = at.saturating_duration_since(before);
+                [100, 1_000, 10_000]
+                    .map(Duration::from_micros)
+                    .into_iter()
+                    .find(|&n| nap >= n && nap < n + Duration::from_micros(50))
+                    .unwrap_or(nap)
+            }
+            other => panic!("expected a nap, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_idle_spout_retries_then_naps_longer_the_longer_it_has_been_idle() {
+        assert_eq!(idle_step(0, Duration::ZERO, None), Step::Yield);
+        assert_eq!(
+            idle_step(IDLE_RETRIES - 1, Duration::from_secs(5), None),
+            Step::Yield
+        );
+        assert_eq!(
+            nap(IDLE_RETRIES, Duration::from_millis(50)),
+            Duration::from_micros(100)
+        );
+        // By time idle, not by naps taken: few naps, but half a second idle.
+        assert_eq!(
+            nap(IDLE_RETRIES + 1, Duration::from_millis(500)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            nap(IDLE_RETRIES + 1, Duration::from_secs(2)),
+            Duration::from_millis(10)
+        );
+        // A sweep due sooner wins.
+        let soon = Instant::now() + Duration::from_micros(10);
+        assert_eq!(
+            idle_step(IDLE_RETRIES, Duration::from_secs(2), Some(soon)),
+            Step::Idle(Some(soon))
+        );
     }
 }

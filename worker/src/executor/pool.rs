@@ -76,10 +76,13 @@ const INJECTOR_EVERY: u32 = 16;
 /// Steps run from the front of a thread's queue in a row before it takes the oldest entry, so
 /// executors that keep waking each other cannot starve the rest.
 const FRONT_RUNS: u32 = 8;
-/// How often the watcher looks for threads blocked in one step: a thread seen in the same step
-/// at two looks in a row (10 to 20 ms) is handed off. A step is one batch, microseconds
+/// How often the watcher looks for threads blocked in one step while any thread is inside one:
+/// a thread seen in the same step at two looks in a row (10 to 20 ms) is handed off. A step is one batch, microseconds
 /// normally, so this only catches user code that blocks.
 const WATCH_EVERY: Duration = Duration::from_millis(10);
+/// How often the watcher looks while no thread was inside a step at its last look (an idle
+/// worker): a block that starts then is caught within this plus two `WATCH_EVERY`.
+const WATCH_IDLE_EVERY: Duration = Duration::from_millis(50);
 /// Threads a pool may start beyond its size to stand in for blocked ones. Each blocked thread
 /// holds a distinct executor, so this only binds with more than this many blocked at once.
 const MAX_STAND_INS: usize = 1024;
@@ -488,15 +491,20 @@ impl Shared {
         }
     }
 
-    /// Looks for threads blocked in one step every `WATCH_EVERY`, and stands in for them.
+    /// Looks for threads blocked in one step, and stands in for them.
     fn watch(self: Arc<Self>) {
         let mut seen: Vec<u64> = Vec::new();
+        let mut every = WATCH_EVERY;
         while !self.shutdown.load(Ordering::Acquire) {
-            std::thread::park_timeout(WATCH_EVERY);
+            std::thread::park_timeout(every);
             let slots = self.live_slots();
             seen.resize(slots.len(), 0);
+            every = WATCH_IDLE_EVERY;
             for (i, slot) in slots.iter().enumerate() {
                 let steps = slot.steps.load(Ordering::Relaxed);
+                if steps % 2 == 1 {
+                    every = WATCH_EVERY;
+                }
                 let same_step = steps % 2 == 1 && steps == seen[i];
                 seen[i] = steps;
                 if same_step

@@ -45,6 +45,8 @@ pub(crate) struct SpoutExecutor {
     last_flush: u64,
     /// Steps in a row that emitted nothing (see [`idle_step`]).
     idle_rounds: u32,
+    /// When the current run of idle steps began (clock ns).
+    idle_since: u64,
 }
 
 /// `next_tuple` calls between two looks at the clock and the control queue.
@@ -100,6 +102,7 @@ pub(crate) fn start(setup: Setup) -> Option<SpoutExecutor> {
         flush_ns: setup.settings.flush_interval.as_nanos() as u64,
         last_flush: 0,
         idle_rounds: 0,
+        idle_since: 0,
         settings: setup.settings,
     };
     if ex.settings.start_active {
@@ -179,11 +182,15 @@ impl Executor for SpoutExecutor {
             self.last_flush = now;
         }
         let rounds = self.idle_rounds;
+        if rounds == 0 {
+            self.idle_since = now;
+        }
         self.idle_rounds = self.idle_rounds.saturating_add(1);
         if self.emitter.outbox.stalled() {
             return Step::Idle(Some(self.sweep_deadline()));
         }
-        idle_step(rounds, Some(self.sweep_deadline()))
+        let idle_for = Duration::from_nanos(now.saturating_sub(self.idle_since));
+        idle_step(rounds, idle_for, Some(self.sweep_deadline()))
     }
 
     fn finish(&mut self) -> Report {
