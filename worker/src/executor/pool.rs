@@ -401,8 +401,12 @@ impl Shared {
             entry: Arc::clone(entry),
         }));
         // A pool thread adds timers for the executor it ran, and looks at them before it
-        // sleeps; from outside, a sleeping thread may be waiting past this deadline.
-        if self.current().is_none() {
+        // sleeps; from outside, or from a handed-off thread (which may park as a spare right
+        // after), a sleeping thread may be waiting past this deadline.
+        if self
+            .current()
+            .is_none_or(|me| self.slots[me].handed_off.load(Ordering::Relaxed))
+        {
             self.wake_sleeper();
         }
     }
@@ -511,24 +515,32 @@ impl Shared {
                     && !slot.handed_off.load(Ordering::Acquire)
                     && !on_cpu(slot.tid.load(Ordering::Relaxed))
                 {
-                    self.hand_off(i);
+                    self.hand_off(i, steps);
                 }
             }
         }
     }
 
-    /// Slot `i`'s thread is blocked in a step: its queued work goes to the others, and a
-    /// stand-in thread runs when the unblocked ones are fewer than the pool's size.
-    fn hand_off(self: &Arc<Self>, i: usize) {
+    /// Slot `i`'s thread is blocked in step `steps`: its queued work goes to the others, and
+    /// a stand-in thread runs when the unblocked ones are fewer than the pool's size.
+    fn hand_off(self: &Arc<Self>, i: usize, steps: u64) {
         let mut staffing = lock(&self.staffing);
         let slot = &self.slots[i];
+        // Looked at again under the lock: the step may have ended (and its thread parked as a
+        // spare) since the watcher looked.
+        if slot.steps.load(Ordering::Acquire) != steps
+            || slot.handed_off.load(Ordering::Acquire)
+            || slot.spare.load(Ordering::Acquire)
+        {
+            return;
+        }
         slot.handed_off.store(true, Ordering::Release);
         staffing.blocked += 1;
         tracing::debug!(
             thread = i,
             "pool thread blocked in a step; a stand-in takes its work"
         );
-        if staffing.running - staffing.blocked < self.size {
+        if staffing.running.saturating_sub(staffing.blocked) < self.size {
             if let Some(spare) = staffing.spares.pop() {
                 self.slots[spare].spare.store(false, Ordering::Release);
                 staffing.running += 1;
@@ -552,7 +564,7 @@ impl Shared {
             let mut staffing = lock(&self.staffing);
             slot.handed_off.store(false, Ordering::Release);
             staffing.blocked -= 1;
-            if staffing.running - staffing.blocked <= self.size {
+            if staffing.running.saturating_sub(staffing.blocked) <= self.size {
                 return;
             }
             staffing.running -= 1;
@@ -567,6 +579,11 @@ impl Shared {
 
     fn thread_main(self: Arc<Self>, me: usize) {
         CURRENT.with(|c| c.set((self.id, me)));
+        // Until its `Thread` is in place a wake for this slot would be lost; the spawner
+        // publishes it right after the spawn returns.
+        while self.live.load(Ordering::Acquire) <= me && !self.shutdown.load(Ordering::Acquire) {
+            std::thread::yield_now();
+        }
         let slot = &self.slots[me];
         slot.tid
             .store(nix::unistd::gettid().as_raw(), Ordering::Relaxed);
@@ -731,11 +748,16 @@ impl Drop for Pool {
         for t in lock(&self.shared.threads).iter() {
             t.unpark();
         }
-        let mut handles = std::mem::take(&mut lock(&self.shared.staffing).handles);
+        // The watcher first: a hand-off under way may still start a thread, whose handle must
+        // be among those joined below.
         if let Some(watcher) = self.watcher.take() {
             watcher.thread().unpark();
-            handles.push(watcher);
+            let _ = watcher.join();
         }
+        for t in lock(&self.shared.threads).iter() {
+            t.unpark();
+        }
+        let handles = std::mem::take(&mut lock(&self.shared.staffing).handles);
         let me = std::thread::current().id();
         for h in handles {
             // The last handle can be dropped by a task on a pool thread; it cannot join itself.
