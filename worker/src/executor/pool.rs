@@ -17,7 +17,8 @@
 //!
 //! User code may still block inside a step (a sink waiting seconds for a broker that went
 //! away, a shell component's subprocess). A watcher thread looks at the pool threads every
-//! `WATCH_EVERY`; one still inside the same step is handed off, as Go's runtime hands off a
+//! `WATCH_EVERY` (`WATCH_IDLE_EVERY` when none is in a step); one still inside the same step,
+//! and asleep in the kernel, is handed off, as Go's runtime hands off a
 //! thread stuck in a system call: its queue goes to the shared queue and a stand-in thread
 //! (a parked spare, or a new one) runs the rest of the work, so blocked steps never take the
 //! pool's whole capacity. When the blocked step returns and the pool has its full count of
@@ -77,8 +78,8 @@ const INJECTOR_EVERY: u32 = 16;
 /// executors that keep waking each other cannot starve the rest.
 const FRONT_RUNS: u32 = 8;
 /// How often the watcher looks for threads blocked in one step while any thread is inside one:
-/// a thread seen in the same step at two looks in a row (10 to 20 ms) is handed off. A step is one batch, microseconds
-/// normally, so this only catches user code that blocks.
+/// a thread seen in the same step at two looks in a row (10 to 20 ms) is handed off. A step is
+/// one batch, microseconds normally, so this only catches user code that blocks.
 const WATCH_EVERY: Duration = Duration::from_millis(10);
 /// How often the watcher looks while no thread was inside a step at its last look (an idle
 /// worker): a block that starts then is caught within this plus two `WATCH_EVERY`.
@@ -745,9 +746,6 @@ impl Pool {
 impl Drop for Pool {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Ordering::Release);
-        for t in lock(&self.shared.threads).iter() {
-            t.unpark();
-        }
         // The watcher first: a hand-off under way may still start a thread, whose handle must
         // be among those joined below.
         if let Some(watcher) = self.watcher.take() {
@@ -768,7 +766,7 @@ impl Drop for Pool {
         // Tasks left (not stopped) are dropped with their entries; timers hold entries too.
         lock(&self.shared.timers).clear();
         lock(&self.shared.injector).clear();
-        for slot in &self.shared.slots {
+        for slot in self.shared.live_slots() {
             lock(&slot.queue).clear();
         }
     }
