@@ -61,7 +61,7 @@ pub const CLASSES: [(&str, Kind, &str, &str); 8] = [
         "squall.connectors.kafka.KafkaSink",
         Kind::Bolt,
         "kafka",
-        "constructorArgs [brokers, topic, valueField]; configMethods keyField(name), set(key, value)",
+        "constructorArgs [brokers, topic, valueField]; configMethods keyField(name), idempotent(bool), set(key, value)",
     ),
     (
         "squall.connectors.files.FileSpout",
@@ -203,6 +203,8 @@ pub struct KafkaSinkDef {
     pub value_field: String,
     /// `keyField`: the input field keying the record.
     pub key_field: Option<String>,
+    /// `idempotent`: whether the producer is idempotent (by default it is).
+    pub idempotent: Option<bool>,
     /// `set`: librdkafka properties.
     pub settings: Vec<(String, String)>,
 }
@@ -361,6 +363,7 @@ impl ConnectorDef {
                     topic: args.text(1, "topic")?,
                     value_field: args.text(2, "valueField")?,
                     key_field: methods.one_text("keyField")?,
+                    idempotent: methods.one_bool("idempotent")?,
                     settings: methods.settings()?,
                 })
             }
@@ -579,6 +582,9 @@ impl KafkaSinkDef {
         if let Some(name) = &self.key_field {
             sink = sink.key_field(name);
         }
+        if let Some(on) = self.idempotent {
+            sink = sink.idempotent(on);
+        }
         for (key, value) in &self.settings {
             sink = sink.set(key, value);
         }
@@ -707,6 +713,20 @@ impl<'a> Methods<'a> {
                 [Json::Number(n)] if n.as_u64().is_some_and(|n| n > 0) => Ok(n.as_u64()),
                 _ => Err(format!(
                     "configMethods[{i}] ({name}): takes one positive whole number"
+                )),
+            },
+            [_, (i, _), ..] => Err(format!("configMethods[{i}] ({name}): given twice")),
+        }
+    }
+
+    /// The argument of `name(true|false)`, called at most once.
+    fn one_bool(&mut self, name: &str) -> Result<Option<bool>, String> {
+        match self.take(name).as_slice() {
+            [] => Ok(None),
+            [(i, call)] => match call.args.as_slice() {
+                [Json::Bool(b)] => Ok(Some(*b)),
+                _ => Err(format!(
+                    "configMethods[{i}] ({name}): takes one boolean, true or false"
                 )),
             },
             [_, (i, _), ..] => Err(format!("configMethods[{i}] ({name}): given twice")),

@@ -349,3 +349,42 @@ fn a_connector_misused_is_one_line_naming_the_component_and_key() {
         assert!(err.starts_with(expected), "{to}:\n{err}");
     }
 }
+
+/// A Kafka sink for a cluster that refuses idempotent producers: `idempotent(false)`.
+#[cfg(feature = "connectors")]
+const KAFKA_SINK: &str = r#"
+name: "publish"
+spouts:
+  - id: "events"
+    className: "squall.connectors.kafka.KafkaSpout"
+    constructorArgs: ["127.0.0.1:9092", "events", "squall"]
+bolts:
+  - id: "publish"
+    className: "squall.connectors.kafka.KafkaSink"
+    constructorArgs: ["127.0.0.1:9092", "copies", "value"]
+    configMethods:
+      - name: "idempotent"
+        args: [false]
+streams:
+  - from: "events"
+    to: "publish"
+    grouping:
+      type: SHUFFLE
+"#;
+
+#[cfg(feature = "connectors")]
+#[test]
+fn a_kafka_sink_takes_idempotent_as_a_boolean() {
+    let flux = parse(KAFKA_SINK, Path::new("/srv/p")).unwrap();
+    assert!(flux.topology.spec().component("publish").is_some());
+    let err = parse(
+        &KAFKA_SINK.replace("args: [false]", "args: [\"no\"]"),
+        Path::new("/srv/p"),
+    )
+    .err()
+    .expect("a string is refused");
+    assert_eq!(
+        err.to_string(),
+        "bolt \"publish\": configMethods[0] (idempotent): takes one boolean, true or false"
+    );
+}

@@ -67,6 +67,7 @@ pub struct KafkaSink {
     value_field: String,
     key_field: Option<String>,
     settings: Vec<(String, String)>,
+    idempotent: bool,
     producer: Option<BaseProducer<Deliveries>>,
     deliveries: Deliveries,
     /// Inputs whose records await their delivery report, by number.
@@ -88,6 +89,7 @@ impl KafkaSink {
             value_field: value_field.into(),
             key_field: None,
             settings: Vec::new(),
+            idempotent: true,
             producer: None,
             deliveries: Deliveries::default(),
             waiting: HashMap::new(),
@@ -102,8 +104,19 @@ impl KafkaSink {
         self
     }
 
+    /// Whether the producer is idempotent (on by default): librdkafka's retries then never
+    /// write a record twice. Turn it off only for a cluster that refuses idempotent producers
+    /// (brokers older than Kafka 0.11, or ACLs without `IdempotentWrite` on brokers before
+    /// 2.8); a retried record may then be written twice, which at-least-once allows.
+    #[must_use]
+    pub fn idempotent(mut self, on: bool) -> Self {
+        self.idempotent = on;
+        self
+    }
+
     /// Sets a librdkafka producer property (`linger.ms`, `compression.type`, ...);
-    /// `acks=all` and `enable.idempotence=true` stay whatever is set.
+    /// `acks=all` stays whatever is set, and `enable.idempotence` follows
+    /// [`idempotent`](Self::idempotent).
     #[must_use]
     pub fn set(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.settings.push((key.into(), value.into()));
@@ -119,8 +132,66 @@ impl KafkaSink {
         }
     }
 
+    /// The producer, configured: librdkafka's defaults, then the user's settings, then the
+    /// guarantee.
+    fn create_producer(&self) -> Result<BaseProducer<Deliveries>, KafkaError> {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "30000");
+        for (k, v) in &self.settings {
+            config.set(k, v);
+        }
+        // Set last, so no `set` undoes the guarantee: every in-sync replica holds a record
+        // before its input is acked, and (unless turned off) librdkafka's retries never write
+        // a record twice.
+        config.set("acks", "all").set(
+            "enable.idempotence",
+            if self.idempotent { "true" } else { "false" },
+        );
+        config
+            .create_with_context(self.deliveries.clone())
+            .map_err(|source| KafkaError::Client {
+                brokers: self.brokers.clone(),
+                what: "create producer",
+                source,
+            })
+    }
+
+    /// Replaces a producer that librdkafka declared fatally broken (an idempotent producer
+    /// refused its producer id, or out of step with the broker's sequence numbers): such a
+    /// producer fails every record from then on, so without a new one the sink would fail its
+    /// inputs for ever. The inputs whose records it still held fail now and replay (their
+    /// records may have been written: at least once). The error returned says why.
+    fn replace_if_fatal(
+        &mut self,
+        collector: &mut BoltCollector<'_>,
+    ) -> Result<(), ComponentError> {
+        let Some((code, reason)) = self
+            .producer
+            .as_ref()
+            .and_then(|p| p.client().fatal_error())
+        else {
+            return Ok(());
+        };
+        let failed = self.waiting.len();
+        for (_, input) in self.waiting.drain() {
+            collector.fail(&input);
+        }
+        // Reports the old producer still makes name inputs no longer waiting: ignored.
+        self.producer = None;
+        self.producer = Some(self.create_producer()?);
+        Err(ComponentError::msg(format!(
+            "kafka at {}: the producer hit a fatal error ({code:?}: {reason}); {failed} input(s) \
+             in flight failed and replay, and a new producer took over",
+            self.brokers
+        )))
+    }
+
     /// Acks the inputs whose records were delivered and fails the others.
     fn settle(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        self.replace_if_fatal(collector)?;
         if let Some(p) = &self.producer {
             p.poll(Duration::ZERO);
         }
@@ -160,25 +231,7 @@ impl KafkaSink {
 
 impl Bolt for KafkaSink {
     fn prepare(&mut self, _context: &TopologyContext) -> Result<(), ComponentError> {
-        let mut config = ClientConfig::new();
-        config
-            .set("bootstrap.servers", &self.brokers)
-            .set("linger.ms", "5")
-            .set("message.timeout.ms", "30000");
-        for (k, v) in &self.settings {
-            config.set(k, v);
-        }
-        // Set last, so no `set` undoes the guarantee: every in-sync replica holds a record
-        // before its input is acked, and librdkafka's retries never write a record twice.
-        config.set("acks", "all").set("enable.idempotence", "true");
-        let producer = config
-            .create_with_context(self.deliveries.clone())
-            .map_err(|source| KafkaError::Client {
-                brokers: self.brokers.clone(),
-                what: "create producer",
-                source,
-            })?;
-        self.producer = Some(producer);
+        self.producer = Some(self.create_producer()?);
         Ok(())
     }
 
@@ -187,6 +240,10 @@ impl Bolt for KafkaSink {
         input: Tuple,
         collector: &mut BoltCollector<'_>,
     ) -> Result<(), ComponentError> {
+        // A broken producer would refuse this record too: replace it first.
+        if let Err(e) = self.replace_if_fatal(collector) {
+            collector.report_error(&e);
+        }
         let Some(producer) = &self.producer else {
             // Returned, so the executor fails this input (once).
             return Err(ComponentError::msg("the kafka producer is not set up"));
@@ -254,5 +311,91 @@ impl Bolt for KafkaSink {
         {
             tracing::warn!(error = %e, records = self.waiting.len(), "records still in flight at close; their inputs replay");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+    use squall_topology_api::{Fields, TopologyBuilder, Values, values};
+    use squall_worker::testing::{CompleteTopology, FixedSpout};
+
+    use super::*;
+
+    /// librdkafka's mock cluster refuses the sink's idempotent producer its producer id once
+    /// (`CLUSTER_AUTHORIZATION_FAILED`), which librdkafka treats as fatal: that producer fails
+    /// every record from then on. The sink must replace it, so the inputs that failed replay
+    /// and get through; a sink that kept the broken producer failed them for ever.
+    #[test]
+    fn a_producer_with_a_fatal_error_is_replaced_and_the_replayed_inputs_get_through() {
+        let cluster = MockCluster::new(1).expect("mock cluster");
+        cluster.create_topic("out", 1, 1).expect("topic");
+        cluster.request_errors(
+            RDKafkaApiKey::InitProducerId,
+            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED],
+        );
+        let brokers = cluster.bootstrap_servers();
+        let inputs: Vec<Values> = (0..20).map(|i| values![format!("r{i}")]).collect();
+        let n = inputs.len() as u64;
+        let mut b = TopologyBuilder::new();
+        b.set_spout(
+            "in",
+            move || FixedSpout::new(Fields::new(["v"]), inputs.clone()),
+            1,
+        );
+        b.set_bolt(
+            "out",
+            move || KafkaSink::new(brokers.clone(), "out", "v"),
+            1,
+        )
+        .shuffle_grouping("in");
+        let run = CompleteTopology::new()
+            .timeout(Duration::from_secs(20))
+            .run(&b.build().expect("valid topology"))
+            .expect("the topology runs");
+        assert!(
+            run.spout_failed() > 0,
+            "the producer's fatal error failed no input: the mock did not make it fatal"
+        );
+        assert!(
+            run.is_complete(),
+            "not every input got through after the fatal error: {} of {n} acked, {} failed",
+            run.spout_acked(),
+            run.spout_failed()
+        );
+        assert_eq!(run.spout_acked(), n);
+    }
+
+    /// The same refusal does not touch a producer with idempotence turned off: it never asks
+    /// for a producer id, so no input fails.
+    #[test]
+    fn a_producer_without_idempotence_asks_for_no_producer_id() {
+        let cluster = MockCluster::new(1).expect("mock cluster");
+        cluster.create_topic("out", 1, 1).expect("topic");
+        cluster.request_errors(
+            RDKafkaApiKey::InitProducerId,
+            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED; 100],
+        );
+        let brokers = cluster.bootstrap_servers();
+        let inputs: Vec<Values> = (0..20).map(|i| values![format!("r{i}")]).collect();
+        let mut b = TopologyBuilder::new();
+        b.set_spout(
+            "in",
+            move || FixedSpout::new(Fields::new(["v"]), inputs.clone()),
+            1,
+        );
+        b.set_bolt(
+            "out",
+            move || KafkaSink::new(brokers.clone(), "out", "v").idempotent(false),
+            1,
+        )
+        .shuffle_grouping("in");
+        let run = CompleteTopology::new()
+            .timeout(Duration::from_secs(20))
+            .run(&b.build().expect("valid topology"))
+            .expect("the topology runs");
+        assert!(run.is_complete());
+        assert_eq!((run.spout_acked(), run.spout_failed()), (20, 0));
     }
 }
