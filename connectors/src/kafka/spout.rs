@@ -490,3 +490,103 @@ impl ReplayableSpout for KafkaSpout {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex};
+
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    use squall_topology_api::{BasicBolt, BasicCollector, Config, TopologyBuilder, Tuple};
+    use squall_worker::LocalTopology;
+
+    use super::*;
+
+    /// Records every value it is given.
+    struct Collect(Arc<Mutex<HashSet<String>>>);
+    impl BasicBolt for Collect {
+        fn declare_outputs(&self, _out: &mut OutputDeclarer) {}
+        fn execute(
+            &mut self,
+            input: &Tuple,
+            _out: &mut BasicCollector<'_, '_>,
+        ) -> Result<(), ComponentError> {
+            let v = input.get_str(0)?.to_owned();
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(v);
+            Ok(())
+        }
+    }
+
+    fn produce(brokers: &str, range: std::ops::Range<u32>) {
+        let producer: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .create()
+            .expect("producer");
+        for i in range {
+            let payload = format!("m{i}");
+            producer
+                .send(BaseRecord::<(), String>::to("in").payload(&payload))
+                .expect("queued");
+        }
+        producer.flush(Duration::from_secs(10)).expect("produced");
+    }
+
+    fn eventually(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        ok()
+    }
+
+    /// The broker goes away for 10 s mid-run (librdkafka's mock broker, taken down and
+    /// brought back): the spout reports it, librdkafka reconnects with its own backoff, and
+    /// every record, those produced while the spout waited included, reaches the bolt.
+    #[test]
+    fn the_spout_reports_the_brokers_going_away_and_resumes_losing_nothing() {
+        let cluster = MockCluster::new(1).expect("mock cluster");
+        cluster.create_topic("in", 2, 1).expect("topic");
+        let brokers = cluster.bootstrap_servers();
+        produce(&brokers, 0..1000);
+        let seen = Arc::new(Mutex::new(HashSet::new()));
+        let mut b = TopologyBuilder::new();
+        let spout_brokers = brokers.clone();
+        b.set_spout(
+            "in",
+            move || KafkaSpout::new(spout_brokers.clone(), "in", "g").value_only("v"),
+            1,
+        );
+        let sink = Arc::clone(&seen);
+        b.set_basic_bolt("collect", move || Collect(Arc::clone(&sink)), 1)
+            .shuffle_grouping("in");
+        let running = LocalTopology::start("outage", &Config::new(), &b.build().expect("valid"))
+            .expect("starts");
+        let count = || seen.lock().unwrap_or_else(|p| p.into_inner()).len();
+        assert!(
+            eventually(Duration::from_secs(20), || count() == 1000),
+            "{} of 1000 before the outage",
+            count()
+        );
+
+        cluster.broker_down(1).expect("broker down");
+        std::thread::sleep(Duration::from_secs(10));
+        let errors = running
+            .stats()
+            .component("in")
+            .map(|c| c.errors.clone())
+            .unwrap_or_default();
+        cluster.broker_up(1).expect("broker up");
+        produce(&brokers, 1000..2000);
+        let all = eventually(Duration::from_secs(30), || count() == 2000);
+        running.kill(Duration::ZERO);
+        assert!(
+            errors.iter().any(|e| e.message.contains("AllBrokersDown")),
+            "the spout reported no outage: {errors:?}"
+        );
+        assert!(all, "{} of 2000 reached the bolt after the outage", count());
+    }
+}
