@@ -15,6 +15,8 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+use crate::tcp_proxy::TcpProxy;
+
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running broker.
@@ -23,6 +25,8 @@ pub struct KafkaServer {
     binary: PathBuf,
     /// `127.0.0.1:PORT`, for `bootstrap.servers`.
     pub brokers: String,
+    /// With [`KafkaServer::start_cuttable`]: the forwarder every client goes through.
+    proxy: Option<TcpProxy>,
 }
 
 /// The `tansu` binary: `$SQUALL_TANSU`, else `target/tansu/bin/tansu`, else on the PATH.
@@ -45,6 +49,27 @@ fn tansu() -> Option<PathBuf> {
 impl KafkaServer {
     /// Starts one; `None` (with a message) when Tansu is not installed outside CI.
     pub fn start() -> Option<KafkaServer> {
+        Self::start_with(false)
+    }
+
+    /// Starts one that every client reaches through a [`TcpProxy`] (the broker advertises the
+    /// proxy's address), so that [`KafkaServer::cut`] can take it away while it keeps its
+    /// records: a real Tansu restart would lose them, its storage being in memory.
+    pub fn start_cuttable() -> Option<KafkaServer> {
+        Self::start_with(true)
+    }
+
+    /// Clients see the broker go away: connections refused, open ones closed.
+    pub fn cut(&mut self) {
+        self.proxy.as_mut().expect("started cuttable").cut();
+    }
+
+    /// The broker is back, at the same address.
+    pub fn restore(&mut self) {
+        self.proxy.as_mut().expect("started cuttable").restore();
+    }
+
+    fn start_with(cuttable: bool) -> Option<KafkaServer> {
         let Some(binary) = tansu() else {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -55,9 +80,24 @@ impl KafkaServer {
         };
         let port = crate::cluster::free_port("127.0.0.1");
         let url = format!("tcp://127.0.0.1:{port}");
+        let proxy = cuttable.then(|| {
+            let listen = crate::cluster::free_port("127.0.0.1");
+            TcpProxy::start(
+                format!("127.0.0.1:{listen}").parse().unwrap(),
+                format!("127.0.0.1:{port}").parse().unwrap(),
+            )
+        });
+        let advertised = proxy
+            .as_ref()
+            .map_or_else(|| url.clone(), |p| format!("tcp://{}", p.addr));
         let child = Command::new(&binary)
             .arg("broker")
-            .args(["--listener-url", &url, "--advertised-listener-url", &url])
+            .args([
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &advertised,
+            ])
             .args(["--storage-engine", "memory://tansu/"])
             .env_remove("STORAGE_ENGINE")
             .stdout(Stdio::null())
@@ -67,7 +107,8 @@ impl KafkaServer {
         let server = KafkaServer {
             child,
             binary,
-            brokers: format!("127.0.0.1:{port}"),
+            brokers: advertised.trim_start_matches("tcp://").to_owned(),
+            proxy,
         };
         let deadline = Instant::now() + TIMEOUT;
         while server

@@ -8,6 +8,7 @@ pub mod nats_server;
 pub mod pki;
 pub mod python;
 pub mod redis_server;
+pub mod tcp_proxy;
 
 use std::collections::VecDeque;
 use std::sync::Arc;

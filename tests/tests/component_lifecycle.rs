@@ -430,3 +430,93 @@ fn emitting_on_an_undeclared_stream_is_an_error_not_a_crash() {
         r#"unknown stream "nope" on component "wrong""#
     );
 }
+
+/// Emits one tuple with a message id, then nothing; counts its housekeeping, the third of
+/// which fails.
+struct OneTree {
+    emitted: bool,
+    housekept: Arc<AtomicU32>,
+    next_tuple_calls: Arc<AtomicU32>,
+}
+
+impl Spout for OneTree {
+    fn declare_outputs(&self, out: &mut OutputDeclarer) {
+        out.declare(Fields::new(["n"]));
+    }
+    fn next_tuple(&mut self, out: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
+        self.next_tuple_calls.fetch_add(1, Ordering::SeqCst);
+        if !self.emitted {
+            self.emitted = true;
+            out.emit_with_id(values![1], 1)?;
+        }
+        Ok(())
+    }
+    fn housekeeping_interval(&self) -> Option<Duration> {
+        Some(Duration::from_millis(10))
+    }
+    fn housekeep(&mut self) -> Result<(), ComponentError> {
+        if self.housekept.fetch_add(1, Ordering::SeqCst) + 1 == 3 {
+            return Err(ComponentError::msg("the source is unreachable"));
+        }
+        Ok(())
+    }
+}
+
+/// Takes its inputs and never acks them.
+struct Hold;
+
+impl Bolt for Hold {
+    fn declare_outputs(&self, _out: &mut OutputDeclarer) {}
+    fn execute(
+        &mut self,
+        _input: Tuple,
+        _out: &mut BoltCollector<'_>,
+    ) -> Result<(), ComponentError> {
+        Ok(())
+    }
+}
+
+/// A spout whose one tree is stuck (max pending 1, a bolt that never acks) is not asked for
+/// more tuples, yet its housekeeping still runs every interval and its errors are reported:
+/// a broker spout stuck behind an unreachable broker can still say so.
+#[test]
+fn a_spout_at_max_pending_still_housekeeps_and_reports_its_errors() {
+    let housekept = Arc::new(AtomicU32::new(0));
+    let next_tuple_calls = Arc::new(AtomicU32::new(0));
+    let (h, n) = (Arc::clone(&housekept), Arc::clone(&next_tuple_calls));
+    let mut b = TopologyBuilder::new();
+    b.set_spout(
+        "one",
+        move || OneTree {
+            emitted: false,
+            housekept: Arc::clone(&h),
+            next_tuple_calls: Arc::clone(&n),
+        },
+        1,
+    );
+    b.set_bolt("hold", || Hold, 1).shuffle_grouping("one");
+    let mut conf = Config::new();
+    conf.set_max_spout_pending(1).set_message_timeout_secs(60);
+    let running = LocalTopology::start("housekeeping", &conf, &b.build().unwrap()).unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || housekept.load(Ordering::SeqCst)
+            >= 20),
+        "housekeeping ran {} times in 10 s",
+        housekept.load(Ordering::SeqCst)
+    );
+    let calls_at_max_pending = next_tuple_calls.load(Ordering::SeqCst);
+    let stats = running.stats();
+    running.kill(Duration::ZERO);
+    let spout = stats.component("one").unwrap();
+    assert_eq!(spout.counters.emitted, 1);
+    // The one tree is in flight all along: next_tuple ran once (the emit), never again.
+    assert_eq!(calls_at_max_pending, 1);
+    assert!(
+        spout
+            .errors
+            .iter()
+            .any(|e| e.message.contains("the source is unreachable")),
+        "{:?}",
+        spout.errors
+    );
+}

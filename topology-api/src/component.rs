@@ -85,6 +85,25 @@ pub trait Spout: Send + 'static {
     /// The topology is shutting down (best effort outside local mode).
     fn close(&mut self) {}
 
+    /// How often [`housekeep`](Spout::housekeep) runs; `None` (the default): never. For work
+    /// that must not wait for `next_tuple`, which stops being called while
+    /// `topology.max.spout.pending` trees are in flight or the topology is deactivated:
+    /// committing what completed, or noticing that the source went away (a spout whose
+    /// trees are all stuck behind an unreachable broker is never asked for more, so it would
+    /// otherwise never find out).
+    fn housekeeping_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Called every [`housekeeping_interval`](Spout::housekeeping_interval) once the spout is
+    /// open, whether `next_tuple` is being called or not; it cannot emit.
+    ///
+    /// # Errors
+    /// An error is reported as the component's error; the spout goes on.
+    fn housekeep(&mut self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+
     /// This component's own configuration (Storm's `getComponentConfiguration`).
     fn component_config(&self) -> Config {
         Config::new()

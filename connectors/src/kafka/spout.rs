@@ -24,6 +24,12 @@ const POLL_BATCH: usize = 512;
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 /// How often the topic's partitions are looked up again (new partitions get a reader).
 const REFRESH_PARTITIONS: Duration = Duration::from_secs(30);
+/// How often housekeeping runs: commits, and the probe below.
+const HOUSEKEEPING: Duration = Duration::from_millis(200);
+/// How long the spout may go without polling its consumer before housekeeping asks the
+/// brokers for the topic's metadata instead, and how long that may take.
+const PROBE_AFTER: Duration = Duration::from_secs(1);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A record's place: partition and offset.
 type Position = (i32, i64);
@@ -71,6 +77,8 @@ pub struct KafkaSpout {
     /// warn if the broker's first record comes later.
     resumed_at: BTreeMap<i32, i64>,
     last_commit: Instant,
+    /// When the consumer last asked the brokers for something (a poll or a probe).
+    last_heard: Instant,
     refresh_at: Instant,
     /// Exactly-once mode: checkpoints, not trees, decide what is done.
     exactly_once: bool,
@@ -100,6 +108,7 @@ impl KafkaSpout {
             committed: BTreeMap::new(),
             resumed_at: BTreeMap::new(),
             last_commit: Instant::now(),
+            last_heard: Instant::now(),
             refresh_at: Instant::now(),
             exactly_once: false,
             emitted: BTreeMap::new(),
@@ -250,6 +259,7 @@ impl KafkaSpout {
             }
         }
         let value_only = self.value_only.is_some();
+        self.last_heard = Instant::now();
         let Some(consumer) = self.consumer()? else {
             return Ok(());
         };
@@ -392,6 +402,31 @@ impl Spout for KafkaSpout {
 
     fn fail(&mut self, msg_id: MessageId) {
         self.tracker.fail(msg_id);
+    }
+
+    fn housekeeping_interval(&self) -> Option<Duration> {
+        Some(HOUSEKEEPING)
+    }
+
+    /// Commits what completed, and notices the brokers going away while `next_tuple` is not
+    /// called: librdkafka reports broker trouble through the consumer's poll, which only
+    /// `next_tuple` does, and a spout whose trees are all stuck (behind a sink that cannot
+    /// reach the same brokers, say) is held at max pending and never polls. Then a metadata
+    /// request, at most once a second, says whether the brokers answer.
+    fn housekeep(&mut self) -> Result<(), ComponentError> {
+        self.commit(false)?;
+        if self.last_heard.elapsed() < PROBE_AFTER {
+            return Ok(());
+        }
+        self.last_heard = Instant::now();
+        // Not connected yet: `next_tuple` reconnects, with backoff, and reports.
+        let Some(consumer) = self.consumer.as_ref() else {
+            return Ok(());
+        };
+        match consumer.fetch_metadata(Some(&self.topic), PROBE_TIMEOUT) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.client_error("reach the brokers", e).into()),
+        }
     }
 
     fn deactivate(&mut self) {

@@ -23,6 +23,8 @@ struct SpoutTask {
     context: TopologyContext,
     /// The in-flight bound when `topology.max.spout.pending` is unset and trees are tracked.
     inflight: Option<InflightLimit>,
+    /// (interval, next due) of `Spout::housekeep`, in clock ns, once the spout is open.
+    housekeeping: Option<(u64, u64)>,
 }
 
 pub(crate) struct SpoutExecutor {
@@ -79,6 +81,7 @@ pub(crate) fn start(setup: Setup) -> Option<SpoutExecutor> {
                 pending: PendingMap::default(),
                 context,
                 inflight: adaptive.then(InflightLimit::default),
+                housekeeping: None,
             });
         }
     }
@@ -135,6 +138,7 @@ impl Executor for SpoutExecutor {
             self.expire(now, timeout, now + sweep - self.next_sweep);
             self.next_sweep = now + sweep;
         }
+        self.housekeep(now);
         // Output held for a full queue: emit nothing more until it goes (woken then).
         if self.emitter.outbox.stalled() {
             return Step::Idle(Some(self.sweep_deadline()));
@@ -202,10 +206,35 @@ impl Executor for SpoutExecutor {
 }
 
 impl SpoutExecutor {
-    /// When its next sweep for timed-out trees is due (or a while from now without timeouts).
+    /// When its next sweep for timed-out trees or a spout's housekeeping is due (or a while
+    /// from now without either).
     fn sweep_deadline(&self) -> Instant {
-        let in_ns = self.next_sweep.saturating_sub(self.clock.now_ns());
+        let next = self
+            .tasks
+            .iter()
+            .filter_map(|t| t.housekeeping.map(|(_, due)| due))
+            .fold(self.next_sweep, u64::min);
+        let in_ns = next.saturating_sub(self.clock.now_ns());
         Instant::now() + Duration::from_nanos(in_ns.min(1_000_000_000))
+    }
+
+    /// Runs `Spout::housekeep` on each open task whose interval has passed, whether or not
+    /// `next_tuple` is being called (max pending reached, deactivated, output stalled).
+    fn housekeep(&mut self, now_ns: u64) {
+        for task in &mut self.tasks {
+            let Some((every, due)) = task.housekeeping.as_mut() else {
+                continue;
+            };
+            if now_ns < *due {
+                continue;
+            }
+            *due = now_ns + *every;
+            let (id, spout) = (task.id, &mut task.spout);
+            if let Some(Err(e)) = guarded(&mut self.emitter, id, "housekeep", |_| spout.housekeep())
+            {
+                self.emitter.report_error(id, &e);
+            }
+        }
     }
 
     /// Hands the tuples sent to this executor's spouts (a stateful topology's checkpoints) to
@@ -373,6 +402,15 @@ impl SpoutExecutor {
                 {
                     self.emitter.report_error(task.id, &e);
                 }
+                let now = self.clock.now_ns();
+                let interval = guarded(&mut self.emitter, task.id, "housekeeping_interval", |_| {
+                    spout.housekeeping_interval()
+                });
+                task.housekeeping = interval.flatten().map(|every| {
+                    // At least every millisecond: a zero interval would spin.
+                    let every = (every.as_nanos() as u64).max(1_000_000);
+                    (every, now + every)
+                });
             }
         }
         for task in &mut self.tasks {
