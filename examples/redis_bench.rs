@@ -42,6 +42,9 @@ struct Args {
     /// Executors of each bolt.
     #[arg(long, default_value_t = 2)]
     parallelism: u32,
+    /// topology.max.spout.pending of the one spout task.
+    #[arg(long, default_value_t = 2_000)]
+    max_spout_pending: u64,
 }
 
 /// `redis-benchmark`'s XADD rate (pipelined 16 deep, its default 50 clients) for `n` entries.
@@ -114,7 +117,7 @@ fn main() -> anyhow::Result<()> {
     let sentences = squall_examples::data::sentences();
     let topology = topology(&args.redis, STREAM, GROUP, args.parallelism)?;
     let mut conf = Config::new();
-    conf.set_max_spout_pending(2_000);
+    conf.set_max_spout_pending(args.max_spout_pending);
 
     let (mut ceilings, mut rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=args.rounds {
