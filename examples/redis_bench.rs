@@ -45,6 +45,9 @@ struct Args {
     /// topology.max.spout.pending of the one spout task.
     #[arg(long, default_value_t = 2_000)]
     max_spout_pending: u64,
+    /// topology.executor.threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    executor_threads: u64,
 }
 
 /// `redis-benchmark`'s XADD rate (pipelined 16 deep, its default 50 clients) for `n` entries.
@@ -118,6 +121,9 @@ fn main() -> anyhow::Result<()> {
     let topology = topology(&args.redis, STREAM, GROUP, args.parallelism)?;
     let mut conf = Config::new();
     conf.set_max_spout_pending(args.max_spout_pending);
+    if args.executor_threads > 0 {
+        conf.set("topology.executor.threads", args.executor_threads);
+    }
 
     let (mut ceilings, mut rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=args.rounds {

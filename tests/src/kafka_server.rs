@@ -80,13 +80,8 @@ impl KafkaServer {
         };
         let port = crate::cluster::free_port("127.0.0.1");
         let url = format!("tcp://127.0.0.1:{port}");
-        let proxy = cuttable.then(|| {
-            let listen = crate::cluster::free_port("127.0.0.1");
-            TcpProxy::start(
-                format!("127.0.0.1:{listen}").parse().unwrap(),
-                format!("127.0.0.1:{port}").parse().unwrap(),
-            )
-        });
+        let proxy = cuttable
+            .then(|| TcpProxy::start("127.0.0.1", format!("127.0.0.1:{port}").parse().unwrap()));
         let advertised = proxy
             .as_ref()
             .map_or_else(|| url.clone(), |p| format!("tcp://{}", p.addr));

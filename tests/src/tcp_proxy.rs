@@ -1,21 +1,20 @@
 //! A loopback TCP forwarder the tests can cut: the way to take away a server whose state must
 //! survive the outage (Tansu's storage is in memory, so stopping the broker itself would lose
-//! every record). While cut, connecting is refused and every open connection is closed,
-//! exactly what clients see of a server that was stopped; restored, it listens on the same
-//! port again.
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+//! every record). While cut, every open connection is closed and new ones are closed as soon
+//! as they are accepted, which clients see as a server gone away; restored, it forwards again.
+//! The listener stays bound throughout, so no other test can take the port meanwhile.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 /// A forwarder from a port of its own to `target`.
 pub struct TcpProxy {
     /// Where clients connect.
     pub addr: SocketAddr,
-    target: SocketAddr,
     shared: Arc<Shared>,
     acceptor: Option<JoinHandle<()>>,
 }
@@ -23,87 +22,123 @@ pub struct TcpProxy {
 #[derive(Default)]
 struct Shared {
     cut: AtomicBool,
-    /// Both ends of every forwarded connection, to close them when cut.
-    open: Mutex<Vec<TcpStream>>,
+    stop: AtomicBool,
+    next_id: AtomicU64,
+    /// Both ends of every forwarded connection still open, to close them when cut.
+    open: Mutex<HashMap<u64, (TcpStream, TcpStream)>>,
+}
+
+impl Shared {
+    fn close(&self, id: u64) {
+        let entry = self
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
+        if let Some((client, server)) = entry {
+            drop(client.shutdown(Shutdown::Both));
+            drop(server.shutdown(Shutdown::Both));
+        }
+    }
 }
 
 impl TcpProxy {
-    /// Forwards `listen` (a free loopback address) to `target`.
-    pub fn start(listen: SocketAddr, target: SocketAddr) -> TcpProxy {
-        let mut proxy = TcpProxy {
-            addr: listen,
-            target,
-            shared: Arc::default(),
-            acceptor: None,
+    /// Forwards a free port of `host` to `target`.
+    ///
+    /// # Panics
+    /// When no port can be bound.
+    pub fn start(host: &str, target: SocketAddr) -> TcpProxy {
+        let listener = TcpListener::bind((host, 0)).expect("bind the proxy");
+        let addr = listener.local_addr().expect("the proxy's address");
+        let shared = Arc::new(Shared::default());
+        let acceptor = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || accept(&listener, target, &shared))
         };
-        proxy.listen();
-        proxy
+        TcpProxy {
+            addr,
+            shared,
+            acceptor: Some(acceptor),
+        }
     }
 
-    fn listen(&mut self) {
-        self.shared.cut.store(false, Ordering::SeqCst);
-        let listener = TcpListener::bind(self.addr).unwrap();
-        let (shared, target) = (Arc::clone(&self.shared), self.target);
-        self.acceptor = Some(std::thread::spawn(move || {
-            for client in listener.incoming() {
-                if shared.cut.load(Ordering::SeqCst) {
-                    // The wake-up connection from `cut`: the listener closes with this thread.
-                    return;
-                }
-                let Ok(client) = client else { continue };
-                let Ok(server) = TcpStream::connect(target) else {
-                    continue;
-                };
-                let mut open = shared.open.lock().unwrap();
-                open.push(client.try_clone().unwrap());
-                open.push(server.try_clone().unwrap());
-                drop(open);
-                pump(client.try_clone().unwrap(), server.try_clone().unwrap());
-                pump(server, client);
-            }
-        }));
-    }
-
-    /// Refuses new connections and closes the open ones.
+    /// Closes the open connections, and every new one until [`TcpProxy::restore`].
     pub fn cut(&mut self) {
         self.shared.cut.store(true, Ordering::SeqCst);
-        // Wake the acceptor so that it sees the cut and drops the listener.
-        drop(TcpStream::connect(self.addr));
-        if let Some(acceptor) = self.acceptor.take() {
-            acceptor.join().unwrap();
-        }
-        for stream in self.shared.open.lock().unwrap().drain(..) {
-            drop(stream.shutdown(Shutdown::Both));
+        let ids: Vec<u64> = self
+            .shared
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .copied()
+            .collect();
+        for id in ids {
+            self.shared.close(id);
         }
     }
 
-    /// Listens again, on the same port.
+    /// Forwards new connections again.
     pub fn restore(&mut self) {
-        self.listen();
+        self.shared.cut.store(false, Ordering::SeqCst);
     }
 }
 
-/// Copies `from` to `to` on a thread of its own until either end closes.
-fn pump(mut from: TcpStream, mut to: TcpStream) {
+fn accept(listener: &TcpListener, target: SocketAddr, shared: &Arc<Shared>) {
+    for client in listener.incoming() {
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(client) = client else { continue };
+        if shared.cut.load(Ordering::SeqCst) {
+            drop(client.shutdown(Shutdown::Both));
+            continue;
+        }
+        let Ok(server) = TcpStream::connect(target) else {
+            continue;
+        };
+        let (Ok(c1), Ok(c2), Ok(s1), Ok(s2)) = (
+            client.try_clone(),
+            client.try_clone(),
+            server.try_clone(),
+            server.try_clone(),
+        ) else {
+            continue;
+        };
+        let id = shared.next_id.fetch_add(1, Ordering::SeqCst);
+        shared
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, (client, server));
+        pump(c1, s1, id, shared);
+        pump(s2, c2, id, shared);
+    }
+}
+
+/// Copies `from` to `to` on a thread of its own until either end closes, then closes the
+/// connection (both directions) and forgets it.
+fn pump(mut from: TcpStream, mut to: TcpStream, id: u64, shared: &Arc<Shared>) {
+    let shared = Arc::clone(shared);
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match from.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if to.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0 || to.write_all(&buf[..n]).is_err() {
+                break;
             }
         }
-        drop(to.shutdown(Shutdown::Both));
-        drop(from.shutdown(Shutdown::Both));
+        shared.close(id);
     });
 }
 
 impl Drop for TcpProxy {
     fn drop(&mut self) {
         self.cut();
+        self.shared.stop.store(true, Ordering::SeqCst);
+        // Wake the acceptor so that it sees the stop.
+        drop(TcpStream::connect(self.addr));
+        if let Some(acceptor) = self.acceptor.take() {
+            drop(acceptor.join());
+        }
     }
 }

@@ -149,10 +149,10 @@ fn the_spout_reports_the_broker_going_away_and_resumes_losing_nothing() {
     assert!(
         eventually(Duration::from_secs(120), || kafka
             .lag(&input, "in", "squall")
-            <= (N - N / 10) as i64),
+            <= (N - N / 20) as i64),
         "the group committed {} of {} before the outage; logs in {}",
         N as i64 - kafka.lag(&input, "in", "squall"),
-        N / 10,
+        N / 20,
         cluster.dir.path().display()
     );
     let errors =
@@ -165,11 +165,13 @@ fn the_spout_reports_the_broker_going_away_and_resumes_losing_nothing() {
 
     kafka.cut();
     let cut = Instant::now();
+    // An error counted after the cut, naming the brokers.
     let reported = eventually(Duration::from_secs(9), || {
         cluster.status_json("outage").is_some_and(|s| {
-            component(&s, "records")["recent_errors"]
-                .to_string()
-                .contains("kafka at")
+            errors(&s) > errors_before
+                && component(&s, "records")["recent_errors"]
+                    .to_string()
+                    .contains("kafka at")
         })
     });
     std::thread::sleep(Duration::from_secs(10).saturating_sub(cut.elapsed()));
@@ -181,8 +183,9 @@ fn the_spout_reports_the_broker_going_away_and_resumes_losing_nothing() {
         cut.elapsed()
     );
     assert!(reported, "the spout did not report the outage: {status}");
-    // librdkafka retries each connection with a backoff from 100 ms up to 10 s; a client
-    // that retried without one would report thousands of errors in 10 s.
+    // Each spout task reports what its polls hear and, held at max pending, a failed metadata
+    // probe at most about once a second, while librdkafka retries the connections with its
+    // own backoff (100 ms up to 10 s); a loop without one would report thousands.
     assert!(
         (1..=100).contains(&errors_during),
         "{errors_during} errors in 10 s: {status}"

@@ -85,7 +85,8 @@ pub trait Spout: Send + 'static {
     /// The topology is shutting down (best effort outside local mode).
     fn close(&mut self) {}
 
-    /// How often [`housekeep`](Spout::housekeep) runs; `None` (the default): never. For work
+    /// How often [`housekeep`](Spout::housekeep) runs, read once after `open`; `None` (the
+    /// default): never. For work
     /// that must not wait for `next_tuple`, which stops being called while
     /// `topology.max.spout.pending` trees are in flight or the topology is deactivated:
     /// committing what completed, or noticing that the source went away (a spout whose
@@ -96,7 +97,8 @@ pub trait Spout: Send + 'static {
     }
 
     /// Called every [`housekeeping_interval`](Spout::housekeeping_interval) once the spout is
-    /// open, whether `next_tuple` is being called or not; it cannot emit.
+    /// open, whether `next_tuple` is being called or not; it cannot emit, and like
+    /// `next_tuple` it should not block for long (acks wait meanwhile).
     ///
     /// # Errors
     /// An error is reported as the component's error; the spout goes on.

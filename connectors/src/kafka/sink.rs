@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
@@ -11,6 +11,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 use squall_topology_api::{Bolt, BoltCollector, ComponentError, TopologyContext, Tuple, Value};
 
 use super::KafkaError;
+use crate::retry::Reconnect;
 
 /// How long `close` waits for records still in flight.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
@@ -30,7 +31,14 @@ impl ProducerContext for Deliveries {
 
     fn delivery(&self, result: &DeliveryResult<'_>, input: usize) {
         let refused = result.as_ref().err().map(|(e, _)| e.to_string());
-        if let Some(e) = &refused {
+        // Records purged with a replaced producer belong to inputs already failed.
+        let purged = result.as_ref().err().is_some_and(|(e, _)| {
+            matches!(
+                e.rdkafka_error_code(),
+                Some(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight)
+            )
+        });
+        if let Some(e) = refused.as_ref().filter(|_| !purged) {
             tracing::warn!(error = %e, "kafka did not take a record; its input fails and replays");
         }
         self.0
@@ -41,11 +49,12 @@ impl ProducerContext for Deliveries {
 }
 
 /// Produces one record per input to a Kafka topic (the value from one input field, the key
-/// optionally from another) with `acks=all` and an idempotent producer (librdkafka's retries
-/// never write a record twice), and acks each input once the brokers confirmed
-/// its record; a record librdkafka gives up on (after `message.timeout.ms`, 30 s here) fails
-/// its input, so it replays. At least once: a record whose input ack was lost is produced
-/// again.
+/// optionally from another) with `acks=all` and, unless [`idempotent(false)`](Self::idempotent),
+/// an idempotent producer (librdkafka's retries never write a record twice), and acks each
+/// input once the brokers confirmed its record; a record librdkafka gives up on (after
+/// `message.timeout.ms`, 30 s here) fails its input, so it replays. A producer librdkafka
+/// declares fatally broken is replaced (with backoff) and the inputs it held replay. At least
+/// once: a record whose input ack was lost is produced again.
 ///
 /// ```no_run
 /// use squall_connectors::kafka::KafkaSink;
@@ -70,6 +79,8 @@ pub struct KafkaSink {
     idempotent: bool,
     producer: Option<BaseProducer<Deliveries>>,
     deliveries: Deliveries,
+    /// When a producer may next be made after a fatal error or a failed start.
+    reconnect: Reconnect,
     /// Inputs whose records await their delivery report, by number.
     waiting: HashMap<usize, Tuple>,
     next: usize,
@@ -92,6 +103,7 @@ impl KafkaSink {
             idempotent: true,
             producer: None,
             deliveries: Deliveries::default(),
+            reconnect: Reconnect::default(),
             waiting: HashMap::new(),
             next: 0,
         }
@@ -162,36 +174,64 @@ impl KafkaSink {
     /// Replaces a producer that librdkafka declared fatally broken (an idempotent producer
     /// refused its producer id, or out of step with the broker's sequence numbers): such a
     /// producer fails every record from then on, so without a new one the sink would fail its
-    /// inputs for ever. The inputs whose records it still held fail now and replay (their
-    /// records may have been written: at least once). The error returned says why.
-    fn replace_if_fatal(
-        &mut self,
-        collector: &mut BoltCollector<'_>,
-    ) -> Result<(), ComponentError> {
-        let Some((code, reason)) = self
-            .producer
-            .as_ref()
-            .and_then(|p| p.client().fatal_error())
-        else {
-            return Ok(());
+    /// inputs for ever. Reports already in are settled first; the inputs whose records it
+    /// still held then fail and replay (their records may have been written: at least once).
+    /// Replacements, and retries of a producer that could not be made, wait with exponential
+    /// backoff, so a cluster that refuses every new producer is not asked in a tight loop.
+    /// Returns the error to report, if any.
+    fn replace_if_fatal(&mut self, collector: &mut BoltCollector<'_>) -> Option<ComponentError> {
+        let fatal = match &self.producer {
+            Some(p) => Some(p.client().fatal_error()?),
+            None => None,
         };
-        let failed = self.waiting.len();
-        for (_, input) in self.waiting.drain() {
-            collector.fail(&input);
+        let now = Instant::now();
+        if !self.reconnect.ready(now) {
+            return None;
         }
-        // Reports the old producer still makes name inputs no longer waiting: ignored.
-        self.producer = None;
-        self.producer = Some(self.create_producer()?);
-        Err(ComponentError::msg(format!(
-            "kafka at {}: the producer hit a fatal error ({code:?}: {reason}); {failed} input(s) \
-             in flight failed and replay, and a new producer took over",
-            self.brokers
-        )))
+        let mut said = String::new();
+        if let Some((code, reason)) = fatal {
+            if let Some(e) = self.serve_reports(collector) {
+                collector.report_error(&e);
+            }
+            let failed = self.waiting.len();
+            for (_, input) in self.waiting.drain() {
+                collector.fail(&input);
+            }
+            // Dropping it purges its queue; those reports name inputs no longer waiting.
+            self.producer = None;
+            let hint = if code == RDKafkaErrorCode::ClusterAuthorizationFailed && self.idempotent {
+                " (a cluster that refuses idempotent producers needs idempotent(false))"
+            } else {
+                ""
+            };
+            said = format!(
+                "the producer hit a fatal error ({code:?}: {reason}){hint}; {failed} input(s) in flight failed and replay; "
+            );
+        }
+        match self.create_producer() {
+            Ok(p) => {
+                self.producer = Some(p);
+                // Until a record gets through, a next fatal error waits longer.
+                self.reconnect.failed(now);
+                (!said.is_empty()).then(|| {
+                    ComponentError::msg(format!(
+                        "kafka at {}: {said}a new producer took over",
+                        self.brokers
+                    ))
+                })
+            }
+            Err(e) => {
+                let wait = self.reconnect.failed(now);
+                Some(ComponentError::msg(format!(
+                    "{said}{e}; trying again in {wait:?}"
+                )))
+            }
+        }
     }
 
-    /// Acks the inputs whose records were delivered and fails the others.
-    fn settle(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        self.replace_if_fatal(collector)?;
+    /// Serves the producer's delivery reports: acks the inputs whose records were delivered
+    /// and fails the others. Returns the error to report for those refused.
+    fn serve_reports(&mut self, collector: &mut BoltCollector<'_>) -> Option<ComponentError> {
         if let Some(p) = &self.producer {
             p.poll(Duration::ZERO);
         }
@@ -209,7 +249,10 @@ impl KafkaSink {
                 continue;
             };
             match refusal {
-                None => collector.ack(&input),
+                None => {
+                    self.reconnect.succeeded();
+                    collector.ack(&input);
+                }
                 Some(reason) => {
                     refused += 1;
                     why.get_or_insert(reason);
@@ -217,15 +260,23 @@ impl KafkaSink {
                 }
             }
         }
-        if refused > 0 {
-            return Err(ComponentError::msg(format!(
+        (refused > 0).then(|| {
+            ComponentError::msg(format!(
                 "kafka at {}: {refused} record(s) for {} not delivered ({}); their inputs failed and replay",
                 self.brokers,
                 self.topic,
                 why.unwrap_or_default()
-            )));
+            ))
+        })
+    }
+
+    /// Settles the delivery reports, then replaces the producer if it broke.
+    fn settle(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
+        let refused = self.serve_reports(collector);
+        if let Some(e) = self.replace_if_fatal(collector) {
+            collector.report_error(&e);
         }
-        Ok(())
+        refused.map_or(Ok(()), Err)
     }
 }
 
@@ -241,12 +292,15 @@ impl Bolt for KafkaSink {
         collector: &mut BoltCollector<'_>,
     ) -> Result<(), ComponentError> {
         // A broken producer would refuse this record too: replace it first.
-        if let Err(e) = self.replace_if_fatal(collector) {
+        if let Some(e) = self.replace_if_fatal(collector) {
             collector.report_error(&e);
         }
         let Some(producer) = &self.producer else {
             // Returned, so the executor fails this input (once).
-            return Err(ComponentError::msg("the kafka producer is not set up"));
+            return Err(ComponentError::msg(format!(
+                "kafka at {}: no producer (see the earlier error); the input replays",
+                self.brokers
+            )));
         };
         if input.get(&self.value_field.as_str()).is_err() {
             // Returned, so the executor fails this input: a misspelt field is an error, not
@@ -354,9 +408,16 @@ mod tests {
             .timeout(Duration::from_secs(20))
             .run(&b.build().expect("valid topology"))
             .expect("the topology runs");
+        let errors = run
+            .stats()
+            .component("out")
+            .map(|c| c.errors.clone())
+            .unwrap_or_default();
         assert!(
-            run.spout_failed() > 0,
-            "the producer's fatal error failed no input: the mock did not make it fatal"
+            errors
+                .iter()
+                .any(|e| e.message.contains("the producer hit a fatal error")),
+            "the mock did not make the producer fatal, or the sink did not say so: {errors:?}"
         );
         assert!(
             run.is_complete(),

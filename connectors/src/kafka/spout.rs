@@ -27,9 +27,10 @@ const REFRESH_PARTITIONS: Duration = Duration::from_secs(30);
 /// How often housekeeping runs: commits, and the probe below.
 const HOUSEKEEPING: Duration = Duration::from_millis(200);
 /// How long the spout may go without polling its consumer before housekeeping asks the
-/// brokers for the topic's metadata instead, and how long that may take.
+/// brokers for the topic's metadata instead.
 const PROBE_AFTER: Duration = Duration::from_secs(1);
-const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long that request may take: it holds up the executor's acks meanwhile.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// A record's place: partition and offset.
 type Position = (i32, i64);
@@ -77,7 +78,7 @@ pub struct KafkaSpout {
     /// warn if the broker's first record comes later.
     resumed_at: BTreeMap<i32, i64>,
     last_commit: Instant,
-    /// When the consumer last asked the brokers for something (a poll or a probe).
+    /// When the spout last polled its consumer, probed the brokers, or tried to connect.
     last_heard: Instant,
     refresh_at: Instant,
     /// Exactly-once mode: checkpoints, not trees, decide what is done.
@@ -414,16 +415,22 @@ impl Spout for KafkaSpout {
     /// reach the same brokers, say) is held at max pending and never polls. Then a metadata
     /// request, at most once a second, says whether the brokers answer.
     fn housekeep(&mut self) -> Result<(), ComponentError> {
+        // In exactly-once mode checkpoints, not completed trees, decide what is committed.
+        if self.exactly_once {
+            return Ok(());
+        }
         self.commit(false)?;
         if self.last_heard.elapsed() < PROBE_AFTER {
             return Ok(());
         }
-        self.last_heard = Instant::now();
         // Not connected yet: `next_tuple` reconnects, with backoff, and reports.
         let Some(consumer) = self.consumer.as_ref() else {
             return Ok(());
         };
-        match consumer.fetch_metadata(Some(&self.topic), PROBE_TIMEOUT) {
+        let probe = consumer.fetch_metadata(Some(&self.topic), PROBE_TIMEOUT);
+        // From when it returned: a probe that waited its whole timeout is not repeated at once.
+        self.last_heard = Instant::now();
+        match probe {
             Ok(_) => Ok(()),
             Err(e) => Err(self.client_error("reach the brokers", e).into()),
         }

@@ -228,11 +228,15 @@ impl SpoutExecutor {
             if now_ns < *due {
                 continue;
             }
-            *due = now_ns + *every;
+            let every = *every;
             let (id, spout) = (task.id, &mut task.spout);
             if let Some(Err(e)) = guarded(&mut self.emitter, id, "housekeep", |_| spout.housekeep())
             {
                 self.emitter.report_error(id, &e);
+            }
+            // From when it returned: a slow housekeep is not run again at once.
+            if let Some((_, due)) = task.housekeeping.as_mut() {
+                *due = self.clock.now_ns().saturating_add(every);
             }
         }
     }
@@ -408,8 +412,10 @@ impl SpoutExecutor {
                 });
                 task.housekeeping = interval.flatten().map(|every| {
                     // At least every millisecond: a zero interval would spin.
-                    let every = (every.as_nanos() as u64).max(1_000_000);
-                    (every, now + every)
+                    let every = u64::try_from(every.as_nanos())
+                        .unwrap_or(u64::MAX)
+                        .max(1_000_000);
+                    (every, now.saturating_add(every))
                 });
             }
         }
