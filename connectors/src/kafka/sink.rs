@@ -270,13 +270,9 @@ impl KafkaSink {
         })
     }
 
-    /// Settles the delivery reports, then replaces the producer if it broke.
+    /// Settles the delivery reports.
     fn settle(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        let refused = self.serve_reports(collector);
-        if let Some(e) = self.replace_if_fatal(collector) {
-            collector.report_error(&e);
-        }
-        refused.map_or(Ok(()), Err)
+        self.serve_reports(collector).map_or(Ok(()), Err)
     }
 }
 
@@ -291,10 +287,6 @@ impl Bolt for KafkaSink {
         input: Tuple,
         collector: &mut BoltCollector<'_>,
     ) -> Result<(), ComponentError> {
-        // A broken producer would refuse this record too: replace it first.
-        if let Some(e) = self.replace_if_fatal(collector) {
-            collector.report_error(&e);
-        }
         let Some(producer) = &self.producer else {
             // Returned, so the executor fails this input (once).
             return Err(ComponentError::msg(format!(
@@ -355,8 +347,14 @@ impl Bolt for KafkaSink {
         Some(Duration::from_millis(2))
     }
 
+    /// Settles the reports, then replaces the producer if it broke: checked here, every
+    /// 2 ms, rather than per input (each check is a call into librdkafka).
     fn poll(&mut self, collector: &mut BoltCollector<'_>) -> Result<(), ComponentError> {
-        self.settle(collector)
+        let settled = self.settle(collector);
+        if let Some(e) = self.replace_if_fatal(collector) {
+            collector.report_error(&e);
+        }
+        settled
     }
 
     fn cleanup(&mut self) {
@@ -377,37 +375,43 @@ mod tests {
 
     use super::*;
 
-    /// librdkafka's mock cluster refuses the sink's idempotent producer its producer id once
-    /// (`CLUSTER_AUTHORIZATION_FAILED`), which librdkafka treats as fatal: that producer fails
-    /// every record from then on. The sink must replace it, so the inputs that failed replay
-    /// and get through; a sink that kept the broken producer failed them for ever.
-    #[test]
-    fn a_producer_with_a_fatal_error_is_replaced_and_the_replayed_inputs_get_through() {
+    /// Runs 20 inputs through `sink` on librdkafka's mock cluster after queueing `refusals`
+    /// refusals of the producer id (`CLUSTER_AUTHORIZATION_FAILED`, fatal to an idempotent
+    /// producer).
+    fn run_with_refusals(
+        refusals: usize,
+        sink: impl Fn(String) -> KafkaSink + Send + Sync + 'static,
+    ) -> squall_worker::testing::CompletedRun {
         let cluster = MockCluster::new(1).expect("mock cluster");
         cluster.create_topic("out", 1, 1).expect("topic");
         cluster.request_errors(
             RDKafkaApiKey::InitProducerId,
-            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED],
+            &vec![RDKafkaRespErr::RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED; refusals],
         );
         let brokers = cluster.bootstrap_servers();
         let inputs: Vec<Values> = (0..20).map(|i| values![format!("r{i}")]).collect();
-        let n = inputs.len() as u64;
         let mut b = TopologyBuilder::new();
         b.set_spout(
             "in",
             move || FixedSpout::new(Fields::new(["v"]), inputs.clone()),
             1,
         );
-        b.set_bolt(
-            "out",
-            move || KafkaSink::new(brokers.clone(), "out", "v"),
-            1,
-        )
-        .shuffle_grouping("in");
-        let run = CompleteTopology::new()
+        b.set_bolt("out", move || sink(brokers.clone()), 1)
+            .shuffle_grouping("in");
+        CompleteTopology::new()
             .timeout(Duration::from_secs(20))
             .run(&b.build().expect("valid topology"))
-            .expect("the topology runs");
+            .expect("the topology runs")
+    }
+
+    /// librdkafka's mock cluster refuses the sink's idempotent producer its producer id once
+    /// (`CLUSTER_AUTHORIZATION_FAILED`), which librdkafka treats as fatal: that producer fails
+    /// every record from then on. The sink must replace it, so the inputs that failed replay
+    /// and get through; a sink that kept the broken producer failed them for ever.
+    #[test]
+    fn a_producer_with_a_fatal_error_is_replaced_and_the_replayed_inputs_get_through() {
+        let n = 20;
+        let run = run_with_refusals(1, |brokers| KafkaSink::new(brokers, "out", "v"));
         let errors = run
             .stats()
             .component("out")
@@ -432,30 +436,9 @@ mod tests {
     /// for a producer id, so no input fails.
     #[test]
     fn a_producer_without_idempotence_asks_for_no_producer_id() {
-        let cluster = MockCluster::new(1).expect("mock cluster");
-        cluster.create_topic("out", 1, 1).expect("topic");
-        cluster.request_errors(
-            RDKafkaApiKey::InitProducerId,
-            &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED; 100],
-        );
-        let brokers = cluster.bootstrap_servers();
-        let inputs: Vec<Values> = (0..20).map(|i| values![format!("r{i}")]).collect();
-        let mut b = TopologyBuilder::new();
-        b.set_spout(
-            "in",
-            move || FixedSpout::new(Fields::new(["v"]), inputs.clone()),
-            1,
-        );
-        b.set_bolt(
-            "out",
-            move || KafkaSink::new(brokers.clone(), "out", "v").idempotent(false),
-            1,
-        )
-        .shuffle_grouping("in");
-        let run = CompleteTopology::new()
-            .timeout(Duration::from_secs(20))
-            .run(&b.build().expect("valid topology"))
-            .expect("the topology runs");
+        let run = run_with_refusals(100, |brokers| {
+            KafkaSink::new(brokers, "out", "v").idempotent(false)
+        });
         assert!(run.is_complete());
         assert_eq!((run.spout_acked(), run.spout_failed()), (20, 0));
     }
