@@ -42,7 +42,10 @@ struct Args {
     /// Executors of each bolt.
     #[arg(long, default_value_t = 2)]
     parallelism: u32,
-    /// topology.max.spout.pending of the one spout task.
+    /// Spout tasks, each a consumer of the group.
+    #[arg(long, default_value_t = 1)]
+    spouts: u32,
+    /// topology.max.spout.pending of each spout task.
     #[arg(long, default_value_t = 2_000)]
     max_spout_pending: u64,
     /// topology.executor.threads (0: one per core).
@@ -118,7 +121,7 @@ fn main() -> anyhow::Result<()> {
         .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
         .context("the URL names no HOST:PORT")?;
     let sentences = squall_examples::data::sentences();
-    let topology = topology(&args.redis, STREAM, GROUP, args.parallelism)?;
+    let topology = topology(&args.redis, STREAM, GROUP, args.spouts, args.parallelism)?;
     let mut conf = Config::new();
     conf.set_max_spout_pending(args.max_spout_pending);
     if args.executor_threads > 0 {

@@ -46,6 +46,7 @@ fn main() -> anyhow::Result<()> {
         &args.redis,
         &args.stream,
         &args.group,
+        1,
         args.parallelism,
     )?;
     let mut conf = Config::new();

@@ -11,12 +11,13 @@ use crate::word_count::{RunningCount, SplitBolt};
 /// The hash the counts are written to.
 pub const COUNTS_HASH: &str = "word_counts";
 
-/// Reads entries' `sentence` field from `stream` through `group` at `url`; `parallelism`
-/// executors for each bolt.
+/// Reads entries' `sentence` field from `stream` through `group` at `url` with `spouts` spout
+/// tasks (each a consumer of the group); `parallelism` executors for each bolt.
 pub fn topology(
     url: &str,
     stream: &str,
     group: &str,
+    spouts: u32,
     parallelism: u32,
 ) -> Result<Topology, InvalidTopology> {
     let mut builder = TopologyBuilder::new();
@@ -24,7 +25,7 @@ pub fn topology(
     builder.set_spout(
         "sentences",
         move || RedisStreamSpout::new(&spout_url, &stream, &group).fields(["sentence"]),
-        1,
+        spouts,
     );
     builder
         .set_bolt("split", || SplitBolt, parallelism)
