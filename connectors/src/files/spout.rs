@@ -178,14 +178,35 @@ impl FileSpout {
     /// Reads up to [`READ_LINES`] more lines into the tracker.
     fn refill(&mut self) -> Result<(), FileError> {
         if self.reading.is_none() {
-            let Some(idx) = self.files.iter().position(|f| !f.finished && !f.fully_read) else {
+            // A file waiting for its last newline is read again after the next listing, not
+            // on every call: re-reading it here kept every later file of the task waiting.
+            let Some(idx) = self
+                .files
+                .iter()
+                .position(|f| !f.finished && !f.fully_read && !f.waiting)
+            else {
                 return Ok(());
             };
             let path = self.dir.join(&self.files[idx].name);
-            let mut file = File::open(&path).map_err(|e| FileError::io(&path, e))?;
-            file.seek(SeekFrom::Start(self.files[idx].read_to))
-                .map_err(|e| FileError::io(&path, e))?;
-            self.reading = Some((idx, BufReader::new(file)));
+            let opened = File::open(&path).and_then(|mut file| {
+                file.seek(SeekFrom::Start(self.files[idx].read_to))?;
+                Ok(file)
+            });
+            match opened {
+                Ok(file) => self.reading = Some((idx, BufReader::new(file))),
+                Err(e) => {
+                    // Reported once; the other files go on. A file gone is forgotten (with its
+                    // offset: a later file of that name is another file), and another error is
+                    // tried again after the next listing.
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        self.files[idx].finished = true;
+                        let _ = std::fs::remove_file(self.offset_path(&self.files[idx].name));
+                    } else {
+                        self.files[idx].waiting = true;
+                    }
+                    return Err(FileError::io(&path, e));
+                }
+            }
         }
         let Some((idx, reader)) = self.reading.as_mut() else {
             return Ok(());
@@ -566,5 +587,53 @@ mod tests {
             dir.path().join("a").exists(),
             "not read to its end here: not renamed"
         );
+    }
+
+    /// A spout in at-least-once mode over `dir`, as `open` leaves it, with the directory listed.
+    fn listed_spout(dir: &Path) -> FileSpout {
+        let mut spout = FileSpout::new(dir);
+        std::fs::create_dir_all(dir.join(OFFSETS_DIR)).unwrap();
+        spout.scan().unwrap();
+        spout
+    }
+
+    /// The lines read so far, in order.
+    fn lines_read(spout: &mut FileSpout) -> Vec<String> {
+        std::iter::from_fn(|| spout.tracker.next_to_emit())
+            .map(|(_, values)| values[0].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_file_whose_last_line_lacks_its_newline_lets_the_other_files_go_first() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), "one\ntwo").unwrap();
+        std::fs::write(dir.path().join("b"), "x\ny\n").unwrap();
+        let mut spout = listed_spout(dir.path());
+        for _ in 0..10 {
+            spout.refill().unwrap();
+        }
+        assert_eq!(lines_read(&mut spout), ["one", "x", "y"]);
+        // Once its newline comes, the next listing reads it.
+        std::fs::write(dir.path().join("a"), "one\ntwo\n").unwrap();
+        spout.scan().unwrap();
+        spout.refill().unwrap();
+        assert_eq!(lines_read(&mut spout), ["two"]);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_opened_lets_the_other_files_go_first() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), "one\n").unwrap();
+        std::fs::write(dir.path().join("b"), "x\n").unwrap();
+        let mut spout = listed_spout(dir.path());
+        // Deleted between the listing and the read.
+        std::fs::remove_file(dir.path().join("a")).unwrap();
+        let errors = (0..10).filter(|_| spout.refill().is_err()).count();
+        assert_eq!(errors, 1, "reported once, not on every call");
+        assert_eq!(lines_read(&mut spout), ["x"]);
+        // And forgotten: the next listing does not report it again.
+        spout.scan().unwrap();
+        assert!((0..10).all(|_| spout.refill().is_ok()));
     }
 }
