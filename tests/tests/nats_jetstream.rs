@@ -92,3 +92,86 @@ fn a_sink_without_its_server_holds_its_inputs_instead_of_failing_them() {
     assert_eq!(run.stats().spout_totals().emitted, 2, "the sink got both");
     assert_eq!((run.spout_acked(), run.spout_failed()), (0, 0));
 }
+
+/// Messages fetched but not yet emitted (the spout at `topology.max.spout.pending`, behind
+/// slow trees) are kept in progress too: JetStream must not deliver them again while they wait.
+#[test]
+fn messages_waiting_behind_slow_trees_are_not_delivered_twice() {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use squall_connectors::nats::JetStreamSpout;
+    use squall_worker::prelude::*;
+
+    /// Holds each input 1.5 s (within the 2 s message timeout) and counts its payloads.
+    struct Slow(Arc<Mutex<HashMap<String, u32>>>);
+    impl Bolt for Slow {
+        fn execute(
+            &mut self,
+            input: Tuple,
+            out: &mut BoltCollector<'_>,
+        ) -> Result<(), ComponentError> {
+            std::thread::sleep(Duration::from_millis(1_500));
+            let payload = input.get_str(0)?.to_owned();
+            *self.0.lock().unwrap().entry(payload).or_default() += 1;
+            out.ack(&input);
+            Ok(())
+        }
+    }
+
+    let Some(nats) = NatsServer::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let js = rt.block_on(async {
+        let js = jetstream::new(async_nats::connect(&nats.url).await.unwrap());
+        js.create_stream(stream::Config {
+            name: "IN".into(),
+            subjects: vec!["in".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        for i in 0..6 {
+            js.publish("in", i.to_string().into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+        js
+    });
+    let seen = Arc::new(Mutex::new(HashMap::new()));
+    let mut b = TopologyBuilder::new();
+    let url = nats.url.clone();
+    b.set_spout("in", move || JetStreamSpout::new(&url, "IN", "squall"), 1);
+    let counts = Arc::clone(&seen);
+    b.set_bolt("slow", move || Slow(Arc::clone(&counts)), 1)
+        .shuffle_grouping("in");
+    let mut conf = Config::new();
+    // An ack wait of 4 s (twice the timeout): the sixth message waits 7.5 s to be emitted.
+    conf.set("topology.message.timeout.secs", 2)
+        .set_max_spout_pending(1);
+    let running = LocalTopology::start("nats-slow", &conf, &b.build().unwrap()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while seen.lock().unwrap().values().sum::<u32>() < 6 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Long enough for a message delivered again to be fetched and executed.
+    std::thread::sleep(Duration::from_secs(3));
+    running.kill(Duration::from_secs(1));
+    let seen = seen.lock().unwrap().clone();
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert_eq!(seen.len(), 6, "{seen:?}");
+    assert!(twice.is_empty(), "executed more than once: {twice:?}");
+    let unacked = rt.block_on(async {
+        let s = js.get_stream("IN").await.unwrap();
+        let mut c: consumer::PullConsumer = s.get_consumer("squall").await.unwrap();
+        c.info().await.unwrap().num_ack_pending
+    });
+    assert_eq!(unacked, 0);
+}

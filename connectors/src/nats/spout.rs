@@ -23,6 +23,8 @@ const ACK_BATCH: usize = 512;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long JetStream waits before delivering a nak'ed message again.
 const NAK_DELAY: Duration = Duration::from_secs(1);
+/// How often acks and progress marks are sent while `next_tuple` is not being called.
+const HOUSEKEEPING: Duration = Duration::from_millis(100);
 
 /// A message in flight: where to acknowledge it, and since when it was last said to be in
 /// progress.
@@ -40,7 +42,8 @@ struct Connected {
 /// tasks) and emits each payload as a one-field tuple (`payload` unless renamed with
 /// [`field`](Self::field)) with a message id. A message is acknowledged when its tree
 /// completes; when the tree fails it is nak'ed with a one-second delay and JetStream delivers
-/// it again; every quarter of the ack wait, messages still in flight are marked in progress.
+/// it again; every quarter of the ack wait, messages fetched and not yet acked (in flight, or
+/// waiting to be emitted) are marked in progress.
 ///
 /// ```no_run
 /// use squall_connectors::nats::JetStreamSpout;
@@ -235,8 +238,10 @@ impl JetStreamSpout {
         }
         let slow: Vec<String> = if progress_due {
             let cutoff = Instant::now() - self.ack_wait / 4;
+            // Fetched and not yet emitted too: behind slow trees at max pending, a fetched
+            // message can wait longer than the ack wait, and JetStream delivered it again.
             self.tracker
-                .in_flight_positions()
+                .unacked_positions()
                 .filter(|(_, since)| *since <= cutoff)
                 .map(|(reply, _)| reply.clone())
                 .collect()
@@ -310,6 +315,16 @@ impl Spout for JetStreamSpout {
 
     fn ack(&mut self, msg_id: MessageId) {
         self.tracker.ack(msg_id);
+    }
+
+    /// Acks and progress marks go out even while `next_tuple` is not called (max pending
+    /// reached, or deactivated).
+    fn housekeeping_interval(&self) -> Option<Duration> {
+        Some(HOUSEKEEPING)
+    }
+
+    fn housekeep(&mut self) -> Result<(), ComponentError> {
+        Ok(self.flush(false)?)
     }
 
     fn fail(&mut self, msg_id: MessageId) {
