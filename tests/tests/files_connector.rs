@@ -336,3 +336,34 @@ fn with_exactly_once_state_each_line_counts_once_through_rewinds_and_files_finis
         );
     }
 }
+
+/// An input without the field the sink writes fails rather than being written as an empty
+/// line and acked.
+#[test]
+fn an_input_without_the_sinks_field_fails_instead_of_writing_an_empty_line() {
+    use squall_worker::testing::{CompleteTopology, FixedSpout};
+
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_owned();
+    let mut b = TopologyBuilder::new();
+    b.set_spout(
+        "lines",
+        || FixedSpout::new(Fields::new(["body"]), vec![]),
+        1,
+    );
+    b.set_bolt("write", move || FileSink::new(&dir, "out"), 1)
+        .shuffle_grouping("lines");
+    let run = CompleteTopology::new()
+        .timeout(Duration::from_secs(2))
+        .mock("lines", [values!["a"], values!["b"]])
+        .run(&b.build().unwrap())
+        .unwrap();
+    // The mock spout emits a failed tuple again, so they fail over and over.
+    assert_eq!(run.spout_acked(), 0);
+    assert!(run.spout_failed() >= 2, "failed {}", run.spout_failed());
+    let written: u64 = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert_eq!(written, 0, "nothing written");
+}

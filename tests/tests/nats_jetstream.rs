@@ -175,3 +175,34 @@ fn messages_waiting_behind_slow_trees_are_not_delivered_twice() {
     });
     assert_eq!(unacked, 0);
 }
+
+/// An input without the field a sink writes fails (and is reported) rather than being
+/// written as an empty message and acked.
+#[test]
+fn an_input_without_the_sinks_field_fails_instead_of_publishing_nothing() {
+    use squall_connectors::nats::JetStreamSink;
+    use squall_worker::prelude::{Fields, TopologyBuilder, values};
+    use squall_worker::testing::{CompleteTopology, FixedSpout};
+
+    // Nothing listens there: the inputs must fail before any attempt to publish.
+    let url = format!(
+        "nats://127.0.0.1:{}",
+        squall_tests::cluster::free_port("127.0.0.1")
+    );
+    let mut b = TopologyBuilder::new();
+    b.set_spout(
+        "lines",
+        || FixedSpout::new(Fields::new(["body"]), vec![]),
+        1,
+    );
+    b.set_bolt("publish", move || JetStreamSink::new(url.clone(), "out"), 1)
+        .shuffle_grouping("lines");
+    let run = CompleteTopology::new()
+        .timeout(std::time::Duration::from_secs(2))
+        .mock("lines", [values!["a"], values!["b"]])
+        .run(&b.build().unwrap())
+        .unwrap();
+    // The mock spout emits a failed tuple again, so they fail over and over.
+    assert_eq!(run.spout_acked(), 0);
+    assert!(run.spout_failed() >= 2, "failed {}", run.spout_failed());
+}

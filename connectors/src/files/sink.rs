@@ -234,6 +234,13 @@ impl Bolt for FileSink {
         input: Tuple,
         collector: &mut BoltCollector<'_>,
     ) -> Result<(), ComponentError> {
+        // Failed (the error fails this input), not written as an empty line and acked.
+        if input.get(&self.field.as_str()).is_err() {
+            return Err(ComponentError::msg(format!(
+                "input has no field {:?} to write",
+                self.field
+            )));
+        }
         self.buffer.push(input);
         if self.buffer.len() >= MAX_BATCH {
             self.flush(collector)?;

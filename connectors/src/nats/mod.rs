@@ -30,6 +30,9 @@ pub enum NatsError {
     /// The component's runtime could not start.
     #[error("cannot start the NATS client runtime: {0}")]
     Runtime(std::io::Error),
+    /// An input lacks the field the sink publishes.
+    #[error("input has no field {0:?} to publish")]
+    MissingField(String),
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, NatsError> {

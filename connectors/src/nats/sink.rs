@@ -213,6 +213,10 @@ impl Bolt for JetStreamSink {
         input: Tuple,
         collector: &mut BoltCollector<'_>,
     ) -> Result<(), ComponentError> {
+        // Failed (the error fails this input), not published as an empty message and acked.
+        if input.get(&self.field.as_str()).is_err() {
+            return Err(NatsError::MissingField(self.field.clone()).into());
+        }
         self.buffer.push(input);
         if self.buffer.len() >= MAX_BATCH {
             // Reported, not returned: an error from `execute` would fail this input, which the
