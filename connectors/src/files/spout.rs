@@ -250,6 +250,22 @@ impl FileSpout {
         Ok(())
     }
 
+    /// Renames a file whose every line is done to `NAME.done`, removing its offset first: an
+    /// offset left behind (the rename done, then a crash or a failed removal) would start a
+    /// later file of the same name past its first bytes. A crash between the two reads the
+    /// file again from its start: duplicates, never a loss.
+    fn finish_file(&self, name: &str) -> Result<(), FileError> {
+        let offset = self.offset_path(name);
+        match std::fs::remove_file(&offset) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(FileError::io(&offset, e)),
+        }
+        let from = self.dir.join(name);
+        let to = self.dir.join(format!("{name}{DONE_SUFFIX}"));
+        std::fs::rename(&from, &to).map_err(|e| FileError::io(&from, e))
+    }
+
     /// Writes changed offsets, and renames files whose every line is done.
     fn housekeeping(&mut self, force: bool) -> Result<(), FileError> {
         if !force && self.last_persist.elapsed() < PERSIST_EVERY {
@@ -270,10 +286,7 @@ impl FileSpout {
             };
             let name = self.files[i].name.clone();
             if done {
-                let from = self.dir.join(&name);
-                let to = self.dir.join(format!("{name}{DONE_SUFFIX}"));
-                std::fs::rename(&from, &to).map_err(|e| FileError::io(&from, e))?;
-                let _ = std::fs::remove_file(self.offset_path(&name));
+                self.finish_file(&name)?;
                 self.files[i].finished = true;
                 self.files[i].dirty = false;
                 tracing::info!(file = %name, "file done");
@@ -395,17 +408,12 @@ impl FileSpout {
                 f.fully_read && f.read_to == offset && f.emitted_to == offset && reading != Some(i)
             });
             let result = if done {
-                let from = self.dir.join(name);
-                let to = self.dir.join(format!("{name}{DONE_SUFFIX}"));
-                std::fs::rename(&from, &to)
-                    .map_err(|e| FileError::io(&from, e))
-                    .map(|()| {
-                        let _ = std::fs::remove_file(self.offset_path(name));
-                        if let Some(i) = tracked {
-                            self.files[i].finished = true;
-                        }
-                        tracing::info!(file = %name, "file done");
-                    })
+                self.finish_file(name).map(|()| {
+                    if let Some(i) = tracked {
+                        self.files[i].finished = true;
+                    }
+                    tracing::info!(file = %name, "file done");
+                })
             } else if self::inode(&self.dir.join(name)) == inode {
                 let path = self.offset_path(name);
                 write_atomically(&path, offset.to_string().as_bytes())
@@ -635,5 +643,27 @@ mod tests {
         // And forgotten: the next listing does not report it again.
         spout.scan().unwrap();
         assert!((0..10).all(|_| spout.refill().is_ok()));
+    }
+
+    #[test]
+    fn a_finished_file_is_renamed_only_once_its_offset_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), "one\n").unwrap();
+        let mut spout = listed_spout(dir.path());
+        spout.refill().unwrap();
+        let ids: Vec<MessageId> = std::iter::from_fn(|| spout.tracker.next_to_emit())
+            .map(|(id, _)| id)
+            .collect();
+        ids.into_iter().for_each(|id| Spout::ack(&mut spout, id));
+        spout.refill().unwrap();
+        // An offset that cannot be removed (here a directory in its place): renaming the file
+        // anyway left the offset to a later file of the same name, which then skipped its
+        // first bytes.
+        std::fs::create_dir_all(spout.offset_path("a").join("x")).unwrap();
+        assert!(spout.housekeeping(true).is_err());
+        assert!(dir.path().join("a").exists(), "not renamed");
+        std::fs::remove_dir_all(spout.offset_path("a")).unwrap();
+        spout.housekeeping(true).unwrap();
+        assert!(dir.path().join("a.done").exists());
     }
 }
