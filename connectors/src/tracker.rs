@@ -2,8 +2,14 @@
 //! fetched and not yet emitted, trees in flight by message id, failed ones waiting to be
 //! emitted again, and the broker positions whose trees completed, waiting to be acknowledged
 //! to the broker in one batch.
+//!
+//! A failed message is emitted again at once the first time, then after a delay that doubles
+//! with each further failure, up to [`MAX_RETRY_DELAY`] (storm-kafka-client's default retry
+//! service): a message that fails every time, say one the sink refuses, is retried a few times
+//! a minute instead of tens of thousands of times a second.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use squall_topology_api::{MessageId, Values};
 
@@ -16,12 +22,31 @@ pub struct Fetched<P> {
     pub values: Values,
 }
 
+/// The delay before the second replay of a message; each later one waits twice as long.
+pub const FIRST_RETRY_DELAY: Duration = Duration::from_millis(4);
+/// The longest a failed message waits to be emitted again.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
+
+/// How long a message that failed `failures` times waits to be emitted again.
+fn retry_delay(failures: u32) -> Duration {
+    match failures {
+        0 | 1 => Duration::ZERO,
+        n => FIRST_RETRY_DELAY
+            .saturating_mul(1 << (n - 2).min(20))
+            .min(MAX_RETRY_DELAY),
+    }
+}
+
 /// The spout's bookkeeping, for broker positions of type `P`.
 #[derive(Debug)]
 pub struct Tracker<P> {
     ready: VecDeque<Fetched<P>>,
     in_flight: HashMap<MessageId, Fetched<P>>,
-    replay: VecDeque<MessageId>,
+    /// Failures so far of the messages in flight that failed.
+    failures: HashMap<MessageId, u32>,
+    /// Failed messages by when they are due again (then in failing order).
+    replay: BTreeSet<(Instant, u64, MessageId)>,
+    replay_seq: u64,
     completed: Vec<P>,
     next_id: MessageId,
 }
@@ -31,7 +56,9 @@ impl<P: Clone> Default for Tracker<P> {
         Tracker {
             ready: VecDeque::new(),
             in_flight: HashMap::new(),
-            replay: VecDeque::new(),
+            failures: HashMap::new(),
+            replay: BTreeSet::new(),
+            replay_seq: 0,
             completed: Vec::new(),
             next_id: 0,
         }
@@ -44,19 +71,35 @@ impl<P: Clone> Tracker<P> {
         self.ready.extend(messages);
     }
 
-    /// Whether nothing waits to be emitted (time to fetch).
+    /// Whether nothing waits to be emitted, now or after a retry delay.
     pub fn is_drained(&self) -> bool {
         self.ready.is_empty() && self.replay.is_empty()
     }
 
-    /// The next tuple to emit and its message id: a failed tree's message first, else the
-    /// oldest fetched one. Its tree is then in flight.
+    /// Whether it is time to fetch: nothing fetched waits, and no failed message is due (one
+    /// waiting out its retry delay does not hold up new messages).
+    pub fn wants_more(&self) -> bool {
+        self.ready.is_empty() && !self.replay_due(Instant::now())
+    }
+
+    fn replay_due(&self, now: Instant) -> bool {
+        self.replay.first().is_some_and(|&(due, _, _)| due <= now)
+    }
+
+    /// The next tuple to emit and its message id: a failed tree's message whose retry delay
+    /// is over first, else the oldest fetched one. Its tree is then in flight.
     pub fn next_to_emit(&mut self) -> Option<(MessageId, Values)> {
-        while let Some(id) = self.replay.pop_front() {
-            // A replay queued before an ack of the same id (cannot happen in order, but an
-            // id acked meanwhile must not be emitted again).
-            if let Some(m) = self.in_flight.get(&id) {
-                return Some((id, m.values.clone()));
+        // The clock is read only while failed messages wait.
+        if !self.replay.is_empty() {
+            let now = Instant::now();
+            while self.replay_due(now) {
+                let Some((_, _, id)) = self.replay.pop_first() else {
+                    break;
+                };
+                // An id acked meanwhile must not be emitted again.
+                if let Some(m) = self.in_flight.get(&id) {
+                    return Some((id, m.values.clone()));
+                }
             }
         }
         let message = self.ready.pop_front()?;
@@ -76,21 +119,40 @@ impl<P: Clone> Tracker<P> {
     /// Unknown ids (acked twice, or from before a restart) are ignored.
     pub fn ack(&mut self, id: MessageId) {
         if let Some(m) = self.in_flight.remove(&id) {
+            self.forget_failures(id);
             self.completed.push(m.position);
         }
     }
 
-    /// A tree failed or timed out: its message is emitted again (it stays pending at the broker).
+    /// A tree failed or timed out: its message is emitted again (it stays pending at the
+    /// broker), at once the first time and after a growing delay after that.
     pub fn fail(&mut self, id: MessageId) {
-        if self.in_flight.contains_key(&id) {
-            self.replay.push_back(id);
+        self.fail_at(id, Instant::now());
+    }
+
+    fn fail_at(&mut self, id: MessageId, now: Instant) {
+        if !self.in_flight.contains_key(&id) {
+            return;
         }
+        let failures = self.failures.entry(id).or_default();
+        *failures = failures.saturating_add(1);
+        let due = now + retry_delay(*failures);
+        self.replay_seq += 1;
+        self.replay.insert((due, self.replay_seq, id));
     }
 
     /// Drops a tree in flight, for a broker that delivers a failed message again itself
     /// (a NATS nak); returns its position.
     pub fn forget(&mut self, id: MessageId) -> Option<P> {
+        self.forget_failures(id);
         self.in_flight.remove(&id).map(|m| m.position)
+    }
+
+    /// Drops a message's failures and a replay it still waits for (a late ack).
+    fn forget_failures(&mut self, id: MessageId) {
+        if self.failures.remove(&id).is_some() {
+            self.replay.retain(|&(_, _, r)| r != id);
+        }
     }
 
     /// The positions of the trees in flight.
@@ -129,6 +191,7 @@ impl<P: Clone> Tracker<P> {
         self.in_flight.clear();
         self.ready.clear();
         self.replay.clear();
+        self.failures.clear();
         n
     }
 }
@@ -164,6 +227,34 @@ mod tests {
         assert_eq!(t.take_completed(), ["1-0".to_owned(), "2-0".to_owned()]);
         assert!(t.completed().is_empty());
         assert_eq!(t.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_message_failing_again_waits_longer_each_time_without_holding_up_new_ones() {
+        assert_eq!(retry_delay(1), Duration::ZERO);
+        assert_eq!(retry_delay(2), FIRST_RETRY_DELAY);
+        assert_eq!(retry_delay(3), FIRST_RETRY_DELAY * 2);
+        assert_eq!(retry_delay(40), MAX_RETRY_DELAY);
+        assert_eq!(retry_delay(u32::MAX), MAX_RETRY_DELAY);
+        let mut t = Tracker::default();
+        t.fetched([message("1-0")]);
+        let (a, _) = t.next_to_emit().unwrap();
+        let now = Instant::now();
+        t.fail_at(a, now);
+        assert_eq!(
+            t.next_to_emit().map(|(id, _)| id),
+            Some(a),
+            "first: at once"
+        );
+        t.fail_at(a, now + Duration::from_secs(3_600));
+        assert!(t.next_to_emit().is_none(), "second: after its delay");
+        assert!(!t.is_drained());
+        assert!(t.wants_more(), "new messages go on meanwhile");
+        t.fetched([message("2-0")]);
+        assert_eq!(t.next_to_emit(), Some((a + 1, values!["2-0"])));
+        // Acked before it was due (a late ack): never emitted again.
+        t.ack(a);
+        assert!(t.is_drained());
     }
 
     #[test]

@@ -367,3 +367,36 @@ fn an_input_without_the_sinks_field_fails_instead_of_writing_an_empty_line() {
         .sum();
     assert_eq!(written, 0, "nothing written");
 }
+
+/// A line that fails every time (one the sink refuses, say) is emitted again with a growing
+/// delay, not as fast as the spout can: storm-kafka-client's exponential retry.
+#[test]
+fn a_line_that_always_fails_is_retried_with_a_growing_delay() {
+    struct Refuse(Arc<Mutex<u64>>);
+    impl Bolt for Refuse {
+        fn execute(
+            &mut self,
+            input: Tuple,
+            out: &mut BoltCollector<'_>,
+        ) -> Result<(), ComponentError> {
+            *self.0.lock().unwrap() += 1;
+            out.fail(&input);
+            Ok(())
+        }
+    }
+    let input = tempfile::tempdir().unwrap();
+    write_file(input.path(), "a", 1);
+    let dir = input.path().to_owned();
+    let tries = Arc::new(Mutex::new(0u64));
+    let counted = Arc::clone(&tries);
+    let mut b = TopologyBuilder::new();
+    b.set_spout("lines", move || FileSpout::new(&dir), 1);
+    b.set_bolt("refuse", move || Refuse(Arc::clone(&counted)), 1)
+        .shuffle_grouping("lines");
+    let running = LocalTopology::start("refused", &Config::new(), &b.build().unwrap()).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    running.kill(Duration::from_millis(500));
+    let tries = *tries.lock().unwrap();
+    // At once, then after 4, 8, 16, ... ms: about a dozen tries in 3 s.
+    assert!((5..=20).contains(&tries), "tried {tries} times in 3 s");
+}

@@ -328,7 +328,7 @@ impl Spout for FileSpout {
 
     fn next_tuple(&mut self, collector: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
         self.housekeeping(false)?;
-        if self.tracker.is_drained() {
+        if self.tracker.wants_more() {
             if Instant::now() >= self.next_scan {
                 self.scan()?;
             }

@@ -388,7 +388,7 @@ impl Spout for KafkaSpout {
 
     fn next_tuple(&mut self, collector: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
         self.commit(false)?;
-        if self.tracker.is_drained() {
+        if self.tracker.wants_more() {
             self.fetch()?;
         }
         if let Some((id, values)) = self.tracker.next_to_emit() {

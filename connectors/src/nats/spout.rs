@@ -304,7 +304,7 @@ impl Spout for JetStreamSpout {
 
     fn next_tuple(&mut self, collector: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
         self.flush(false)?;
-        if self.tracker.is_drained() {
+        if self.tracker.wants_more() {
             self.fetch()?;
         }
         if let Some((id, values)) = self.tracker.next_to_emit() {
