@@ -26,6 +26,10 @@ pub struct Fetched<P> {
 pub const FIRST_RETRY_DELAY: Duration = Duration::from_millis(4);
 /// The longest a failed message waits to be emitted again.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
+/// Failed messages waiting out their delay beyond which the spout fetches no more. A waiting
+/// message counts against no `topology.max.spout.pending` (its tree has failed), so without
+/// this a sink failing everything would have the spout read the whole broker into memory.
+pub const MAX_WAITING_REPLAYS: usize = 1024;
 
 /// How long a message that failed `failures` times waits to be emitted again.
 fn retry_delay(failures: u32) -> Duration {
@@ -37,13 +41,20 @@ fn retry_delay(failures: u32) -> Duration {
     }
 }
 
+/// A message that failed: how often, and its place in the replay queue while it waits there.
+#[derive(Debug, Default)]
+struct Failed {
+    count: u32,
+    waiting: Option<(Instant, u64)>,
+}
+
 /// The spout's bookkeeping, for broker positions of type `P`.
 #[derive(Debug)]
 pub struct Tracker<P> {
     ready: VecDeque<Fetched<P>>,
     in_flight: HashMap<MessageId, Fetched<P>>,
-    /// Failures so far of the messages in flight that failed.
-    failures: HashMap<MessageId, u32>,
+    /// The messages in flight that failed, with their failures so far.
+    failures: HashMap<MessageId, Failed>,
     /// Failed messages by when they are due again (then in failing order).
     replay: BTreeSet<(Instant, u64, MessageId)>,
     replay_seq: u64,
@@ -77,9 +88,12 @@ impl<P: Clone> Tracker<P> {
     }
 
     /// Whether it is time to fetch: nothing fetched waits, and no failed message is due (one
-    /// waiting out its retry delay does not hold up new messages).
+    /// waiting out its retry delay does not hold up new messages, unless
+    /// [`MAX_WAITING_REPLAYS`] of them do).
     pub fn wants_more(&self) -> bool {
-        self.ready.is_empty() && !self.replay_due(Instant::now())
+        self.ready.is_empty()
+            && self.replay.len() < MAX_WAITING_REPLAYS
+            && !self.replay_due(Instant::now())
     }
 
     fn replay_due(&self, now: Instant) -> bool {
@@ -96,6 +110,9 @@ impl<P: Clone> Tracker<P> {
                 let Some((_, _, id)) = self.replay.pop_first() else {
                     break;
                 };
+                if let Some(failed) = self.failures.get_mut(&id) {
+                    failed.waiting = None;
+                }
                 // An id acked meanwhile must not be emitted again.
                 if let Some(m) = self.in_flight.get(&id) {
                     return Some((id, m.values.clone()));
@@ -134,10 +151,14 @@ impl<P: Clone> Tracker<P> {
         if !self.in_flight.contains_key(&id) {
             return;
         }
-        let failures = self.failures.entry(id).or_default();
-        *failures = failures.saturating_add(1);
-        let due = now + retry_delay(*failures);
+        let failed = self.failures.entry(id).or_default();
+        failed.count = failed.count.saturating_add(1);
+        let due = now + retry_delay(failed.count);
         self.replay_seq += 1;
+        // Failed again before its replay went out (not in order, but then it waits once).
+        if let Some((due, seq)) = failed.waiting.replace((due, self.replay_seq)) {
+            self.replay.remove(&(due, seq, id));
+        }
         self.replay.insert((due, self.replay_seq, id));
     }
 
@@ -150,8 +171,12 @@ impl<P: Clone> Tracker<P> {
 
     /// Drops a message's failures and a replay it still waits for (a late ack).
     fn forget_failures(&mut self, id: MessageId) {
-        if self.failures.remove(&id).is_some() {
-            self.replay.retain(|&(_, _, r)| r != id);
+        if let Some(Failed {
+            waiting: Some((due, seq)),
+            ..
+        }) = self.failures.remove(&id)
+        {
+            self.replay.remove(&(due, seq, id));
         }
     }
 
@@ -255,6 +280,30 @@ mod tests {
         // Acked before it was due (a late ack): never emitted again.
         t.ack(a);
         assert!(t.is_drained());
+    }
+
+    #[test]
+    fn fetching_stops_while_many_failed_messages_wait() {
+        let mut t = Tracker::default();
+        let later = Instant::now() + Duration::from_secs(3_600);
+        t.fetched((0..MAX_WAITING_REPLAYS).map(|i| message(&i.to_string())));
+        let ids: Vec<MessageId> = std::iter::from_fn(|| t.next_to_emit())
+            .map(|(id, _)| id)
+            .collect();
+        for (n, &id) in ids.iter().enumerate() {
+            assert!(t.wants_more(), "{n} waiting");
+            // A second failure waits (the first is emitted again at once).
+            t.fail_at(id, later);
+            t.fail_at(id, later);
+        }
+        assert!(
+            !t.wants_more(),
+            "{MAX_WAITING_REPLAYS} waiting: no more fetching"
+        );
+        // An ack of a waiting message (late) takes it out of the queue.
+        t.ack(ids[0]);
+        assert!(t.wants_more());
+        assert_eq!(t.replay.len(), MAX_WAITING_REPLAYS - 1);
     }
 
     #[test]

@@ -263,7 +263,15 @@ impl FileSpout {
         }
         let from = self.dir.join(name);
         let to = self.dir.join(format!("{name}{DONE_SUFFIX}"));
-        std::fs::rename(&from, &to).map_err(|e| FileError::io(&from, e))
+        match std::fs::rename(&from, &to) {
+            // Gone meanwhile: nothing left to rename (an error here every time would keep
+            // the other files' offsets from being written).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::warn!(file = %name, "a finished file was gone before it could be renamed");
+                Ok(())
+            }
+            renamed => renamed.map_err(|e| FileError::io(&from, e)),
+        }
     }
 
     /// Writes changed offsets, and renames files whose every line is done.

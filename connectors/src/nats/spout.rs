@@ -67,6 +67,9 @@ pub struct JetStreamSpout {
     naks: Vec<String>,
     last_ack: Instant,
     last_progress: Instant,
+    /// Deactivated, it marks nothing in progress: JetStream then gives what it holds to other
+    /// consumers after the ack wait.
+    active: bool,
 }
 
 impl JetStreamSpout {
@@ -89,6 +92,7 @@ impl JetStreamSpout {
             naks: Vec::new(),
             last_ack: Instant::now(),
             last_progress: Instant::now(),
+            active: true,
         }
     }
 
@@ -223,12 +227,24 @@ impl JetStreamSpout {
         }
     }
 
+    /// The reply subjects of the messages fetched before `cutoff` and not yet acked: in flight,
+    /// and also fetched and not yet emitted. JetStream's ack wait runs from the fetch, so
+    /// behind slow trees at max pending a message not yet emitted outwaited it, and JetStream
+    /// delivered it again.
+    fn to_mark_in_progress(&self, cutoff: Instant) -> Vec<String> {
+        self.tracker
+            .unacked_positions()
+            .filter(|(_, since)| *since <= cutoff)
+            .map(|(reply, _)| reply.clone())
+            .collect()
+    }
+
     /// Sends waiting acks and naks, and marks long-running messages in progress.
     fn flush(&mut self, force: bool) -> Result<(), NatsError> {
         for (reply, _) in self.tracker.take_completed() {
             self.acks.push(reply);
         }
-        let progress_due = self.last_progress.elapsed() >= self.ack_wait / 4;
+        let progress_due = self.active && self.last_progress.elapsed() >= self.ack_wait / 4;
         let waiting = self.acks.len() + self.naks.len();
         if !progress_due
             && (waiting == 0
@@ -237,14 +253,7 @@ impl JetStreamSpout {
             return Ok(());
         }
         let slow: Vec<String> = if progress_due {
-            let cutoff = Instant::now() - self.ack_wait / 4;
-            // Fetched and not yet emitted too: behind slow trees at max pending, a fetched
-            // message can wait longer than the ack wait, and JetStream delivered it again.
-            self.tracker
-                .unacked_positions()
-                .filter(|(_, since)| *since <= cutoff)
-                .map(|(reply, _)| reply.clone())
-                .collect()
+            self.to_mark_in_progress(Instant::now() - self.ack_wait / 4)
         } else {
             Vec::new()
         };
@@ -333,7 +342,12 @@ impl Spout for JetStreamSpout {
         }
     }
 
+    fn activate(&mut self) {
+        self.active = true;
+    }
+
     fn deactivate(&mut self) {
+        self.active = false;
         if let Err(e) = self.flush(true) {
             tracing::warn!(error = %e, "could not acknowledge completed messages; they will be delivered again");
         }
@@ -343,5 +357,33 @@ impl Spout for JetStreamSpout {
         if let Err(e) = self.flush(true) {
             tracing::warn!(error = %e, "could not acknowledge completed messages; they will be delivered again");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use squall_topology_api::values;
+
+    use super::*;
+
+    #[test]
+    fn messages_fetched_long_ago_are_marked_in_progress_whether_emitted_or_not() {
+        let mut spout = JetStreamSpout::new("nats://127.0.0.1:1", "IN", "squall");
+        let fetched = Instant::now();
+        spout.tracker.fetched(["a", "b", "c"].map(|reply| Fetched {
+            position: (reply.to_owned(), fetched),
+            values: values![reply],
+        }));
+        // "a" in flight, "b" and "c" waiting behind it (max pending 1).
+        assert!(spout.tracker.next_to_emit().is_some());
+        let mut marked = spout.to_mark_in_progress(fetched);
+        marked.sort();
+        assert_eq!(marked, ["a", "b", "c"]);
+        assert!(
+            spout
+                .to_mark_in_progress(fetched - Duration::from_secs(1))
+                .is_empty(),
+            "fetched after the cutoff"
+        );
     }
 }
