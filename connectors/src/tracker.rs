@@ -91,9 +91,10 @@ impl<P: Clone> Tracker<P> {
     /// waiting out its retry delay does not hold up new messages, unless
     /// [`MAX_WAITING_REPLAYS`] of them do).
     pub fn wants_more(&self) -> bool {
+        // The clock is read only while failed messages wait.
         self.ready.is_empty()
             && self.replay.len() < MAX_WAITING_REPLAYS
-            && !self.replay_due(Instant::now())
+            && (self.replay.is_empty() || !self.replay_due(Instant::now()))
     }
 
     fn replay_due(&self, now: Instant) -> bool {

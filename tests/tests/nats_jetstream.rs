@@ -4,8 +4,11 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use async_nats::jetstream::{self, consumer, stream};
+use squall_connectors::nats::JetStreamSink;
 use squall_tests::cluster::binaries;
 use squall_tests::nats_server::NatsServer;
+use squall_worker::prelude::{Fields, TopologyBuilder, values};
+use squall_worker::testing::{CompleteTopology, CompletedRun, FixedSpout};
 
 #[test]
 fn failed_messages_are_nakd_delivered_again_and_end_acked() {
@@ -61,64 +64,41 @@ fn failed_messages_are_nakd_delivered_again_and_end_acked() {
     assert!(failed >= 100, "one in ten failed once: {last}");
 }
 
-/// A sink that cannot reach its server holds its inputs, to publish them once it can,
-/// instead of failing them at every attempt to connect (which replays them from the spout
-/// only to fail them again).
-#[test]
-fn a_sink_without_its_server_holds_its_inputs_instead_of_failing_them() {
-    use squall_connectors::nats::JetStreamSink;
-    use squall_worker::prelude::{Fields, TopologyBuilder, values};
-    use squall_worker::testing::{CompleteTopology, FixedSpout};
-
+/// Two inputs with the field `field`, through a sink whose server is not there, for `secs`.
+fn through_a_sink_without_its_server(field: &str, secs: u64) -> CompletedRun {
     // Nothing listens there.
     let url = format!(
         "nats://127.0.0.1:{}",
         squall_tests::cluster::free_port("127.0.0.1")
     );
+    let fields = Fields::new([field]);
     let mut b = TopologyBuilder::new();
-    b.set_spout(
-        "lines",
-        || FixedSpout::new(Fields::new(["payload"]), vec![]),
-        1,
-    );
+    b.set_spout("lines", move || FixedSpout::new(fields.clone(), vec![]), 1);
     b.set_bolt("publish", move || JetStreamSink::new(url.clone(), "out"), 1)
         .shuffle_grouping("lines");
-    let run = CompleteTopology::new()
-        .timeout(std::time::Duration::from_secs(3))
+    CompleteTopology::new()
+        .timeout(std::time::Duration::from_secs(secs))
         .mock("lines", [values!["a"], values!["b"]])
         .run(&b.build().unwrap())
-        .unwrap();
+        .unwrap()
+}
+
+/// A sink that cannot reach its server holds its inputs, to publish them once it can,
+/// instead of failing them at every attempt to connect (which replays them from the spout
+/// only to fail them again).
+#[test]
+fn a_sink_without_its_server_holds_its_inputs_instead_of_failing_them() {
+    let run = through_a_sink_without_its_server("payload", 3);
     assert!(!run.is_complete());
     assert_eq!(run.stats().spout_totals().emitted, 2, "the sink got both");
     assert_eq!((run.spout_acked(), run.spout_failed()), (0, 0));
 }
 
 /// An input without the field a sink writes fails (and is reported) rather than being
-/// written as an empty message and acked.
+/// written as an empty message and acked; it fails before any attempt to publish.
 #[test]
 fn an_input_without_the_sinks_field_fails_instead_of_publishing_nothing() {
-    use squall_connectors::nats::JetStreamSink;
-    use squall_worker::prelude::{Fields, TopologyBuilder, values};
-    use squall_worker::testing::{CompleteTopology, FixedSpout};
-
-    // Nothing listens there: the inputs must fail before any attempt to publish.
-    let url = format!(
-        "nats://127.0.0.1:{}",
-        squall_tests::cluster::free_port("127.0.0.1")
-    );
-    let mut b = TopologyBuilder::new();
-    b.set_spout(
-        "lines",
-        || FixedSpout::new(Fields::new(["body"]), vec![]),
-        1,
-    );
-    b.set_bolt("publish", move || JetStreamSink::new(url.clone(), "out"), 1)
-        .shuffle_grouping("lines");
-    let run = CompleteTopology::new()
-        .timeout(std::time::Duration::from_secs(2))
-        .mock("lines", [values!["a"], values!["b"]])
-        .run(&b.build().unwrap())
-        .unwrap();
+    let run = through_a_sink_without_its_server("body", 2);
     // The mock spout emits a failed tuple again, so they fail over and over.
     assert_eq!(run.spout_acked(), 0);
     assert!(run.spout_failed() >= 2, "failed {}", run.spout_failed());
