@@ -51,6 +51,12 @@ enum Mode {
     Cluster,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FirstHop {
+    Shuffle,
+    LocalOrShuffle,
+}
+
 #[derive(Parser)]
 #[command(about = "Squall benchmark driver")]
 struct Args {
@@ -76,6 +82,11 @@ struct Args {
     /// Executors per component.
     #[arg(long, default_value_t = 1)]
     parallelism: u32,
+    /// Grouping from the spout to the first bolt. `local-or-shuffle` with `--parallelism`
+    /// equal to `--workers` runs the whole pipeline in each worker, only the words a fields
+    /// grouping sends elsewhere crossing between processes: the dataflow of timely's `procs`.
+    #[arg(long, value_enum, default_value = "shuffle")]
+    first_hop: FirstHop,
     /// Word count with the counts in checkpointed state; choose the guarantee and interval
     /// with --conf topology.state.guarantee=exactly_once and
     /// --conf topology.state.checkpoint.interval.ms=100.
@@ -290,6 +301,7 @@ fn main() -> anyhow::Result<()> {
         parallelism: args.parallelism,
         rate: args.rate,
         state: args.state == OnOff::On,
+        local_first_hop: args.first_hop == FirstHop::LocalOrShuffle,
     };
     let topology = bench::topology(&config, &probe)?;
     let mut conf = Config::new();

@@ -56,6 +56,11 @@ pub struct BenchConfig {
     /// Word count with the counts in checkpointed state (a stateful count bolt, the spout
     /// replayable), under the configuration's `topology.state.*` keys.
     pub state: bool,
+    /// The first bolt (split, flip) takes the spout's output by `local_or_shuffle` grouping
+    /// instead of `shuffle`: with as many executors as workers, each worker then runs the whole
+    /// pipeline and only what a fields grouping sends elsewhere crosses between processes, as in
+    /// timely's `procs` runs.
+    pub local_first_hop: bool,
 }
 
 /// Shared between the driver and the instrumented components.
@@ -475,8 +480,12 @@ pub fn topology(config: &BenchConfig, probe: &Arc<Probe>) -> Result<Topology, In
     let sink_probe = Arc::clone(probe);
     match config.workload {
         Workload::WordCount => {
-            b.set_bolt("split", move || Split { acking }, p)
-                .shuffle_grouping("spout");
+            let mut split = b.set_bolt("split", move || Split { acking }, p);
+            if config.local_first_hop {
+                split.local_or_shuffle_grouping("spout");
+            } else {
+                split.shuffle_grouping("spout");
+            }
             if stateful {
                 b.set_stateful_bolt("count", || StatefulCount, p)
                     .fields_grouping("split", ["word"]);
@@ -493,7 +502,12 @@ pub fn topology(config: &BenchConfig, probe: &Arc<Probe>) -> Result<Topology, In
             .fields_grouping("split", ["word"]);
         }
         Workload::Chain => {
-            b.set_bolt("flip", || Flip, p).shuffle_grouping("spout");
+            let mut flip = b.set_bolt("flip", || Flip, p);
+            if config.local_first_hop {
+                flip.local_or_shuffle_grouping("spout");
+            } else {
+                flip.shuffle_grouping("spout");
+            }
             b.set_bolt(
                 "sink",
                 move || Sink {
