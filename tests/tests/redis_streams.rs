@@ -238,3 +238,126 @@ fn a_refused_command_fails_only_its_own_inputs() {
         .unwrap();
     assert_eq!(good, 3);
 }
+
+/// Drives a spout by hand: what it emitted, with its message ids.
+#[derive(Default)]
+struct Emitted {
+    ids: Vec<u64>,
+    values: Vec<squall_worker::api::Values>,
+}
+
+impl squall_worker::api::SpoutOutput for Emitted {
+    fn emit(
+        &mut self,
+        _stream: Option<&str>,
+        values: squall_worker::api::Values,
+        msg_id: Option<u64>,
+        _direct_task: Option<u32>,
+    ) -> Result<&[u32], squall_worker::api::EmitError> {
+        self.ids.push(msg_id.unwrap());
+        self.values.push(values);
+        Ok(&[])
+    }
+    fn pending_count(&self) -> usize {
+        0
+    }
+    fn report_error(&mut self, error: &dyn std::fmt::Display) {
+        panic!("the spout reported {error}");
+    }
+}
+
+/// Task `index` of spout `entries` (2 tasks) with a message timeout of `timeout_secs`.
+fn opened_spout(
+    url: &str,
+    index: u32,
+    timeout_secs: f64,
+) -> squall_connectors::redis::RedisStreamSpout {
+    use squall_worker::api::{Config, SharedContext, Spout, TaskLayout, TopologyContext};
+    use std::sync::Arc;
+    let shared = Arc::new(SharedContext {
+        topology_id: "redis-claims-1-1700000000".into(),
+        spec: Arc::default(),
+        layout: Arc::new(TaskLayout::new([("entries", 2)])),
+        worker_tasks: vec![1, 2],
+        worker_port: None,
+    });
+    let mut conf = Config::new();
+    conf.set("topology.message.timeout.secs", timeout_secs);
+    let context = TopologyContext::new(shared, "entries", 1 + index, Arc::new(conf));
+    let mut spout =
+        squall_connectors::redis::RedisStreamSpout::new(url, "in", "squall").fields(["n"]);
+    spout.open(&context).unwrap();
+    spout
+}
+
+/// Calls `next_tuple` (and `housekeep`, as the runtime does between calls) for `span`.
+fn drive(
+    spout: &mut squall_connectors::redis::RedisStreamSpout,
+    out: &mut Emitted,
+    span: Duration,
+) {
+    use squall_worker::api::{Spout, SpoutCollector};
+    let end = Instant::now() + span;
+    while Instant::now() < end {
+        spout.next_tuple(&mut SpoutCollector::new(out)).unwrap();
+        spout.housekeep().unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// An entry this task replays from memory after a failure is not read a second time by its
+/// own pass over idle pending entries (`XAUTOCLAIM` claimed it back, and it was emitted twice
+/// while the first replay was still in flight).
+#[test]
+fn an_entry_replayed_from_memory_is_not_claimed_back_by_its_own_task() {
+    use squall_worker::api::Spout;
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut conn = redis.conn();
+    produce(&mut conn, "in", 0, 1);
+    let mut spout = opened_spout(&redis.url, 0, 0.3);
+    let mut out = Emitted::default();
+    drive(&mut spout, &mut out, Duration::from_millis(200));
+    assert_eq!(out.ids.len(), 1, "the entry is read once");
+    spout.fail(out.ids[0]);
+    drive(&mut spout, &mut out, Duration::from_millis(100));
+    assert_eq!(out.ids.len(), 2, "a failed entry is replayed at once");
+    // Its tree is in flight, neither acked nor failed; the entry's idle time at Redis passes
+    // the 300 ms claim threshold meanwhile.
+    drive(&mut spout, &mut out, Duration::from_millis(1_500));
+    assert_eq!(
+        out.ids.len(),
+        2,
+        "emitted again while its replay was in flight: {:?}",
+        out.values
+    );
+}
+
+/// An entry a live task holds longer than the message timeout (its tree is slow, or it waits
+/// behind `topology.max.spout.pending`) is not taken by another task's claim pass: the holder
+/// keeps its idle time at Redis short.
+#[test]
+fn an_entry_a_live_task_holds_is_not_claimed_by_another_task() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut conn = redis.conn();
+    produce(&mut conn, "in", 0, 1);
+    let mut holder = opened_spout(&redis.url, 0, 0.3);
+    let mut held = Emitted::default();
+    drive(&mut holder, &mut held, Duration::from_millis(200));
+    assert_eq!(held.ids.len(), 1, "the first task reads the entry");
+    let mut other = opened_spout(&redis.url, 1, 0.3);
+    let mut taken = Emitted::default();
+    let end = Instant::now() + Duration::from_millis(1_500);
+    while Instant::now() < end {
+        drive(&mut holder, &mut held, Duration::from_millis(20));
+        drive(&mut other, &mut taken, Duration::from_millis(20));
+    }
+    assert!(
+        taken.ids.is_empty(),
+        "the other task took the held entry: {:?}",
+        taken.values
+    );
+}

@@ -1,7 +1,7 @@
 //! The Redis Streams spout: the I/O around a [`Tracker`].
 
 use std::cmp::Ordering;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
@@ -23,6 +23,10 @@ const ACK_EVERY: Duration = Duration::from_millis(5);
 const ACK_BATCH: usize = 512;
 /// Storm's `topology.message.timeout.secs` default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often `housekeep` runs: acknowledgements due, and the idle times of held entries.
+const HOUSEKEEPING: Duration = Duration::from_millis(100);
+/// Entries whose idle time one `XCLAIM` resets at most.
+const HOLD_BATCH: usize = 512;
 
 /// Where reading stands: this consumer's own unacknowledged entries first (after a restart),
 /// then entries other consumers left pending, then new entries.
@@ -67,6 +71,11 @@ pub struct RedisStreamSpout {
     last_ack: Instant,
     /// When to look again for entries dead consumers left pending.
     next_claim: Instant,
+    /// When to reset the idle times of the entries this task holds again (see
+    /// [`hold_entries`](Self::hold_entries)).
+    next_hold: Instant,
+    /// Between `activate` and `deactivate`: only then does this task keep its entries.
+    active: bool,
     /// When to try the server again after losing it.
     reconnect: Reconnect,
     /// Pending entries deleted from the stream meanwhile (read back with no fields): nothing
@@ -106,6 +115,8 @@ impl RedisStreamSpout {
             },
             last_ack: Instant::now(),
             next_claim: Instant::now(),
+            next_hold: Instant::now(),
+            active: true,
             reconnect: Reconnect::default(),
             deleted: Vec::new(),
             replayable: false,
@@ -247,16 +258,18 @@ impl RedisStreamSpout {
                     .arg("COUNT")
                     .arg(READ_COUNT)
                     .query(conn);
-                reply.map(|r| {
-                    let next = if r.next_stream_id == "0-0" {
-                        Phase::New
-                    } else {
-                        Phase::Claim {
-                            cursor: r.next_stream_id,
-                        }
-                    };
-                    (r.claimed, next)
-                })
+                reply
+                    .map(|r| {
+                        let next = if r.next_stream_id == "0-0" {
+                            Phase::New
+                        } else {
+                            Phase::Claim {
+                                cursor: r.next_stream_id,
+                            }
+                        };
+                        (r.claimed, next)
+                    })
+                    .map(|(claimed, next)| (self.not_held(claimed), next))
             }
             Phase::New => {
                 read_group(conn, &stream, &group, &consumer, ">").map(|e| (e, Phase::New))
@@ -284,6 +297,70 @@ impl RedisStreamSpout {
                 Err(self.backing_off(e))
             }
         }
+    }
+
+    /// The claimed entries this task does not hold already. An entry it replays from memory,
+    /// or holds unacknowledged, may have been idle at Redis long enough to be claimed back
+    /// (the claim threshold is the message timeout), and must not be emitted a second time.
+    fn not_held(&self, claimed: Vec<StreamId>) -> Vec<StreamId> {
+        let held: HashSet<&String> = self
+            .tracker
+            .unacked_positions()
+            .chain(self.tracker.completed())
+            .collect();
+        if held.is_empty() {
+            return claimed;
+        }
+        claimed
+            .into_iter()
+            .filter(|e| !held.contains(&e.id))
+            .collect()
+    }
+
+    /// Resets the idle time at Redis of every entry this task holds (`XCLAIM … JUSTID` to
+    /// itself), a third of the claim threshold apart, as a JetStream consumer marks its
+    /// messages in progress. Without it an entry held longer than the message timeout (a slow
+    /// tree, or one waiting behind `topology.max.spout.pending` or a retry delay) was claimed
+    /// by another task's pass over idle entries and emitted twice. A deactivated task keeps
+    /// nothing: others may take its entries, as they may a dead task's.
+    fn hold_entries(&mut self) -> Result<(), RedisError> {
+        let now = Instant::now();
+        if !self.active || self.replayable || now < self.next_hold {
+            return Ok(());
+        }
+        let held: Vec<String> = self.tracker.unacked_positions().cloned().collect();
+        if held.is_empty() {
+            self.next_hold = now + self.hold_every();
+            return Ok(());
+        }
+        let (stream, group, consumer) = (
+            self.stream.clone(),
+            self.group.clone(),
+            self.consumer.clone(),
+        );
+        let Some(conn) = self.conn()? else {
+            return Ok(());
+        };
+        for chunk in held.chunks(HOLD_BATCH) {
+            let reset: redis::RedisResult<redis::Value> = redis::cmd("XCLAIM")
+                .arg(&stream)
+                .arg(&group)
+                .arg(&consumer)
+                .arg(0)
+                .arg(chunk)
+                .arg("JUSTID")
+                .query(conn);
+            if let Err(e) = reset {
+                let e = self.command_error(e);
+                return Err(self.backing_off(e));
+            }
+        }
+        self.next_hold = now + self.hold_every();
+        Ok(())
+    }
+
+    fn hold_every(&self) -> Duration {
+        Duration::from_millis(self.min_idle_ms / 3)
     }
 
     /// Acknowledges completed entries to Redis when enough wait or they waited long enough.
@@ -375,6 +452,9 @@ impl Spout for RedisStreamSpout {
 
     fn next_tuple(&mut self, collector: &mut SpoutCollector<'_>) -> Result<(), ComponentError> {
         self.flush_acks(false)?;
+        // Also here: run as a `ReplayableSpout` in an at-least-once topology, it gets no
+        // `housekeep`.
+        self.hold_entries()?;
         if self.tracker.wants_more() {
             self.fetch()?;
         }
@@ -392,7 +472,28 @@ impl Spout for RedisStreamSpout {
         self.tracker.fail(msg_id);
     }
 
+    fn housekeeping_interval(&self) -> Option<Duration> {
+        Some(HOUSEKEEPING)
+    }
+
+    /// Acknowledges what completed and keeps the held entries' idle times short, also while
+    /// `next_tuple` is not called (`topology.max.spout.pending` trees in flight, or
+    /// deactivated: completed entries are acknowledged then too).
+    fn housekeep(&mut self) -> Result<(), ComponentError> {
+        if self.replayable {
+            return Ok(());
+        }
+        self.flush_acks(false)?;
+        self.hold_entries()?;
+        Ok(())
+    }
+
+    fn activate(&mut self) {
+        self.active = true;
+    }
+
     fn deactivate(&mut self) {
+        self.active = false;
         if let Err(e) = self.flush_acks(true) {
             tracing::warn!(error = %e, "could not acknowledge completed entries; they will be delivered again");
         }
@@ -508,6 +609,10 @@ impl ReplayableSpout for RedisStreamSpout {
 
     fn fail(&mut self, msg_id: MessageId) {
         Spout::fail(self, msg_id);
+    }
+
+    fn activate(&mut self) {
+        Spout::activate(self);
     }
 
     fn deactivate(&mut self) {
