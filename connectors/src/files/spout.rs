@@ -281,6 +281,9 @@ impl FileSpout {
         }
         self.last_persist = Instant::now();
         let reading = self.reading.as_ref().map(|(i, _)| *i);
+        // One file's error (a rename refused, a full disk) does not keep the others' offsets
+        // from being written; the first is reported, and that file tried again next time.
+        let mut first_error = None;
         for i in 0..self.files.len() {
             let (done, dirty) = {
                 let f = &self.files[i];
@@ -294,19 +297,28 @@ impl FileSpout {
             };
             let name = self.files[i].name.clone();
             if done {
-                self.finish_file(&name)?;
-                self.files[i].finished = true;
-                self.files[i].dirty = false;
-                tracing::info!(file = %name, "file done");
+                match self.finish_file(&name) {
+                    Ok(()) => {
+                        self.files[i].finished = true;
+                        self.files[i].dirty = false;
+                        tracing::info!(file = %name, "file done");
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
             } else if dirty && !self.files[i].finished {
                 let committed = self.files[i].ledger.committed();
                 let path = self.offset_path(&name);
-                write_atomically(&path, committed.to_string().as_bytes())
-                    .map_err(|e| FileError::io(&path, e))?;
-                self.files[i].dirty = false;
+                match write_atomically(&path, committed.to_string().as_bytes()) {
+                    Ok(()) => self.files[i].dirty = false,
+                    Err(e) => {
+                        first_error.get_or_insert(FileError::io(&path, e));
+                    }
+                }
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 }
 
@@ -673,5 +685,40 @@ mod tests {
         std::fs::remove_dir_all(spout.offset_path("a")).unwrap();
         spout.housekeeping(true).unwrap();
         assert!(dir.path().join("a.done").exists());
+    }
+
+    #[test]
+    fn a_finished_file_that_cannot_be_renamed_does_not_keep_the_other_offsets_from_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), "one\n").unwrap();
+        std::fs::write(dir.path().join("b"), "x\ny\n").unwrap();
+        let mut spout = listed_spout(dir.path());
+        let mut emitted = Vec::new();
+        for _ in 0..10 {
+            spout.refill().unwrap();
+            emitted.extend(std::iter::from_fn(|| spout.tracker.next_to_emit()));
+        }
+        let line = |id: &MessageId| {
+            let (_, values) = emitted.iter().find(|(i, _)| i == id).unwrap();
+            values[0].as_str().unwrap().to_owned()
+        };
+        // All of `a` done, and `b`'s first line: `b`'s offset moves to 2.
+        let done: Vec<MessageId> = emitted
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| ["one", "x"].contains(&line(id).as_str()))
+            .collect();
+        assert_eq!(done.len(), 2);
+        done.into_iter().for_each(|id| Spout::ack(&mut spout, id));
+        // `a` cannot be renamed (a non-empty directory in the way of `a.done`).
+        std::fs::create_dir_all(dir.path().join("a.done").join("x")).unwrap();
+        assert!(spout.housekeeping(true).is_err());
+        assert_eq!(
+            std::fs::read_to_string(spout.offset_path("b"))
+                .ok()
+                .as_deref(),
+            Some("2"),
+            "b's offset was not written"
+        );
     }
 }

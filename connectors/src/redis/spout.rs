@@ -74,8 +74,6 @@ pub struct RedisStreamSpout {
     /// When to reset the idle times of the entries this task holds again (see
     /// [`hold_entries`](Self::hold_entries)).
     next_hold: Instant,
-    /// Between `activate` and `deactivate`: only then does this task keep its entries.
-    active: bool,
     /// When to try the server again after losing it.
     reconnect: Reconnect,
     /// Pending entries deleted from the stream meanwhile (read back with no fields): nothing
@@ -116,7 +114,6 @@ impl RedisStreamSpout {
             last_ack: Instant::now(),
             next_claim: Instant::now(),
             next_hold: Instant::now(),
-            active: true,
             reconnect: Reconnect::default(),
             deleted: Vec::new(),
             replayable: false,
@@ -303,6 +300,9 @@ impl RedisStreamSpout {
     /// or holds unacknowledged, may have been idle at Redis long enough to be claimed back
     /// (the claim threshold is the message timeout), and must not be emitted a second time.
     fn not_held(&self, claimed: Vec<StreamId>) -> Vec<StreamId> {
+        if claimed.is_empty() {
+            return claimed;
+        }
         let held: HashSet<&String> = self
             .tracker
             .unacked_positions()
@@ -321,24 +321,27 @@ impl RedisStreamSpout {
     /// itself), a third of the claim threshold apart, as a JetStream consumer marks its
     /// messages in progress. Without it an entry held longer than the message timeout (a slow
     /// tree, or one waiting behind `topology.max.spout.pending` or a retry delay) was claimed
-    /// by another task's pass over idle entries and emitted twice. A deactivated task keeps
-    /// nothing: others may take its entries, as they may a dead task's.
+    /// by another task's pass over idle entries and emitted twice. A deactivated task holds
+    /// them too: it keeps them in memory and emits them again once reactivated.
     fn hold_entries(&mut self) -> Result<(), RedisError> {
         let now = Instant::now();
-        if !self.active || self.replayable || now < self.next_hold {
+        if self.replayable || now < self.next_hold {
             return Ok(());
         }
-        let held: Vec<String> = self.tracker.unacked_positions().cloned().collect();
-        if held.is_empty() {
+        if self.tracker.unacked_positions().next().is_none() {
             self.next_hold = now + self.hold_every();
             return Ok(());
         }
+        if self.conn()?.is_none() {
+            return Ok(());
+        }
+        let held: Vec<String> = self.tracker.unacked_positions().cloned().collect();
         let (stream, group, consumer) = (
             self.stream.clone(),
             self.group.clone(),
             self.consumer.clone(),
         );
-        let Some(conn) = self.conn()? else {
+        let Some(conn) = self.conn.as_mut() else {
             return Ok(());
         };
         for chunk in held.chunks(HOLD_BATCH) {
@@ -478,7 +481,7 @@ impl Spout for RedisStreamSpout {
 
     /// Acknowledges what completed and keeps the held entries' idle times short, also while
     /// `next_tuple` is not called (`topology.max.spout.pending` trees in flight, or
-    /// deactivated: completed entries are acknowledged then too).
+    /// deactivated).
     fn housekeep(&mut self) -> Result<(), ComponentError> {
         if self.replayable {
             return Ok(());
@@ -488,12 +491,7 @@ impl Spout for RedisStreamSpout {
         Ok(())
     }
 
-    fn activate(&mut self) {
-        self.active = true;
-    }
-
     fn deactivate(&mut self) {
-        self.active = false;
         if let Err(e) = self.flush_acks(true) {
             tracing::warn!(error = %e, "could not acknowledge completed entries; they will be delivered again");
         }
@@ -611,10 +609,6 @@ impl ReplayableSpout for RedisStreamSpout {
         Spout::fail(self, msg_id);
     }
 
-    fn activate(&mut self) {
-        Spout::activate(self);
-    }
-
     fn deactivate(&mut self) {
         if !self.replayable {
             Spout::deactivate(self);
@@ -631,6 +625,34 @@ impl ReplayableSpout for RedisStreamSpout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(id: &str) -> StreamId {
+        StreamId {
+            id: id.to_owned(),
+            map: [("n".to_owned(), redis::Value::Int(1))].into(),
+            ..StreamId::default()
+        }
+    }
+
+    #[test]
+    fn claimed_entries_this_task_holds_are_not_read_again() {
+        let mut spout = RedisStreamSpout::new("redis://127.0.0.1:1", "in", "g").fields(["n"]);
+        let fetched = spout.fetched(vec![entry("1-0"), entry("2-0"), entry("3-0")]);
+        spout.tracker.fetched(fetched);
+        // 1-0 in flight, 2-0 failed and waiting to be replayed, 3-0 not emitted yet.
+        let (first, _) = spout.tracker.next_to_emit().unwrap();
+        let (second, _) = spout.tracker.next_to_emit().unwrap();
+        spout.tracker.fail(second);
+        let ids = |entries: Vec<StreamId>| entries.into_iter().map(|e| e.id).collect::<Vec<_>>();
+        let claimed = vec![entry("1-0"), entry("2-0"), entry("3-0"), entry("4-0")];
+        assert_eq!(ids(spout.not_held(claimed)), ["4-0"]);
+        // Completed, its XACK not sent yet: still held.
+        spout.tracker.ack(first);
+        assert_eq!(
+            ids(spout.not_held(vec![entry("1-0")])),
+            Vec::<String>::new()
+        );
+    }
 
     #[test]
     fn stream_ids_order_by_time_then_sequence() {
