@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap;
 use squall_worker::prelude::*;
 use squall_worker::state::ReplayableSpout;
 use squall_worker::stats::new_latency_histogram;
-use squall_worker::{CompactString, InvalidTopology};
+use squall_worker::{CompactString, Grouping, InvalidTopology};
 
 use crate::data;
 use crate::word_count::SentenceSpout;
@@ -478,14 +478,15 @@ pub fn topology(config: &BenchConfig, probe: &Arc<Probe>) -> Result<Topology, In
         b.set_spout("spout", spout, p);
     }
     let sink_probe = Arc::clone(probe);
+    let first_hop = if config.local_first_hop {
+        Grouping::LocalOrShuffle
+    } else {
+        Grouping::Shuffle
+    };
     match config.workload {
         Workload::WordCount => {
-            let mut split = b.set_bolt("split", move || Split { acking }, p);
-            if config.local_first_hop {
-                split.local_or_shuffle_grouping("spout");
-            } else {
-                split.shuffle_grouping("spout");
-            }
+            b.set_bolt("split", move || Split { acking }, p)
+                .grouping("spout", first_hop);
             if stateful {
                 b.set_stateful_bolt("count", || StatefulCount, p)
                     .fields_grouping("split", ["word"]);
@@ -502,12 +503,7 @@ pub fn topology(config: &BenchConfig, probe: &Arc<Probe>) -> Result<Topology, In
             .fields_grouping("split", ["word"]);
         }
         Workload::Chain => {
-            let mut flip = b.set_bolt("flip", || Flip, p);
-            if config.local_first_hop {
-                flip.local_or_shuffle_grouping("spout");
-            } else {
-                flip.shuffle_grouping("spout");
-            }
+            b.set_bolt("flip", || Flip, p).grouping("spout", first_hop);
             b.set_bolt(
                 "sink",
                 move || Sink {
